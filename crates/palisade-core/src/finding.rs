@@ -1,0 +1,177 @@
+//! Findings, severities and the scan report that every front door fills and
+//! every reporter reads.
+
+use std::collections::BTreeMap;
+use std::fmt;
+use std::str::FromStr;
+use std::sync::Arc;
+
+use serde::Serialize;
+
+use crate::object::ObjectRef;
+
+/// How bad a finding is. Ordered: `Info < Low < Medium < High < Critical`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Severity {
+    /// Worth knowing; no risk by itself.
+    Info,
+    /// Defence in depth.
+    Low,
+    /// Weakens isolation.
+    Medium,
+    /// A known path to privilege or data.
+    High,
+    /// Direct access to the node or cluster.
+    Critical,
+}
+
+impl Severity {
+    /// Every severity, lowest first.
+    pub const ALL: [Severity; 5] = [
+        Severity::Info,
+        Severity::Low,
+        Severity::Medium,
+        Severity::High,
+        Severity::Critical,
+    ];
+
+    /// The lower-case name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Severity::Info => "info",
+            Severity::Low => "low",
+            Severity::Medium => "medium",
+            Severity::High => "high",
+            Severity::Critical => "critical",
+        }
+    }
+}
+
+impl fmt::Display for Severity {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl FromStr for Severity {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        Severity::ALL
+            .into_iter()
+            .find(|v| v.as_str() == s)
+            .ok_or_else(|| format!("unknown severity {s:?}: expected info, low, medium, high or critical"))
+    }
+}
+
+/// One rule violated by one object, located at the offending field.
+#[derive(Debug, Clone, Serialize)]
+pub struct Finding {
+    /// Stable rule id (`pss/privileged`).
+    pub rule: &'static str,
+    /// Severity.
+    pub severity: Severity,
+    /// What is wrong, naming the container and field.
+    pub message: String,
+    /// The object.
+    pub object: ObjectRef,
+    /// The container concerned, if any.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub container: Option<String>,
+    /// Field path in the object's own kind (`spec.template.spec.containers[0].securityContext.privileged`).
+    pub path: String,
+    /// File (`-` for stdin).
+    pub file: Arc<str>,
+    /// 1-based line of the field (or of its nearest written parent).
+    pub line: u32,
+    /// 1-based column.
+    pub column: u32,
+    /// How to fix it.
+    pub remediation: &'static str,
+}
+
+/// Input that could not be checked: unreadable, malformed or over a limit.
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+pub struct InputError {
+    /// File (`-` for stdin).
+    pub file: Arc<str>,
+    /// 1-based line (0 when the file could not be read at all).
+    pub line: u32,
+    /// 1-based column (0 when unknown).
+    pub column: u32,
+    /// What went wrong.
+    pub message: String,
+}
+
+/// A document that is not a Kubernetes object, listed rather than checked.
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+pub struct Skipped {
+    /// File.
+    pub file: Arc<str>,
+    /// 1-based line where the document starts.
+    pub line: u32,
+    /// Why it was skipped.
+    pub reason: String,
+}
+
+/// Counts over a whole scan.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct Summary {
+    /// Files read (stdin counts as one).
+    pub files: usize,
+    /// Non-empty documents parsed.
+    pub documents: usize,
+    /// Kubernetes objects found (List items counted one by one).
+    pub objects: usize,
+    /// Objects checked as workloads (Pod, Deployment, CronJob, ...).
+    pub workloads: usize,
+    /// Objects of other kinds, by kind (no rule pack checks them yet).
+    pub other_kinds: BTreeMap<String, usize>,
+    /// Documents skipped because they are not Kubernetes objects.
+    pub skipped: usize,
+    /// Findings by severity.
+    pub findings: BTreeMap<Severity, usize>,
+    /// Input errors.
+    pub errors: usize,
+}
+
+/// Everything a scan produced.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct ScanReport {
+    /// Findings, in input order.
+    pub findings: Vec<Finding>,
+    /// Input errors, in input order.
+    pub errors: Vec<InputError>,
+    /// Documents that are not Kubernetes objects.
+    pub skipped: Vec<Skipped>,
+    /// Counts.
+    pub summary: Summary,
+}
+
+impl ScanReport {
+    /// Appends another report (of later input) to this one.
+    pub fn merge(&mut self, other: ScanReport) {
+        self.findings.extend(other.findings);
+        self.errors.extend(other.errors);
+        self.skipped.extend(other.skipped);
+        let s = &mut self.summary;
+        let o = other.summary;
+        s.files += o.files;
+        s.documents += o.documents;
+        s.objects += o.objects;
+        s.workloads += o.workloads;
+        for (k, v) in o.other_kinds {
+            *s.other_kinds.entry(k).or_default() += v;
+        }
+        s.skipped += o.skipped;
+        for (k, v) in o.findings {
+            *s.findings.entry(k).or_default() += v;
+        }
+        s.errors += o.errors;
+    }
+
+    /// Whether any finding is at or above `threshold`.
+    pub fn has_findings_at(&self, threshold: Severity) -> bool {
+        self.findings.iter().any(|f| f.severity >= threshold)
+    }
+}

@@ -1,0 +1,17 @@
+//! palisade-core: documents with source spans, the Kubernetes object model
+//! (with the pod-spec view of every workload kind), findings, the rule trait
+//! and the engine that ties them together. No network, no rule packs.
+
+pub mod engine;
+pub mod finding;
+pub mod loader;
+pub mod node;
+pub mod object;
+pub mod rule;
+
+pub use engine::Engine;
+pub use finding::{Finding, InputError, ScanReport, Severity, Skipped, Summary};
+pub use loader::Limits;
+pub use node::{Node, Pos, Seg, Value};
+pub use object::{Object, ObjectRef, PodPart, PodView, WorkloadKind};
+pub use rule::{Context, PssLevel, PssVersion, Rule, RuleMeta, Target, Violation};

@@ -1,0 +1,291 @@
+//! Kubernetes objects found in documents, and the pod-spec view of every
+//! workload kind: rules are written once against [`PodView`] and report
+//! paths as they are in the object's own kind.
+
+use std::sync::Arc;
+
+use serde::Serialize;
+
+use crate::node::{Node, Pos, Seg};
+
+/// The identity of an object, as reported with every finding.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Default)]
+pub struct ObjectRef {
+    /// `apiVersion`.
+    #[serde(rename = "apiVersion")]
+    pub api_version: String,
+    /// `kind`.
+    pub kind: String,
+    /// `metadata.namespace`, when set.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub namespace: Option<String>,
+    /// `metadata.name` (or `generateName`), empty when neither is set.
+    pub name: String,
+}
+
+/// A Kubernetes object: a document, or one item of a `*List`.
+#[derive(Debug, Clone)]
+pub struct Object {
+    /// The file (or `-` for stdin) it came from.
+    pub file: Arc<str>,
+    /// Who it is.
+    pub id: ObjectRef,
+    /// Where the object sits in its document (`items[3]` for a List item).
+    pub prefix: Vec<Seg>,
+    /// The object's root node.
+    pub root: Node,
+}
+
+/// Where the pod template lives in a workload kind.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum WorkloadKind {
+    /// `v1/Pod`: `metadata`, `spec`.
+    Pod,
+    /// `v1/PodTemplate`: `template.metadata`, `template.spec`.
+    PodTemplate,
+    /// ReplicationController, ReplicaSet, Deployment, StatefulSet, DaemonSet, Job:
+    /// `spec.template.metadata`, `spec.template.spec`.
+    Template,
+    /// `batch/CronJob`: `spec.jobTemplate.spec.template.{metadata,spec}`.
+    CronJob,
+}
+
+impl WorkloadKind {
+    /// The workload kind of an `apiVersion`/`kind` pair, if it is one. The
+    /// API group must match, so a custom resource named `Deployment` in
+    /// another group is not mistaken for one.
+    pub fn of(api_version: &str, kind: &str) -> Option<WorkloadKind> {
+        let group = api_version.rsplit_once('/').map_or("", |(g, _)| g);
+        match (group, kind) {
+            ("", "Pod") => Some(WorkloadKind::Pod),
+            ("", "PodTemplate") => Some(WorkloadKind::PodTemplate),
+            ("", "ReplicationController") => Some(WorkloadKind::Template),
+            ("apps" | "extensions", "ReplicaSet" | "Deployment" | "DaemonSet") => {
+                Some(WorkloadKind::Template)
+            }
+            ("apps", "StatefulSet") => Some(WorkloadKind::Template),
+            ("batch", "Job") => Some(WorkloadKind::Template),
+            ("batch", "CronJob") => Some(WorkloadKind::CronJob),
+            _ => None,
+        }
+    }
+
+    /// Path from the object root to the pod template (the node holding
+    /// `metadata` and `spec`); empty for a Pod.
+    pub fn template_path(self) -> &'static [&'static str] {
+        match self {
+            WorkloadKind::Pod => &[],
+            WorkloadKind::PodTemplate => &["template"],
+            WorkloadKind::Template => &["spec", "template"],
+            WorkloadKind::CronJob => &["spec", "jobTemplate", "spec", "template"],
+        }
+    }
+}
+
+/// The pod-spec view of a workload: the pod's metadata and spec, and the
+/// paths where they live in the object.
+#[derive(Debug, Clone, Copy)]
+pub struct PodView<'a> {
+    /// The pod template's `metadata` (annotations), if any.
+    pub meta: Option<&'a Node>,
+    /// The pod `spec`.
+    pub spec: &'a Node,
+    /// Which kind of workload this view comes from.
+    pub kind: WorkloadKind,
+}
+
+/// Which part of the pod a path is relative to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PodPart {
+    /// The pod's `metadata`.
+    Meta,
+    /// The pod's `spec`.
+    Spec,
+}
+
+impl<'a> PodView<'a> {
+    /// The full path, from the object root, of a field of the pod.
+    pub fn path(&self, part: PodPart, rel: &[Seg]) -> Vec<Seg> {
+        let mut p: Vec<Seg> = self
+            .kind
+            .template_path()
+            .iter()
+            .map(|k| Seg::key(k))
+            .collect();
+        p.push(Seg::key(match part {
+            PodPart::Meta => "metadata",
+            PodPart::Spec => "spec",
+        }));
+        p.extend_from_slice(rel);
+        p
+    }
+}
+
+/// Why an object has no pod view.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ViewError {
+    /// Not a workload kind.
+    NotWorkload,
+    /// A workload whose pod spec is missing or not a mapping.
+    MissingSpec {
+        /// Where the spec was expected.
+        path: String,
+    },
+}
+
+impl Object {
+    /// The pod-spec view, when this object is a workload.
+    pub fn pod_view(&self) -> Result<PodView<'_>, ViewError> {
+        let kind = WorkloadKind::of(&self.id.api_version, &self.id.kind)
+            .ok_or(ViewError::NotWorkload)?;
+        let template = self
+            .root
+            .get_path(kind.template_path())
+            .filter(|n| n.is_map());
+        let spec = template.and_then(|t| t.get("spec")).filter(|n| n.is_map());
+        match (template, spec) {
+            (Some(t), Some(spec)) => Ok(PodView {
+                meta: t.get("metadata").filter(|m| m.is_map()),
+                spec,
+                kind,
+            }),
+            _ => {
+                let mut p = kind.template_path().to_vec();
+                p.push("spec");
+                Err(ViewError::MissingSpec { path: p.join(".") })
+            }
+        }
+    }
+
+    /// The position of the field at `path` (relative to the object root).
+    pub fn locate(&self, path: &[Seg]) -> Pos {
+        self.root.locate(path)
+    }
+
+    /// The path as written from the document root (`items[2].spec...` for List items).
+    pub fn full_path(&self, path: &[Seg]) -> Vec<Seg> {
+        let mut p = self.prefix.clone();
+        p.extend_from_slice(path);
+        p
+    }
+}
+
+/// What a document holds.
+#[derive(Debug)]
+pub enum Content {
+    /// Kubernetes objects (one, or the items of a `*List`).
+    Objects(Vec<Object>),
+    /// No `apiVersion`/`kind`: not a Kubernetes object (a values file, a
+    /// kustomization), listed as skipped.
+    Skipped {
+        /// Why.
+        reason: String,
+    },
+}
+
+/// Finds the objects of a document: the document itself, or the items of
+/// any `*List` kind with `items`.
+pub fn objects_of(file: &Arc<str>, root: Node) -> Content {
+    let Some(id) = object_ref(&root) else {
+        let reason = if root.is_map() {
+            "no apiVersion/kind: not a Kubernetes object".to_string()
+        } else {
+            "top-level value is not a mapping: not a Kubernetes object".to_string()
+        };
+        return Content::Skipped { reason };
+    };
+    if id.kind.ends_with("List") {
+        if let Some(items) = root.get("items") {
+            let objects = items
+                .items()
+                .iter()
+                .enumerate()
+                .filter_map(|(i, item)| {
+                    let id = object_ref(item)?;
+                    Some(Object {
+                        file: file.clone(),
+                        id,
+                        prefix: vec![Seg::key("items"), Seg::Index(i)],
+                        root: item.clone(),
+                    })
+                })
+                .collect();
+            return Content::Objects(objects);
+        }
+    }
+    Content::Objects(vec![Object {
+        file: file.clone(),
+        id,
+        prefix: Vec::new(),
+        root,
+    }])
+}
+
+/// The identity of a document's root object, when it has `apiVersion` and `kind`.
+pub fn object_ref(root: &Node) -> Option<ObjectRef> {
+    let api_version = root.get("apiVersion")?.as_str()?.to_string();
+    let kind = root.get("kind")?.as_str()?.to_string();
+    let meta = root.get("metadata");
+    let text = |k: &str| meta.and_then(|m| m.get(k)).and_then(Node::as_str);
+    Some(ObjectRef {
+        api_version,
+        kind,
+        namespace: text("namespace").map(str::to_string),
+        name: text("name")
+            .or_else(|| text("generateName"))
+            .unwrap_or_default()
+            .to_string(),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::loader::{load_str, Limits};
+
+    fn first(text: &str) -> Node {
+        load_str(text, &Limits::default()).documents.remove(0).root
+    }
+
+    #[test]
+    fn list_items_become_objects_with_their_prefix() {
+        let root = first("apiVersion: v1\nkind: List\nitems:\n- apiVersion: v1\n  kind: Pod\n  metadata: {name: a}\n  spec: {}\n- apiVersion: v1\n  kind: Service\n  metadata: {name: b}\n");
+        let file: Arc<str> = "f.yaml".into();
+        let Content::Objects(objs) = objects_of(&file, root) else {
+            panic!("not objects")
+        };
+        assert_eq!(objs.len(), 2);
+        assert_eq!(objs[1].id.kind, "Service");
+        assert_eq!(objs[1].prefix, vec![Seg::key("items"), Seg::Index(1)]);
+    }
+
+    #[test]
+    fn cronjob_view_points_under_job_template() {
+        let root = first("apiVersion: batch/v1\nkind: CronJob\nmetadata: {name: c}\nspec:\n  jobTemplate:\n    spec:\n      template:\n        spec:\n          containers: []\n");
+        let file: Arc<str> = "f.yaml".into();
+        let Content::Objects(objs) = objects_of(&file, root) else {
+            panic!()
+        };
+        let v = objs[0].pod_view().unwrap();
+        let p = crate::node::render_path(&v.path(PodPart::Spec, &[Seg::key("containers")]));
+        assert_eq!(p, "spec.jobTemplate.spec.template.spec.containers");
+    }
+
+    #[test]
+    fn custom_resource_named_deployment_is_not_a_workload() {
+        assert_eq!(WorkloadKind::of("example.com/v1", "Deployment"), None);
+        assert_eq!(
+            WorkloadKind::of("apps/v1", "Deployment"),
+            Some(WorkloadKind::Template)
+        );
+    }
+
+    #[test]
+    fn values_file_is_skipped() {
+        let file: Arc<str> = "values.yaml".into();
+        assert!(matches!(
+            objects_of(&file, first("replicas: 3\n")),
+            Content::Skipped { .. }
+        ));
+    }
+}
