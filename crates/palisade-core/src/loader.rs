@@ -392,7 +392,10 @@ impl<'l> Builder<'l> {
                 if self.expecting_key() {
                     return match &node.value {
                         Value::Str(s) => self.key(s.clone(), pos, false),
-                        _ => Err(Self::err(pos, "mapping key is an alias to a collection; keys must be strings")),
+                        _ => Err(Self::err(
+                            pos,
+                            "mapping key is an alias to a collection; keys must be strings",
+                        )),
                     };
                 }
                 self.count(size, pos)?;
@@ -415,24 +418,25 @@ impl<'l> Builder<'l> {
                     ));
                 }
                 self.count(1, pos)?;
-                self.stack.push(if matches!(event, Event::SequenceStart(..)) {
-                    Frame::Seq {
-                        pos,
-                        anchor,
-                        items: Vec::new(),
-                        nodes: 1,
-                    }
-                } else {
-                    Frame::Map {
-                        pos,
-                        anchor,
-                        entries: Vec::new(),
-                        index: None,
-                        key: None,
-                        merges: Vec::new(),
-                        nodes: 1,
-                    }
-                });
+                self.stack
+                    .push(if matches!(event, Event::SequenceStart(..)) {
+                        Frame::Seq {
+                            pos,
+                            anchor,
+                            items: Vec::new(),
+                            nodes: 1,
+                        }
+                    } else {
+                        Frame::Map {
+                            pos,
+                            anchor,
+                            entries: Vec::new(),
+                            index: None,
+                            key: None,
+                            merges: Vec::new(),
+                            nodes: 1,
+                        }
+                    });
             }
             Event::SequenceEnd | Event::MappingEnd => {
                 let Some(frame) = self.stack.pop() else {
@@ -512,11 +516,7 @@ impl<'l> Builder<'l> {
                         first: entries[i].key_pos,
                         again: key_pos,
                     });
-                    entries[i] = Entry {
-                        key,
-                        key_pos,
-                        node,
-                    };
+                    entries[i] = Entry { key, key_pos, node };
                 } else {
                     if let Some(ix) = index {
                         ix.insert(key.clone(), entries.len());
@@ -529,11 +529,7 @@ impl<'l> Builder<'l> {
                         ix.insert(key.clone(), entries.len());
                         *index = Some(ix);
                     }
-                    entries.push(Entry {
-                        key,
-                        key_pos,
-                        node,
-                    });
+                    entries.push(Entry { key, key_pos, node });
                 }
             }
         }
@@ -812,17 +808,32 @@ mod tests {
         }
         let l = load(&s);
         assert!(l.documents.is_empty());
-        assert!(l.errors[0].message.contains("alias expansion"), "{:?}", l.errors);
+        assert!(
+            l.errors[0].message.contains("alias expansion"),
+            "{:?}",
+            l.errors
+        );
     }
 
     #[test]
     fn deep_nesting_is_refused() {
         let s = format!("{}{}", "[".repeat(5000), "]".repeat(5000));
         let l = load(&s);
-        assert!(l.errors[0].message.contains("nesting deeper"), "{:?}", l.errors);
-        let s = "a:\n".to_string() + &(1..200).map(|i| format!("{}- x:\n", "  ".repeat(i))).collect::<String>();
+        assert!(
+            l.errors[0].message.contains("nesting deeper"),
+            "{:?}",
+            l.errors
+        );
+        let s = "a:\n".to_string()
+            + &(1..200)
+                .map(|i| format!("{}- x:\n", "  ".repeat(i)))
+                .collect::<String>();
         let l = load(&s);
-        assert!(l.errors[0].message.contains("nesting deeper"), "{:?}", l.errors);
+        assert!(
+            l.errors[0].message.contains("nesting deeper"),
+            "{:?}",
+            l.errors
+        );
     }
 
     #[test]
@@ -849,7 +860,12 @@ mod tests {
     fn json_with_tabs_loads_with_positions() {
         let l = load("{\n\t\"kind\": \"Pod\",\n\t\"spec\": {\"hostNetwork\": true}\n}\n");
         assert!(l.errors.is_empty(), "{:?}", l.errors);
-        let e = l.documents[0].root.get("spec").unwrap().entry("hostNetwork").unwrap();
+        let e = l.documents[0]
+            .root
+            .get("spec")
+            .unwrap()
+            .entry("hostNetwork")
+            .unwrap();
         assert_eq!(e.key_pos.line, 3);
     }
 

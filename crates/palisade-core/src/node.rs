@@ -210,7 +210,8 @@ pub fn render_path(path: &[Seg]) -> String {
         match seg {
             Seg::Key(k) => {
                 let plain = !k.is_empty()
-                    && k.chars().all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-');
+                    && k.chars()
+                        .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-');
                 if plain {
                     if !out.is_empty() {
                         out.push('.');

@@ -136,8 +136,8 @@ pub enum ViewError {
 impl Object {
     /// The pod-spec view, when this object is a workload.
     pub fn pod_view(&self) -> Result<PodView<'_>, ViewError> {
-        let kind = WorkloadKind::of(&self.id.api_version, &self.id.kind)
-            .ok_or(ViewError::NotWorkload)?;
+        let kind =
+            WorkloadKind::of(&self.id.api_version, &self.id.kind).ok_or(ViewError::NotWorkload)?;
         let template = self
             .root
             .get_path(kind.template_path())

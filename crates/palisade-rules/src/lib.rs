@@ -1,1 +1,68 @@
-//! placeholder
+//! palisade-rules: the built-in rule packs and the rule catalog.
+//!
+//! Packs: `pss` (Pod Security Standards). The catalog also lists the
+//! engine's own input rules (`input/duplicate-key`).
+
+pub mod pss;
+
+use palisade_core::engine::DUPLICATE_KEY;
+use palisade_core::{Rule, RuleMeta};
+
+/// Every built-in rule, ready for the engine.
+pub fn all_rules() -> Vec<Box<dyn Rule>> {
+    pss::CHECKS
+        .iter()
+        .map(|c| Box::new(CheckRef(c)) as Box<dyn Rule>)
+        .collect()
+}
+
+/// Every rule the catalog knows, in `palisade rules` order.
+pub fn catalog() -> Vec<&'static RuleMeta> {
+    let mut all: Vec<&'static RuleMeta> = pss::CHECKS.iter().map(|c| &c.meta).collect();
+    all.push(&DUPLICATE_KEY);
+    all
+}
+
+/// The catalog entry of `id`.
+pub fn find(id: &str) -> Option<&'static RuleMeta> {
+    catalog().into_iter().find(|m| m.id == id)
+}
+
+/// A `'static` check used as a boxed rule.
+struct CheckRef(&'static pss::PssCheck);
+
+impl Rule for CheckRef {
+    fn meta(&self) -> &RuleMeta {
+        self.0.meta()
+    }
+
+    fn check(
+        &self,
+        target: &palisade_core::Target<'_>,
+        ctx: &palisade_core::Context,
+        out: &mut Vec<palisade_core::Violation>,
+    ) {
+        self.0.check(target, ctx, out)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn catalog_ids_are_unique_and_documented() {
+        let cat = catalog();
+        let mut ids: Vec<_> = cat.iter().map(|m| m.id).collect();
+        ids.sort();
+        ids.dedup();
+        assert_eq!(ids.len(), cat.len());
+        for m in cat {
+            assert!(
+                !m.rationale.is_empty() && !m.remediation.is_empty() && !m.references.is_empty(),
+                "{}",
+                m.id
+            );
+        }
+    }
+}
