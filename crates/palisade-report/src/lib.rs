@@ -1,1 +1,111 @@
-//! placeholder
+//! palisade-report: renders a [`ScanReport`] as a human table, as versioned
+//! JSON (`palisade.json/v1`, see `docs/json-output.md`) or as SARIF 2.1.0 for
+//! code scanning. Reporters only write; they never scan or exit.
+
+use std::collections::BTreeMap;
+use std::fmt;
+use std::io::{self, Write};
+use std::str::FromStr;
+
+use palisade_core::{Finding, RuleMeta, ScanReport, Severity};
+
+mod json;
+mod sarif;
+mod table;
+
+/// Output format.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Format {
+    /// Human-readable text grouped by file and object.
+    #[default]
+    Table,
+    /// Versioned JSON (`palisade.json/v1`).
+    Json,
+    /// SARIF 2.1.0, as GitHub code scanning accepts it.
+    Sarif,
+}
+
+impl Format {
+    /// Every format, in the order help text lists them.
+    pub const ALL: [Format; 3] = [Format::Table, Format::Json, Format::Sarif];
+
+    /// The lower-case name used on the command line.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Format::Table => "table",
+            Format::Json => "json",
+            Format::Sarif => "sarif",
+        }
+    }
+}
+
+impl fmt::Display for Format {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl FromStr for Format {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        Format::ALL
+            .into_iter()
+            .find(|f| f.as_str() == s)
+            .ok_or_else(|| format!("unknown format {s:?}: expected table, json or sarif"))
+    }
+}
+
+/// How the table is written; JSON and SARIF ignore these options.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct RenderOptions {
+    /// Colour severities and headings with ANSI escapes. When false, no escape
+    /// byte is written at all.
+    pub color: bool,
+    /// Write only input errors and the summary line.
+    pub quiet: bool,
+}
+
+/// Writes `report` to `out` in `format`. `catalog` is every rule the engine
+/// knows; SARIF lists them all as `rules[]` so results can point at their help.
+pub fn render(
+    report: &ScanReport,
+    catalog: &[&RuleMeta],
+    format: Format,
+    opts: &RenderOptions,
+    out: &mut dyn Write,
+) -> io::Result<()> {
+    match format {
+        Format::Table => table::write(report, opts, out),
+        Format::Json => json::write(report, out),
+        Format::Sarif => sarif::write(report, catalog, out),
+    }
+}
+
+/// Findings per severity, every severity present (zeros included). Counted
+/// from the list rather than taken from `report.summary`, so the counts always
+/// match the findings written next to them (a caller may filter the list).
+fn severity_counts(findings: &[Finding]) -> BTreeMap<Severity, usize> {
+    let mut counts: BTreeMap<Severity, usize> = Severity::ALL.iter().map(|s| (*s, 0)).collect();
+    for f in findings {
+        *counts.entry(f.severity).or_default() += 1;
+    }
+    counts
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn format_parses_its_names_and_rejects_others() {
+        for f in Format::ALL {
+            assert_eq!(f.as_str().parse::<Format>(), Ok(f));
+        }
+        let err = "xml".parse::<Format>().unwrap_err();
+        assert!(
+            err.contains("\"xml\"") && err.contains("table, json or sarif"),
+            "{err}"
+        );
+        assert!("JSON".parse::<Format>().is_err());
+    }
+}

@@ -1,1 +1,34 @@
-fn main() {}
+//! The `palisade` binary: argument parsing and wiring only. The engine lives
+//! in `palisade-core`, rules in `palisade-rules`, output in `palisade-report`.
+//!
+//! Exit status: 0 no finding at or above `--fail-on`; 1 findings; 2 usage
+//! or input errors.
+
+mod cli;
+mod config;
+mod rules_cmd;
+mod scan;
+
+use clap::Parser;
+
+fn main() {
+    let cli = match cli::Cli::try_parse() {
+        Ok(c) => c,
+        Err(e) => {
+            let code = if e.use_stderr() { 2 } else { 0 };
+            let _ = e.print();
+            std::process::exit(code);
+        }
+    };
+    let result = match cli.command {
+        cli::Command::Scan(args) => config::ScanConfig::from_args(args).and_then(scan::run),
+        cli::Command::Rules(args) => rules_cmd::run(args),
+    };
+    match result {
+        Ok(code) => std::process::exit(code),
+        Err(e) => {
+            eprintln!("palisade: {e:#}");
+            std::process::exit(2);
+        }
+    }
+}

@@ -1,0 +1,320 @@
+//! The human report: findings grouped by file and object, then input errors,
+//! skipped documents and a one-line summary. Laid out for a 100-column
+//! terminal with `comfy-table`, which wraps long messages inside their column.
+
+use std::borrow::Cow;
+use std::collections::HashMap;
+use std::io::{self, Write};
+
+use comfy_table::presets::NOTHING;
+use comfy_table::{Attribute, Cell, Color, ColumnConstraint, ContentArrangement, Table, Width};
+use palisade_core::{Finding, ObjectRef, ScanReport, Severity};
+
+use crate::{severity_counts, RenderOptions};
+
+/// The width the report is laid out for.
+const WIDTH: u16 = 100;
+/// Indentation of finding rows under their object heading.
+const INDENT: &str = "    ";
+/// Widest rule and container columns; longer values wrap inside the column.
+const MAX_RULE: usize = 32;
+const MAX_CONTAINER: usize = 16;
+/// Skipped documents listed one by one up to this many; beyond it only the
+/// first `SKIPPED_SHOWN` are listed, then a count.
+const SKIPPED_ALL: usize = 10;
+const SKIPPED_SHOWN: usize = 5;
+
+/// Writes the table report.
+pub(crate) fn write(
+    report: &ScanReport,
+    opts: &RenderOptions,
+    out: &mut dyn Write,
+) -> io::Result<()> {
+    let st = Style { color: opts.color };
+    if !opts.quiet && !report.findings.is_empty() {
+        write_findings(&report.findings, st, out)?;
+        writeln!(out)?;
+    }
+    if !report.errors.is_empty() {
+        for e in &report.errors {
+            writeln!(
+                out,
+                "{}: {} {}",
+                location(&e.file, e.line, e.column),
+                st.paint("error:", "1;31"),
+                clean(&e.message)
+            )?;
+        }
+        if !opts.quiet {
+            writeln!(out)?;
+        }
+    }
+    if !opts.quiet && !report.skipped.is_empty() {
+        let shown = if report.skipped.len() > SKIPPED_ALL {
+            SKIPPED_SHOWN
+        } else {
+            report.skipped.len()
+        };
+        for s in &report.skipped[..shown] {
+            writeln!(
+                out,
+                "{}: {} {}",
+                location(&s.file, s.line, 0),
+                st.paint("skipped:", "2"),
+                clean(&s.reason)
+            )?;
+        }
+        let rest = report.skipped.len() - shown;
+        if rest > 0 {
+            writeln!(
+                out,
+                "... and {rest} more skipped documents (the JSON output lists them all)"
+            )?;
+        }
+        writeln!(out)?;
+    }
+    writeln!(out, "{}", summary_line(report))
+}
+
+/// `12 objects (9 workloads, 3 other), 7 findings (critical 1, high 3, medium 3), 1 error, 2 skipped`.
+///
+/// Finding, error and skipped counts come from the lists, so the line agrees
+/// with what is printed above it.
+pub(crate) fn summary_line(report: &ScanReport) -> String {
+    let s = &report.summary;
+    let mut line = plural(s.objects, "object", "objects");
+    if s.objects > 0 {
+        let other = s.objects.saturating_sub(s.workloads);
+        line.push_str(&format!(
+            " ({}, {other} other)",
+            plural(s.workloads, "workload", "workloads")
+        ));
+    }
+    line.push_str(", ");
+    if report.findings.is_empty() {
+        line.push_str("no findings");
+    } else {
+        let by_severity: Vec<String> = severity_counts(&report.findings)
+            .into_iter()
+            .rev()
+            .filter(|(_, n)| *n > 0)
+            .map(|(sev, n)| format!("{sev} {n}"))
+            .collect();
+        line.push_str(&format!(
+            "{} ({})",
+            plural(report.findings.len(), "finding", "findings"),
+            by_severity.join(", ")
+        ));
+    }
+    line.push_str(&format!(
+        ", {}, {} skipped",
+        plural(report.errors.len(), "error", "errors"),
+        report.skipped.len()
+    ));
+    line
+}
+
+fn plural(n: usize, one: &str, many: &str) -> String {
+    format!("{n} {}", if n == 1 { one } else { many })
+}
+
+/// Findings of one object, in one file.
+struct ObjectGroup<'a> {
+    object: &'a ObjectRef,
+    findings: Vec<&'a Finding>,
+}
+
+/// Groups by file, then by object, each in order of first appearance;
+/// findings of one object are sorted by position, most severe first on a tie.
+fn group(findings: &[Finding]) -> Vec<(&str, Vec<ObjectGroup<'_>>)> {
+    let mut files: Vec<(&str, Vec<ObjectGroup<'_>>)> = Vec::new();
+    let mut file_index: HashMap<&str, usize> = HashMap::new();
+    // ObjectRef is not `Hash`; key on its fields.
+    type ObjectKey<'k> = (&'k str, &'k str, &'k str, Option<&'k str>, &'k str);
+    let mut object_index: HashMap<ObjectKey<'_>, usize> = HashMap::new();
+    for f in findings {
+        let fi = *file_index.entry(&*f.file).or_insert_with(|| {
+            files.push((&*f.file, Vec::new()));
+            files.len() - 1
+        });
+        let objects = &mut files[fi].1;
+        let o = &f.object;
+        let key = (
+            &*f.file,
+            o.api_version.as_str(),
+            o.kind.as_str(),
+            o.namespace.as_deref(),
+            o.name.as_str(),
+        );
+        let oi = *object_index.entry(key).or_insert_with(|| {
+            objects.push(ObjectGroup {
+                object: &f.object,
+                findings: Vec::new(),
+            });
+            objects.len() - 1
+        });
+        objects[oi].findings.push(f);
+    }
+    for (_, objects) in &mut files {
+        for o in objects {
+            o.findings
+                .sort_by_key(|f| (f.line, f.column, std::cmp::Reverse(f.severity)));
+        }
+    }
+    files
+}
+
+fn write_findings(findings: &[Finding], st: Style, out: &mut dyn Write) -> io::Result<()> {
+    // Same column widths for every object, so rows line up across the report.
+    let rule_w = findings
+        .iter()
+        .map(|f| f.rule.chars().count())
+        .max()
+        .unwrap_or(0);
+    let loc_w = findings
+        .iter()
+        .map(|f| format!("{}:{}", f.line, f.column).len())
+        .max()
+        .unwrap_or(0);
+    let container_w = findings
+        .iter()
+        .map(|f| {
+            f.container
+                .as_deref()
+                .map_or(1, |c| clean(c).chars().count())
+        })
+        .max()
+        .unwrap_or(1);
+    let widths = [
+        "critical".len(),
+        rule_w.min(MAX_RULE),
+        loc_w,
+        container_w.min(MAX_CONTAINER),
+    ];
+
+    for (i, (file, objects)) in group(findings).into_iter().enumerate() {
+        if i > 0 {
+            writeln!(out)?;
+        }
+        writeln!(out, "{}", st.paint(&clean(file), "1;4"))?;
+        for o in objects {
+            writeln!(out, "  {}", st.paint(&object_name(o.object), "1"))?;
+            let table = object_table(&o.findings, &widths, st);
+            for line in table.lines() {
+                writeln!(out, "{INDENT}{}", line.trim_end())?;
+            }
+        }
+    }
+    Ok(())
+}
+
+/// One row per finding: severity, rule, `line:col`, container, and the
+/// message with the field path on the line below it.
+fn object_table(findings: &[&Finding], widths: &[usize; 4], st: Style) -> Table {
+    let mut table = Table::new();
+    table
+        .load_preset(NOTHING)
+        .force_no_tty()
+        .set_content_arrangement(ContentArrangement::Dynamic)
+        .set_width(WIDTH - INDENT.len() as u16);
+    if st.color {
+        table.enforce_styling();
+    }
+    for f in findings {
+        let mut severity = Cell::new(f.severity.as_str());
+        if st.color {
+            let (color, bold) = severity_color(f.severity);
+            severity = severity.fg(color);
+            if bold {
+                severity = severity.add_attribute(Attribute::Bold);
+            }
+        }
+        table.add_row(vec![
+            severity,
+            Cell::new(f.rule),
+            Cell::new(format!("{}:{}", f.line, f.column)),
+            Cell::new(f.container.as_deref().map_or(Cow::Borrowed("-"), clean)),
+            Cell::new(format!("{}\n{}", clean(&f.message), clean(&f.path))),
+        ]);
+    }
+    let last = widths.len();
+    for (i, column) in table.column_iter_mut().enumerate() {
+        if i < last {
+            column.set_padding((0, 2));
+            let w = u16::try_from(widths[i]).unwrap_or(u16::MAX);
+            column.set_constraint(ColumnConstraint::Absolute(Width::Fixed(w)));
+        } else {
+            column.set_padding((0, 0));
+        }
+    }
+    table
+}
+
+fn severity_color(s: Severity) -> (Color, bool) {
+    match s {
+        Severity::Critical => (Color::Magenta, true),
+        Severity::High => (Color::Red, true),
+        Severity::Medium => (Color::Yellow, false),
+        Severity::Low => (Color::Blue, false),
+        Severity::Info => (Color::DarkGrey, false),
+    }
+}
+
+/// `Deployment prod/web`, `ClusterRole admin`.
+fn object_name(o: &ObjectRef) -> String {
+    let name = if o.name.is_empty() {
+        "(unnamed)"
+    } else {
+        &o.name
+    };
+    match o.namespace.as_deref() {
+        Some(ns) if !ns.is_empty() => clean(&format!("{} {ns}/{name}", o.kind)).into_owned(),
+        _ => clean(&format!("{} {name}", o.kind)).into_owned(),
+    }
+}
+
+/// `file:line:col`, leaving out the parts that are unknown (0).
+fn location(file: &str, line: u32, column: u32) -> String {
+    let file = clean(file);
+    match (line, column) {
+        (0, _) => file.into_owned(),
+        (l, 0) => format!("{file}:{l}"),
+        (l, c) => format!("{file}:{l}:{c}"),
+    }
+}
+
+/// Escapes control characters in text that came from the input (names,
+/// messages quoting values, file names), so a manifest cannot move the cursor
+/// or recolour the terminal, and colour-off output never holds an escape byte.
+fn clean(s: &str) -> Cow<'_, str> {
+    if !s.chars().any(char::is_control) {
+        return Cow::Borrowed(s);
+    }
+    Cow::Owned(
+        s.chars()
+            .map(|c| {
+                if c.is_control() {
+                    c.escape_default().to_string()
+                } else {
+                    c.to_string()
+                }
+            })
+            .collect(),
+    )
+}
+
+/// Applies SGR attributes to headings when colour is on.
+#[derive(Clone, Copy)]
+struct Style {
+    color: bool,
+}
+
+impl Style {
+    fn paint<'a>(self, text: &'a str, sgr: &str) -> Cow<'a, str> {
+        if self.color {
+            Cow::Owned(format!("\x1b[{sgr}m{text}\x1b[0m"))
+        } else {
+            Cow::Borrowed(text)
+        }
+    }
+}

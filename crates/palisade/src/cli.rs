@@ -1,0 +1,77 @@
+//! Command-line arguments as typed (the raw parse). [`crate::config`] turns
+//! them into a validated configuration.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand};
+
+/// Kubernetes workload security: Pod Security Standards for manifests.
+#[derive(Debug, Parser)]
+#[command(name = "palisade", version, about, long_about = None)]
+pub struct Cli {
+    /// What to do.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// Subcommands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Check manifests (files, directories, or - for stdin).
+    Scan(ScanArgs),
+    /// List the rule catalog, or show one rule.
+    Rules(RulesArgs),
+}
+
+/// `palisade scan`.
+#[derive(Debug, Args)]
+pub struct ScanArgs {
+    /// Files and directories to scan (directories recursively: .yaml, .yml,
+    /// .json); `-` reads standard input.
+    #[arg(value_name = "PATH")]
+    pub paths: Vec<PathBuf>,
+
+    /// Pod Security Standards level: privileged, baseline or restricted.
+    #[arg(long, default_value = "restricted", env = "PALISADE_LEVEL")]
+    pub level: String,
+
+    /// Pod Security Standards version: v1.0 .. v1.37, or latest.
+    #[arg(
+        long = "pss-version",
+        default_value = "latest",
+        env = "PALISADE_PSS_VERSION"
+    )]
+    pub pss_version: String,
+
+    /// Output format: table, json or sarif.
+    #[arg(long, short = 'f', default_value = "table")]
+    pub format: String,
+
+    /// Write the report to FILE instead of standard output.
+    #[arg(long, short = 'o', value_name = "FILE")]
+    pub output: Option<PathBuf>,
+
+    /// Exit with status 1 when a finding is at or above this severity:
+    /// info, low, medium, high or critical.
+    #[arg(long = "fail-on", default_value = "low", env = "PALISADE_FAIL_ON")]
+    pub fail_on: String,
+
+    /// Print only the summary line and errors (table format).
+    #[arg(long, short = 'q')]
+    pub quiet: bool,
+
+    /// Worker threads (default: one per core; 1 checks everything in order on one thread).
+    #[arg(long, value_name = "N")]
+    pub threads: Option<usize>,
+}
+
+/// `palisade rules`.
+#[derive(Debug, Args)]
+pub struct RulesArgs {
+    /// A rule id (`pss/privileged`) to show in full.
+    pub id: Option<String>,
+
+    /// Output format: table or json.
+    #[arg(long, short = 'f', default_value = "table")]
+    pub format: String,
+}

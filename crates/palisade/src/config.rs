@@ -1,0 +1,84 @@
+//! The validated configuration of a scan: what the rest of the program
+//! trusts. Invalid values fail here, with a message naming the flag.
+
+use std::path::PathBuf;
+
+use anyhow::{anyhow, bail, Result};
+use palisade_core::{Context, PssLevel, PssVersion, Severity};
+use palisade_report::Format;
+
+use crate::cli::ScanArgs;
+
+/// Where input comes from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Input {
+    /// Standard input (`-`).
+    Stdin,
+    /// A file or a directory.
+    Path(PathBuf),
+}
+
+/// A validated `scan` invocation.
+#[derive(Debug)]
+pub struct ScanConfig {
+    /// Inputs in command-line order.
+    pub inputs: Vec<Input>,
+    /// The policy.
+    pub ctx: Context,
+    /// Output format.
+    pub format: Format,
+    /// Output file (standard output when `None`).
+    pub output: Option<PathBuf>,
+    /// Exit-status threshold.
+    pub fail_on: Severity,
+    /// Summary only.
+    pub quiet: bool,
+    /// Worker threads (`None`: one per core).
+    pub threads: Option<usize>,
+}
+
+impl ScanConfig {
+    /// Validates raw arguments.
+    pub fn from_args(args: ScanArgs) -> Result<Self> {
+        if args.paths.is_empty() {
+            bail!("no input: give files or directories to scan, or - to read standard input");
+        }
+        let level: PssLevel = args.level.parse().map_err(|e| anyhow!("--level: {e}"))?;
+        let version: PssVersion = args
+            .pss_version
+            .parse()
+            .map_err(|e| anyhow!("--pss-version: {e}"))?;
+        let format: Format = args.format.parse().map_err(|e| anyhow!("--format: {e}"))?;
+        let fail_on: Severity = args
+            .fail_on
+            .parse()
+            .map_err(|e| anyhow!("--fail-on: {e}"))?;
+        if args.threads == Some(0) {
+            bail!("--threads: must be at least 1");
+        }
+        let stdin_count = args.paths.iter().filter(|p| p.as_os_str() == "-").count();
+        if stdin_count > 1 {
+            bail!("-: standard input can be read only once");
+        }
+        let inputs = args
+            .paths
+            .into_iter()
+            .map(|p| {
+                if p.as_os_str() == "-" {
+                    Input::Stdin
+                } else {
+                    Input::Path(p)
+                }
+            })
+            .collect();
+        Ok(ScanConfig {
+            inputs,
+            ctx: Context { level, version },
+            format,
+            output: args.output,
+            fail_on,
+            quiet: args.quiet,
+            threads: args.threads,
+        })
+    }
+}

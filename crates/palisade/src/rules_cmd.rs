@@ -1,0 +1,77 @@
+//! `palisade rules`: the rule catalog.
+
+use std::io::{self, Write};
+
+use anyhow::{bail, Result};
+use palisade_core::RuleMeta;
+
+use crate::cli::RulesArgs;
+
+/// Prints the catalog or one rule; returns the exit status.
+pub fn run(args: RulesArgs) -> Result<i32> {
+    let json = match args.format.as_str() {
+        "table" => false,
+        "json" => true,
+        other => bail!("--format: unknown format {other:?}: expected table or json"),
+    };
+    let stdout = io::stdout();
+    let mut out = stdout.lock();
+    let written = match &args.id {
+        Some(id) => {
+            let Some(meta) = palisade_rules::find(id) else {
+                bail!("unknown rule {id:?}; `palisade rules` lists them");
+            };
+            if json {
+                writeln!(out, "{}", serde_json::to_string_pretty(meta)?)
+            } else {
+                write_rule(&mut out, meta)
+            }
+        }
+        None => {
+            let catalog = palisade_rules::catalog();
+            if json {
+                writeln!(out, "{}", serde_json::to_string_pretty(&catalog)?)
+            } else {
+                write_catalog(&mut out, &catalog)
+            }
+        }
+    };
+    match written {
+        Err(e) if e.kind() != io::ErrorKind::BrokenPipe => Err(e.into()),
+        _ => Ok(0),
+    }
+}
+
+fn write_catalog(out: &mut impl Write, catalog: &[&RuleMeta]) -> io::Result<()> {
+    let w = catalog.iter().map(|m| m.id.len()).max().unwrap_or(10);
+    writeln!(
+        out,
+        "{:<w$}  {:<10}  {:<8}  TITLE",
+        "ID", "LEVEL", "SEVERITY"
+    )?;
+    for m in catalog {
+        let level = m.level.map_or("-", |l| l.as_str());
+        writeln!(
+            out,
+            "{:<w$}  {:<10}  {:<8}  {}",
+            m.id,
+            level,
+            m.severity.as_str(),
+            m.title
+        )?;
+    }
+    Ok(())
+}
+
+fn write_rule(out: &mut impl Write, m: &RuleMeta) -> io::Result<()> {
+    writeln!(out, "{}: {}", m.id, m.title)?;
+    writeln!(out, "level:       {}", m.level.map_or("-", |l| l.as_str()))?;
+    writeln!(out, "severity:    {}", m.severity)?;
+    writeln!(out, "\nwhy:\n  {}", m.rationale)?;
+    writeln!(out, "\nfix:\n  {}", m.remediation)?;
+    writeln!(out, "\nreferences:")?;
+    for r in m.references {
+        writeln!(out, "  {r}")?;
+    }
+    Ok(())
+}

@@ -1,0 +1,193 @@
+//! `palisade scan`: gathers input (files, directories, stdin), runs the
+//! engine over it, and writes the report.
+
+use std::fs::File;
+use std::io::{self, IsTerminal, Read, Write};
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context as _, Result};
+use palisade_core::{Engine, InputError, Limits, ScanReport};
+use palisade_report::{render, RenderOptions};
+use rayon::prelude::*;
+
+use crate::config::{Input, ScanConfig};
+
+/// Extensions picked up when walking a directory.
+const EXTENSIONS: [&str; 3] = ["yaml", "yml", "json"];
+
+/// One unit of input.
+enum Source {
+    Stdin,
+    File(PathBuf),
+    /// A path that could not be listed.
+    Broken(PathBuf, String),
+}
+
+/// Runs a scan and returns the process exit status.
+pub fn run(cfg: ScanConfig) -> Result<i32> {
+    if let Some(n) = cfg.threads {
+        // Only fails when a global pool exists already, which it cannot here.
+        let _ = rayon::ThreadPoolBuilder::new()
+            .num_threads(n)
+            .build_global();
+    }
+    let engine = Engine::new(palisade_rules::all_rules(), cfg.ctx, Limits::default())
+        .with_parallelism(cfg.threads != Some(1));
+    let sources = collect_sources(&cfg.inputs);
+    let scan_one = |s: &Source| scan_source(&engine, s);
+    let parts: Vec<ScanReport> = if cfg.threads == Some(1) {
+        sources.iter().map(scan_one).collect()
+    } else {
+        sources.par_iter().map(scan_one).collect()
+    };
+    let mut report = ScanReport::default();
+    for p in parts {
+        report.merge(p);
+    }
+
+    let catalog = palisade_rules::catalog();
+    let to_terminal = cfg.output.is_none() && io::stdout().is_terminal();
+    let opts = RenderOptions {
+        color: to_terminal && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty()),
+        quiet: cfg.quiet,
+    };
+    let written = match &cfg.output {
+        Some(path) => {
+            let mut f = io::BufWriter::new(
+                File::create(path)
+                    .with_context(|| format!("--output: cannot create {}", path.display()))?,
+            );
+            render(&report, &catalog, cfg.format, &opts, &mut f).and_then(|_| f.flush())
+        }
+        None => {
+            let stdout = io::stdout();
+            let mut out = io::BufWriter::new(stdout.lock());
+            render(&report, &catalog, cfg.format, &opts, &mut out).and_then(|_| out.flush())
+        }
+    };
+    match written {
+        Ok(()) => {}
+        // A closed pipe (`palisade scan ... | head`) is not an error.
+        Err(e) if e.kind() == io::ErrorKind::BrokenPipe => {}
+        Err(e) => return Err(e).context("cannot write the report"),
+    }
+    if let Some(path) = &cfg.output {
+        if !cfg.quiet && io::stderr().is_terminal() {
+            // The report went to a file: keep a short note on the terminal.
+            let findings: usize = report.summary.findings.values().sum();
+            eprintln!(
+                "palisade: {} objects, {findings} findings, {} errors; {} report written to {}",
+                report.summary.objects,
+                report.summary.errors,
+                cfg.format.as_str(),
+                path.display()
+            );
+        }
+    }
+    Ok(exit_status(&report, &cfg))
+}
+
+/// 2 on input errors, 1 on findings at or above the threshold, else 0.
+fn exit_status(report: &ScanReport, cfg: &ScanConfig) -> i32 {
+    if !report.errors.is_empty() {
+        2
+    } else if report.has_findings_at(cfg.fail_on) {
+        1
+    } else {
+        0
+    }
+}
+
+fn collect_sources(inputs: &[Input]) -> Vec<Source> {
+    let mut out = Vec::new();
+    for input in inputs {
+        match input {
+            Input::Stdin => out.push(Source::Stdin),
+            Input::Path(p) if p.is_dir() => walk(p, &mut out),
+            Input::Path(p) => out.push(Source::File(p.clone())),
+        }
+    }
+    out
+}
+
+/// Lists a directory's manifests, sorted, skipping hidden directories
+/// (`.git`) and not following symbolic links (no loops).
+fn walk(dir: &Path, out: &mut Vec<Source>) {
+    let walker = walkdir::WalkDir::new(dir)
+        .sort_by_file_name()
+        .into_iter()
+        .filter_entry(|e| e.depth() == 0 || !e.file_name().to_string_lossy().starts_with('.'));
+    for entry in walker {
+        match entry {
+            Ok(e) if e.file_type().is_file() => {
+                let wanted = e
+                    .path()
+                    .extension()
+                    .and_then(|x| x.to_str())
+                    .is_some_and(|x| EXTENSIONS.contains(&x.to_ascii_lowercase().as_str()));
+                if wanted {
+                    out.push(Source::File(e.into_path()));
+                }
+            }
+            Ok(_) => {}
+            Err(e) => {
+                let path = e.path().unwrap_or(dir).to_path_buf();
+                out.push(Source::Broken(path, e.to_string()));
+            }
+        }
+    }
+}
+
+fn scan_source(engine: &Engine, source: &Source) -> ScanReport {
+    let limits = engine.limits();
+    match source {
+        Source::Stdin => {
+            let mut buf = Vec::new();
+            let read = io::stdin()
+                .lock()
+                .take(limits.max_file_bytes + 1)
+                .read_to_end(&mut buf);
+            match read {
+                Ok(_) => engine.scan_bytes("-", &buf),
+                Err(e) => unreadable("-", &format!("cannot read standard input: {e}")),
+            }
+        }
+        Source::File(path) => {
+            let name = display(path);
+            match read_file(path, limits) {
+                Ok(bytes) => engine.scan_bytes(&name, &bytes),
+                Err(msg) => unreadable(&name, &msg),
+            }
+        }
+        Source::Broken(path, msg) => unreadable(&display(path), msg),
+    }
+}
+
+fn read_file(path: &Path, limits: &Limits) -> Result<Vec<u8>, String> {
+    let meta = std::fs::metadata(path).map_err(|e| format!("cannot read: {e}"))?;
+    if meta.len() > limits.max_file_bytes {
+        return Err(format!(
+            "file is {} bytes, over the limit of {} bytes",
+            meta.len(),
+            limits.max_file_bytes
+        ));
+    }
+    std::fs::read(path).map_err(|e| format!("cannot read: {e}"))
+}
+
+fn display(path: &Path) -> String {
+    path.to_string_lossy().into_owned()
+}
+
+fn unreadable(file: &str, message: &str) -> ScanReport {
+    let mut r = ScanReport::default();
+    r.summary.files = 1;
+    r.summary.errors = 1;
+    r.errors.push(InputError {
+        file: file.into(),
+        line: 0,
+        column: 0,
+        message: message.to_string(),
+    });
+    r
+}

@@ -1,0 +1,328 @@
+//! End-to-end tests of the `palisade` binary: real files, real processes,
+//! exit statuses, and every output format.
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+
+fn bin() -> Command {
+    let mut c = Command::new(env!("CARGO_BIN_EXE_palisade"));
+    c.env_remove("NO_COLOR")
+        .env_remove("PALISADE_LEVEL")
+        .env_remove("PALISADE_PSS_VERSION")
+        .env_remove("PALISADE_FAIL_ON");
+    c
+}
+
+fn repo() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..")
+}
+
+fn run(args: &[&str]) -> Output {
+    bin()
+        .current_dir(repo())
+        .args(args)
+        .output()
+        .expect("palisade runs")
+}
+
+fn run_stdin(args: &[&str], input: &[u8]) -> Output {
+    let mut child = bin()
+        .current_dir(repo())
+        .args(args)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("palisade runs");
+    child
+        .stdin
+        .take()
+        .expect("stdin")
+        .write_all(input)
+        .expect("write stdin");
+    child.wait_with_output().expect("palisade exits")
+}
+
+fn stdout(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stdout).into_owned()
+}
+
+fn json(o: &Output) -> serde_json::Value {
+    serde_json::from_slice(&o.stdout).unwrap_or_else(|e| panic!("not JSON ({e}): {}", stdout(o)))
+}
+
+fn write_temp(dir: &Path, name: &str, content: &[u8]) -> PathBuf {
+    let p = dir.join(name);
+    std::fs::write(&p, content).expect("write temp file");
+    p
+}
+
+#[test]
+fn hardened_examples_pass_restricted_with_exit_0() {
+    let o = run(&["scan", "examples/hardened"]);
+    assert_eq!(o.status.code(), Some(0), "{}", stdout(&o));
+    assert!(stdout(&o).contains("no findings"), "{}", stdout(&o));
+}
+
+#[test]
+fn insecure_examples_fail_with_exit_1_and_precise_locations() {
+    let o = run(&["scan", "--format", "json", "examples/insecure"]);
+    assert_eq!(o.status.code(), Some(1));
+    let v = json(&o);
+    assert_eq!(v["schema"], "palisade.json/v1");
+    let findings = v["findings"].as_array().expect("findings");
+    let privileged = findings
+        .iter()
+        .find(|f| f["rule"] == "pss/privileged")
+        .expect("privileged finding");
+    assert_eq!(privileged["file"], "examples/insecure/web.yaml");
+    assert_eq!(privileged["line"], 23);
+    assert_eq!(
+        privileged["path"],
+        "spec.template.spec.containers[0].securityContext.privileged"
+    );
+    assert_eq!(privileged["container"], "nginx");
+    assert_eq!(privileged["object"]["kind"], "Deployment");
+    assert_eq!(privileged["object"]["namespace"], "shop");
+    // The CronJob's finding is under the job template.
+    let cron = findings
+        .iter()
+        .find(|f| f["rule"] == "pss/hostNamespaces" && f["object"]["kind"] == "CronJob")
+        .expect("CronJob hostPID finding");
+    assert_eq!(cron["path"], "spec.jobTemplate.spec.template.spec.hostPID");
+    // JSON input is located too.
+    let json_file = findings
+        .iter()
+        .find(|f| f["rule"] == "pss/sysctls")
+        .expect("sysctls finding in the JSON example");
+    assert_eq!(json_file["file"], "examples/insecure/node-agent.json");
+    assert_eq!(json_file["line"], 11);
+    assert_eq!(v["summary"]["other_kinds"]["Service"], 1);
+}
+
+#[test]
+fn stdin_is_scanned_with_dash() {
+    let pod = b"apiVersion: v1\nkind: Pod\nmetadata: {name: p}\nspec:\n  containers:\n  - name: c\n    image: x\n    securityContext: {privileged: yes}\n";
+    let o = run_stdin(
+        &["scan", "--level", "baseline", "--format", "json", "-"],
+        pod,
+    );
+    assert_eq!(o.status.code(), Some(1));
+    let v = json(&o);
+    assert_eq!(v["findings"][0]["file"], "-");
+    assert_eq!(v["findings"][0]["rule"], "pss/privileged");
+    assert_eq!(v["findings"][0]["line"], 8);
+}
+
+#[test]
+fn malformed_document_is_an_error_with_location_and_the_rest_is_scanned() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let f = write_temp(
+        dir.path(),
+        "mixed.yaml",
+        b"apiVersion: v1\nkind: Pod\nmetadata: {name: a}\nspec:\n  hostIPC: true\n  containers: [{name: c, image: x}]\n---\nkind: [unclosed\n---\napiVersion: v1\nkind: Pod\nmetadata: {name: b}\nspec:\n  hostPID: true\n  containers: [{name: c, image: x}]\n",
+    );
+    let o = run(&[
+        "scan",
+        "--level",
+        "baseline",
+        "--format",
+        "json",
+        f.to_str().expect("utf8"),
+    ]);
+    assert_eq!(o.status.code(), Some(2), "input errors give exit status 2");
+    let v = json(&o);
+    let errors = v["errors"].as_array().expect("errors");
+    assert_eq!(errors.len(), 1);
+    assert!(errors[0]["line"].as_u64().expect("line") >= 8);
+    assert!(errors[0]["message"]
+        .as_str()
+        .expect("msg")
+        .contains("malformed YAML"));
+    let rules: Vec<_> = v["findings"]
+        .as_array()
+        .expect("findings")
+        .iter()
+        .map(|f| f["object"]["name"].as_str().expect("name").to_string())
+        .collect();
+    assert_eq!(
+        rules,
+        ["a", "b"],
+        "documents before and after the broken one are checked"
+    );
+}
+
+#[test]
+fn binary_file_missing_file_and_helm_template_are_errors_not_crashes() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let bin_file = write_temp(
+        dir.path(),
+        "blob.yaml",
+        b"\x7fELF\x02\x01\x01\x00\x00\xff\xfe",
+    );
+    let helm = write_temp(
+        dir.path(),
+        "chart.yaml",
+        b"apiVersion: v1\nkind: Pod\nmetadata:\n  name: {{ .Release.Name }}\nspec:\n  containers: []\n",
+    );
+    let o = run(&[
+        "scan",
+        "--format",
+        "json",
+        bin_file.to_str().expect("utf8"),
+        helm.to_str().expect("utf8"),
+        "does/not/exist.yaml",
+    ]);
+    assert_eq!(o.status.code(), Some(2));
+    let v = json(&o);
+    let messages: Vec<String> = v["errors"]
+        .as_array()
+        .expect("errors")
+        .iter()
+        .map(|e| e["message"].as_str().expect("msg").to_string())
+        .collect();
+    assert_eq!(messages.len(), 3, "{messages:?}");
+    assert!(messages[0].contains("binary"));
+    assert!(messages[1].contains("helm template"));
+    assert!(messages[2].contains("cannot read"));
+}
+
+#[test]
+fn lists_and_other_kinds_and_skipped_documents_are_counted() {
+    let list = b"apiVersion: v1\nkind: List\nitems:\n- apiVersion: v1\n  kind: Pod\n  metadata: {name: p}\n  spec:\n    hostNetwork: true\n    containers: [{name: c, image: x}]\n- apiVersion: v1\n  kind: ConfigMap\n  metadata: {name: cm}\n---\nreplicaCount: 3\n";
+    let o = run_stdin(
+        &["scan", "--level", "baseline", "--format", "json", "-"],
+        list,
+    );
+    let v = json(&o);
+    assert_eq!(v["summary"]["objects"], 2);
+    assert_eq!(v["summary"]["workloads"], 1);
+    assert_eq!(v["summary"]["other_kinds"]["ConfigMap"], 1);
+    assert_eq!(v["summary"]["skipped"], 1);
+    assert_eq!(v["skipped"][0]["line"], 14);
+    assert_eq!(v["findings"][0]["line"], 8);
+    assert_eq!(o.status.code(), Some(1));
+}
+
+#[test]
+fn fail_on_threshold_and_privileged_level_set_the_exit_status() {
+    // hostPorts is medium: below --fail-on high the scan passes.
+    let pod = b"apiVersion: v1\nkind: Pod\nmetadata: {name: p}\nspec:\n  containers:\n  - name: c\n    image: x\n    ports: [{containerPort: 80, hostPort: 80}]\n";
+    let o = run_stdin(
+        &["scan", "--level", "baseline", "--fail-on", "high", "-"],
+        pod,
+    );
+    assert_eq!(o.status.code(), Some(0));
+    let o = run_stdin(
+        &["scan", "--level", "baseline", "--fail-on", "medium", "-"],
+        pod,
+    );
+    assert_eq!(o.status.code(), Some(1));
+    let o = run_stdin(&["scan", "--level", "privileged", "-"], pod);
+    assert_eq!(o.status.code(), Some(0));
+}
+
+#[test]
+fn version_flag_changes_the_verdict_as_upstream_does() {
+    let pod = b"apiVersion: v1\nkind: Pod\nmetadata: {name: p}\nspec:\n  securityContext:\n    sysctls: [{name: net.ipv4.tcp_keepalive_time, value: '60'}]\n  containers: [{name: c, image: x}]\n";
+    let o = run_stdin(
+        &["scan", "--level", "baseline", "--pss-version", "v1.28", "-"],
+        pod,
+    );
+    assert_eq!(o.status.code(), Some(1));
+    let o = run_stdin(
+        &["scan", "--level", "baseline", "--pss-version", "v1.29", "-"],
+        pod,
+    );
+    assert_eq!(o.status.code(), Some(0));
+}
+
+#[test]
+fn invalid_flags_exit_2_naming_the_flag() {
+    for (args, flag) in [
+        (vec!["scan", "--level", "strict", "examples"], "--level"),
+        (
+            vec!["scan", "--pss-version", "1.25", "examples"],
+            "--pss-version",
+        ),
+        (vec!["scan", "--format", "xml", "examples"], "--format"),
+        (vec!["scan", "--fail-on", "severe", "examples"], "--fail-on"),
+    ] {
+        let o = run(&args);
+        assert_eq!(o.status.code(), Some(2), "{args:?}");
+        let err = String::from_utf8_lossy(&o.stderr);
+        assert!(err.contains(flag), "{args:?}: {err}");
+    }
+    let o = run(&["scan"]);
+    assert_eq!(o.status.code(), Some(2));
+}
+
+#[test]
+fn sarif_output_is_valid_and_relative() {
+    let o = run(&["scan", "--format", "sarif", "examples/insecure"]);
+    assert_eq!(o.status.code(), Some(1));
+    let v = json(&o);
+    assert_eq!(v["version"], "2.1.0");
+    let run0 = &v["runs"][0];
+    let rules = run0["tool"]["driver"]["rules"].as_array().expect("rules");
+    assert!(rules.iter().any(|r| r["id"] == "pss/privileged"));
+    let results = run0["results"].as_array().expect("results");
+    assert!(!results.is_empty());
+    for r in results {
+        let uri = r["locations"][0]["physicalLocation"]["artifactLocation"]["uri"]
+            .as_str()
+            .expect("uri");
+        assert!(uri.starts_with("examples/insecure/"), "{uri}");
+        let idx = r["ruleIndex"].as_u64().expect("ruleIndex") as usize;
+        assert_eq!(rules[idx]["id"], r["ruleId"]);
+    }
+}
+
+#[test]
+fn table_output_to_a_pipe_has_no_colour_and_a_summary() {
+    let o = run(&["scan", "examples/insecure"]);
+    let out = stdout(&o);
+    assert!(
+        !out.contains('\u{1b}'),
+        "no ANSI escapes when not a terminal"
+    );
+    assert!(out.contains("examples/insecure/web.yaml"));
+    assert!(out.contains("pss/privileged"));
+    let last = out.lines().last().expect("summary line");
+    assert!(last.contains("findings"), "{last}");
+}
+
+#[test]
+fn output_flag_writes_the_report_to_a_file() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = dir.path().join("report.json");
+    let o = run(&[
+        "scan",
+        "--format",
+        "json",
+        "--output",
+        path.to_str().expect("utf8"),
+        "examples/hardened",
+    ]);
+    assert_eq!(o.status.code(), Some(0));
+    assert!(o.stdout.is_empty());
+    let v: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(&path).expect("report")).expect("json");
+    assert_eq!(v["summary"]["skipped"], 1, "kustomization.yaml is skipped");
+    assert_eq!(v["summary"]["workloads"], 3);
+}
+
+#[test]
+fn rules_lists_the_catalog_and_explains_one_rule() {
+    let o = run(&["rules"]);
+    assert_eq!(o.status.code(), Some(0));
+    let out = stdout(&o);
+    assert_eq!(out.lines().filter(|l| l.starts_with("pss/")).count(), 19);
+    let o = run(&["rules", "pss/privileged"]);
+    let out = stdout(&o);
+    assert!(out.contains("kubernetes.io/docs/concepts/security/pod-security-standards"));
+    assert!(out.contains("fix:"));
+    let o = run(&["rules", "pss/nope"]);
+    assert_eq!(o.status.code(), Some(2));
+}
