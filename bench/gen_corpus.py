@@ -67,8 +67,8 @@ _SPECIAL_WORDS = {
 _PLAIN_RE = re.compile(r"[A-Za-z/][A-Za-z0-9_./@:\-]*")
 
 
-def scalar(v, style: int = 0) -> str:
-    """Render a scalar. `style` varies quoting of plain-safe strings."""
+def scalar(v, opts: dict | None = None) -> str:
+    """Render a scalar; `opts` (a document's style) sometimes quotes plain-safe strings."""
     if isinstance(v, Raw):
         return str(v)
     if v is True:
@@ -86,6 +86,9 @@ def scalar(v, style: int = 0) -> str:
         and not s.endswith(":")
         and "://" not in s
     )
+    style = 0
+    if opts is not None and opts["quote_p"] and opts["rng"].random() < opts["quote_p"]:
+        style = opts["quote_style"]
     if plain_ok and style == 0:
         return s
     if style == 2 and "'" not in s and "\\" not in s and s.isascii():
@@ -116,7 +119,7 @@ def emit_entry(head: str, v, indent: int, out: list[str], opts: dict) -> None:
         for line in v.splitlines():
             out.append(inner + line if line else "")
     elif isinstance(v, Flow):
-        out.append(head + " [" + ", ".join(scalar(x, opts["q"]) for x in v) + "]")
+        out.append(head + " [" + ", ".join(scalar(x, opts) for x in v) + "]")
     elif isinstance(v, dict):
         if not v:
             out.append(head + " {}")
@@ -131,7 +134,7 @@ def emit_entry(head: str, v, indent: int, out: list[str], opts: dict) -> None:
             # kubectl writes sequences flush with their key; many humans indent.
             emit(v, indent + (2 if opts["indent_seq"] else 0), out, opts)
     else:
-        out.append(head + " " + scalar(v, opts["q"]))
+        out.append(head + " " + scalar(v, opts))
 
 
 def emit_item(item, indent: int, out: list[str], opts: dict) -> None:
@@ -153,7 +156,7 @@ def emit_item(item, indent: int, out: list[str], opts: dict) -> None:
         out.append(pad + "-")
         emit(item, indent + 2, out, opts)
     else:
-        out.append(pad + "- " + scalar(item, opts["q"]))
+        out.append(pad + "- " + scalar(item, opts))
 
 
 # --------------------------------------------------------------------------
@@ -201,12 +204,26 @@ BASE_IMAGES = [
     ("debian", ["bookworm-slim", "12"]),
 ]
 PORT_NAMES = ["http", "grpc", "metrics", "admin", "https", "health", "web"]
-ENV_NAMES = [
-    "LOG_LEVEL", "RUST_LOG", "JAVA_OPTS", "GOMAXPROCS", "NODE_ENV",
-    "OTEL_EXPORTER_OTLP_ENDPOINT", "FEATURE_FLAGS", "REGION", "TZ",
-    "HTTP_TIMEOUT", "MAX_CONNECTIONS", "CACHE_TTL", "WORKERS", "DB_HOST",
-    "DB_PORT", "KAFKA_BROKERS", "S3_BUCKET", "SENTRY_ENVIRONMENT",
-]
+ENV_VALUES = {
+    "LOG_LEVEL": ["info", "debug", "warn"],
+    "RUST_LOG": ["info", "warn,hyper=info"],
+    "JAVA_OPTS": ["-Xms512m -Xmx1g -XX:+UseG1GC", "-XX:MaxRAMPercentage=75.0"],
+    "GOMAXPROCS": ["2", "4"],
+    "NODE_ENV": ["production", "development"],
+    "OTEL_EXPORTER_OTLP_ENDPOINT": ["http://otel-collector.observability:4317"],
+    "FEATURE_FLAGS": ["new-checkout,fast-search", ""],
+    "REGION": ["eu-west-1", "us-east-1", "ap-southeast-2"],
+    "TZ": ["UTC", "Europe/Berlin"],
+    "HTTP_TIMEOUT": ["30s", "5s", "120"],
+    "MAX_CONNECTIONS": ["100", "1000"],
+    "CACHE_TTL": ["300", "1h"],
+    "WORKERS": ["4", "8"],
+    "DB_HOST": ["postgres.data.svc.cluster.local", "10.12.0.15"],
+    "DB_PORT": ["5432"],
+    "KAFKA_BROKERS": ["kafka-0.kafka:9092,kafka-1.kafka:9092"],
+    "S3_BUCKET": ["acme-prod-assets", "acme-staging-uploads"],
+    "ENABLE_TRACING": ["true", "false", "yes"],
+}
 SECRET_ENV = ["DB_PASSWORD", "API_TOKEN", "STRIPE_KEY", "JWT_SECRET", "AWS_SECRET_ACCESS_KEY"]
 DANGEROUS_CAPS = ["SYS_ADMIN", "NET_ADMIN", "SYS_PTRACE", "NET_RAW", "SYS_MODULE", "DAC_READ_SEARCH", "BPF"]
 BASELINE_CAPS = ["NET_BIND_SERVICE", "CHOWN", "SETUID", "SETGID", "KILL", "AUDIT_WRITE"]
@@ -249,7 +266,10 @@ def image(r: random.Random, name: str) -> str:
         tag = f"{r.randint(0, 4)}.{r.randint(0, 30)}.{r.randint(0, 20)}"
     else:
         base, tags = r.choice(BASE_IMAGES)
-        repo = r.choice(REGISTRIES) + base
+        reg = r.choice(REGISTRIES)
+        if "/" in base and reg.endswith("library/"):
+            reg = "docker.io/"
+        repo = reg + base
         tag = r.choice(tags)
     if r.random() < 0.12:
         digest = "".join(r.choice("0123456789abcdef") for _ in range(64))
@@ -421,10 +441,8 @@ def container(r: random.Random, name: str, profile: str, main: bool, volumes: li
             ports.append(port)
         c["ports"] = ports
     env = []
-    for en in r.sample(ENV_NAMES, r.randint(0, 6)):
-        val = r.choice(["info", "debug", "production", "eu-west-1", "30s", "100", "8", "UTC", "true",
-                        "kafka-0.kafka:9092,kafka-1.kafka:9092", "http://otel-collector.observability:4317"])
-        env.append({"name": en, "value": val})
+    for en in r.sample(list(ENV_VALUES), r.randint(0, 4)):
+        env.append({"name": en, "value": r.choice(ENV_VALUES[en])})
     if r.random() < 0.35:
         sec = r.choice(SECRET_ENV)
         env.append({"name": sec, "valueFrom": {"secretKeyRef": {"name": name + "-secrets", "key": sec.lower()}}})
@@ -510,7 +528,7 @@ def annotations_for(r: random.Random, name: str, profile: str, kind: str) -> dic
         ann["prometheus.io/port"] = str(r.choice([8080, 9090, 9100]))
     if r.random() < 0.25:
         ann["deployment.kubernetes.io/revision"] = str(r.randint(1, 90))
-    if r.random() < 0.2:
+    if r.random() < 0.08:
         ann["kubectl.kubernetes.io/last-applied-configuration"] = json.dumps({"apiVersion": "v1", "kind": kind, "metadata": {"name": name}})
     if r.random() < 0.15:
         ann["owner"] = f"{r.choice(TEAMS)}@acme.io"
@@ -553,7 +571,7 @@ def pod_spec(r: random.Random, name: str, profile: str, restart: str | None) -> 
     psc = pod_sc(r, profile)
     if psc is not None:
         spec["securityContext"] = psc
-    if r.random() < 0.2:
+    if r.random() < 0.15:
         init_profile = profile if r.random() < 0.8 else ("insecure" if profile != "hardened" else "hardened")
         ic = container(r, r.choice(["init-db", "wait-for-deps", "migrate", "fix-perms", "init-config"]), init_profile, False, vols)
         ic["command"] = ["sh", "-c", r.choice(["until nc -z db 5432; do sleep 1; done", "chown -R 1000:1000 /data", "/app/migrate up"])]
@@ -561,7 +579,7 @@ def pod_spec(r: random.Random, name: str, profile: str, restart: str | None) -> 
             ic.setdefault("securityContext", {})["runAsUser"] = 0
         spec["initContainers"] = [ic]
     containers = [container(r, name, profile, True, vols)]
-    for _ in range(r.choices([0, 1, 2], [0.65, 0.28, 0.07])[0]):
+    for _ in range(r.choices([0, 1, 2], [0.75, 0.21, 0.04])[0]):
         side = r.choice(["istio-proxy", "log-shipper", "metrics-exporter", "cloudsql-proxy", "vault-agent", "oauth2-proxy"])
         # Sidecars injected by another team are often less hardened.
         sp = profile if r.random() < 0.75 else r.choice(["default", "partial", "hardened"])
@@ -741,7 +759,13 @@ def document(seed: int, i: int) -> str:
         doc = other(r, i)
     else:
         doc = workload(r, kind, i)
-    opts = {"indent_seq": r.random() < 0.5, "q": r.choice([0, 0, 0, 1, 2])}
+    # Hand-written manifests quote some values; generated ones quote none or all.
+    opts = {
+        "indent_seq": r.random() < 0.5,
+        "quote_p": r.choice([0.0, 0.0, 0.0, 0.15, 0.3, 1.0]),
+        "quote_style": r.choice([1, 2]),
+        "rng": r,
+    }
     lines: list[str] = []
     emit(doc, 0, lines, opts)
     return "\n".join(lines) + "\n"

@@ -125,7 +125,8 @@ fn descriptor(meta: &RuleMeta) -> ReportingDescriptor {
     let mut text = format!("{}\n\nRemediation: {}", meta.rationale, meta.remediation);
     let mut markdown = format!(
         "{}\n\n**Remediation:** {}",
-        meta.rationale, meta.remediation
+        escape_html(meta.rationale),
+        escape_html(meta.remediation)
     );
     if !meta.references.is_empty() {
         text.push_str("\n\nReferences:");
@@ -216,6 +217,14 @@ fn security_severity(severity: Severity) -> &'static str {
         Severity::Low => "3.0",
         Severity::Info => "1.0",
     }
+}
+
+/// Rule texts are plain text; in the markdown help a `<profile>` placeholder
+/// must show as written, not vanish as an unknown HTML tag.
+fn escape_html(text: &str) -> String {
+    text.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
 }
 
 /// `pss/host-path-volumes` → `PssHostPathVolumes`.
@@ -485,6 +494,14 @@ mod tests {
     #[test]
     fn stdin_is_named_stdin() {
         assert_eq!(base("/repo").uri("-").uri, "stdin");
+    }
+
+    #[test]
+    fn markdown_help_keeps_angle_brackets_visible() {
+        assert_eq!(
+            escape_html("localhost/<profile> & more"),
+            "localhost/&lt;profile&gt; &amp; more"
+        );
     }
 
     #[test]

@@ -1,6 +1,8 @@
 //! The human report: findings grouped by file and object, then input errors,
-//! skipped documents and a one-line summary. Laid out for a 100-column
-//! terminal with `comfy-table`, which wraps long messages inside their column.
+//! skipped documents and a one-line summary. Laid out in fixed columns for a
+//! 100-column terminal with `comfy-table`; messages and field paths are
+//! wrapped here first, at spaces, dots and brackets, because comfy-table cuts
+//! a word that does not fit at any character.
 
 use std::borrow::Cow;
 use std::collections::HashMap;
@@ -16,12 +18,17 @@ use crate::{severity_counts, RenderOptions};
 const WIDTH: u16 = 100;
 /// Indentation of finding rows under their object heading.
 const INDENT: &str = "    ";
-/// Widest rule and container columns; longer values wrap inside the column.
+/// Blank columns after each of the first four columns.
+const GAP: usize = 2;
+/// Widest rule column; a longer id wraps inside the column.
 const MAX_RULE: usize = 32;
+/// Widest container column; a longer name wraps inside the column.
 const MAX_CONTAINER: usize = 16;
-/// Skipped documents listed one by one up to this many; beyond it only the
-/// first `SKIPPED_SHOWN` are listed, then a count.
+/// Narrowest message column.
+const MIN_MESSAGE: usize = 24;
+/// Skipped documents are listed one by one up to this many.
 const SKIPPED_ALL: usize = 10;
+/// Beyond `SKIPPED_ALL`, only this many are listed, then a count.
 const SKIPPED_SHOWN: usize = 5;
 
 /// Writes the table report.
@@ -84,7 +91,9 @@ pub(crate) fn summary_line(report: &ScanReport) -> String {
     let s = &report.summary;
     let mut line = plural(s.objects, "object", "objects");
     if s.objects > 0 {
-        let other = s.objects.saturating_sub(s.workloads);
+        // Not `objects - workloads`: a workload without a pod spec is neither
+        // (it is reported as an error).
+        let other: usize = s.other_kinds.values().sum();
         line.push_str(&format!(
             " ({}, {other} other)",
             plural(s.workloads, "workload", "workloads")
@@ -199,18 +208,23 @@ fn write_findings(findings: &[Finding], st: Style, out: &mut dyn Write) -> io::R
         writeln!(out, "{}", st.paint(&clean(file), "1;4"))?;
         for o in objects {
             writeln!(out, "  {}", st.paint(&object_name(o.object), "1"))?;
-            let table = object_table(&o.findings, &widths, st);
-            for line in table.lines() {
-                writeln!(out, "{INDENT}{}", line.trim_end())?;
+            for f in o.findings {
+                write_finding(f, &widths, st, out)?;
             }
         }
     }
     Ok(())
 }
 
-/// One row per finding: severity, rule, `line:col`, container, and the
-/// message with the field path on the line below it.
-fn object_table(findings: &[&Finding], widths: &[usize; 4], st: Style) -> Table {
+/// One row: severity, rule, `line:col`, container and message (wrapped in
+/// its column), then the field path on its own line under the rule, where
+/// it has most of the width.
+fn write_finding(
+    f: &Finding,
+    widths: &[usize; 4],
+    st: Style,
+    out: &mut dyn Write,
+) -> io::Result<()> {
     let mut table = Table::new();
     table
         .load_preset(NOTHING)
@@ -220,34 +234,109 @@ fn object_table(findings: &[&Finding], widths: &[usize; 4], st: Style) -> Table 
     if st.color {
         table.enforce_styling();
     }
-    for f in findings {
-        let mut severity = Cell::new(f.severity.as_str());
-        if st.color {
-            let (color, bold) = severity_color(f.severity);
-            severity = severity.fg(color);
-            if bold {
-                severity = severity.add_attribute(Attribute::Bold);
+    let mut severity = Cell::new(f.severity.as_str());
+    if st.color {
+        let (color, bold) = severity_color(f.severity);
+        severity = severity.fg(color);
+        if bold {
+            severity = severity.add_attribute(Attribute::Bold);
+        }
+    }
+    table.add_row(vec![
+        severity,
+        Cell::new(f.rule),
+        Cell::new(format!("{}:{}", f.line, f.column)),
+        Cell::new(f.container.as_deref().map_or(Cow::Borrowed("-"), clean)),
+        Cell::new(wrap(&clean(&f.message), message_width(widths)).join("\n")),
+    ]);
+    for (i, column) in table.column_iter_mut().enumerate() {
+        match widths.get(i) {
+            Some(w) => {
+                column.set_padding((0, GAP as u16));
+                // An absolute width counts the padding too.
+                let w = u16::try_from(w + GAP).unwrap_or(u16::MAX);
+                column.set_constraint(ColumnConstraint::Absolute(Width::Fixed(w)));
+            }
+            None => {
+                column.set_padding((0, 0));
+                let w = u16::try_from(message_width(widths)).unwrap_or(u16::MAX);
+                column.set_constraint(ColumnConstraint::Absolute(Width::Fixed(w)));
             }
         }
-        table.add_row(vec![
-            severity,
-            Cell::new(f.rule),
-            Cell::new(format!("{}:{}", f.line, f.column)),
-            Cell::new(f.container.as_deref().map_or(Cow::Borrowed("-"), clean)),
-            Cell::new(format!("{}\n{}", clean(&f.message), clean(&f.path))),
-        ]);
     }
-    let last = widths.len();
-    for (i, column) in table.column_iter_mut().enumerate() {
-        if i < last {
-            column.set_padding((0, 2));
-            let w = u16::try_from(widths[i]).unwrap_or(u16::MAX);
-            column.set_constraint(ColumnConstraint::Absolute(Width::Fixed(w)));
-        } else {
-            column.set_padding((0, 0));
+    for line in table.lines() {
+        writeln!(out, "{INDENT}{}", line.trim_end())?;
+    }
+    let margin = widths[0] + GAP;
+    let path_width = usize::from(WIDTH) - INDENT.len() - margin;
+    for line in wrap(&clean(&f.path), path_width) {
+        writeln!(out, "{INDENT}{:margin$}{}", "", st.paint(&line, "2"))?;
+    }
+    Ok(())
+}
+
+/// What is left of the line for the message: at least `MIN_MESSAGE`, even
+/// if that makes the row wider than `WIDTH`.
+fn message_width(widths: &[usize; 4]) -> usize {
+    let used: usize = INDENT.len() + widths.iter().map(|w| w + GAP).sum::<usize>();
+    usize::from(WIDTH).saturating_sub(used).max(MIN_MESSAGE)
+}
+
+/// Wraps `text` to lines of at most `width` characters: at spaces first,
+/// then inside long words before a `.` or `[` or after a `/`, `=` or `,`
+/// (so field paths and `key=value` break where a reader expects), and only
+/// as a last resort in the middle of a word.
+fn wrap(text: &str, width: usize) -> Vec<String> {
+    let width = width.max(1);
+    let mut lines = Vec::new();
+    let mut line = String::new();
+    let mut len = 0;
+    for (w, word) in text.split(' ').enumerate() {
+        for (p, piece) in pieces(word).into_iter().enumerate() {
+            let space = usize::from(w > 0 && p == 0 && len > 0);
+            let piece_len = piece.chars().count();
+            if len > 0 && len + space + piece_len > width {
+                lines.push(std::mem::take(&mut line));
+                len = 0;
+            } else if space == 1 {
+                line.push(' ');
+                len += 1;
+            }
+            for c in piece.chars() {
+                if len == width {
+                    lines.push(std::mem::take(&mut line));
+                    len = 0;
+                }
+                line.push(c);
+                len += 1;
+            }
         }
     }
-    table
+    if len > 0 {
+        lines.push(line);
+    }
+    lines
+}
+
+/// Splits a word where a line may break inside it.
+fn pieces(word: &str) -> Vec<&str> {
+    let mut out = Vec::new();
+    let mut start = 0;
+    for (i, c) in word.char_indices() {
+        let cut = match c {
+            '.' | '[' => i,
+            '/' | '=' | ',' => i + c.len_utf8(),
+            _ => continue,
+        };
+        if cut > start {
+            out.push(&word[start..cut]);
+            start = cut;
+        }
+    }
+    if start < word.len() {
+        out.push(&word[start..]);
+    }
+    out
 }
 
 fn severity_color(s: Severity) -> (Color, bool) {
@@ -316,5 +405,54 @@ impl Style {
         } else {
             Cow::Borrowed(text)
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn paths_wrap_before_dots_and_brackets() {
+        let path = "spec.template.spec.containers[0].securityContext.privileged";
+        assert_eq!(wrap(path, 80), vec![path]);
+        assert_eq!(
+            wrap(path, 35),
+            vec![
+                "spec.template.spec.containers[0]",
+                ".securityContext.privileged"
+            ]
+        );
+        assert_eq!(wrap("abcdefgh", 3), vec!["abc", "def", "gh"]);
+        assert_eq!(wrap("", 10), Vec::<String>::new());
+    }
+
+    #[test]
+    fn messages_wrap_at_spaces_then_inside_long_words() {
+        assert_eq!(
+            wrap(
+                "container \"a\" must set securityContext.runAsNonRoot=true",
+                20
+            ),
+            vec![
+                "container \"a\" must",
+                "set securityContext",
+                ".runAsNonRoot=true"
+            ]
+        );
+        assert_eq!(wrap("a b", 3), vec!["a b"]);
+        assert_eq!(wrap("a b", 2), vec!["a", "b"]);
+        for line in wrap(
+            "annotation container.apparmor.security.beta.kubernetes.io/backup=\"unconfined\"",
+            30,
+        ) {
+            assert!(line.chars().count() <= 30, "{line:?}");
+        }
+    }
+
+    #[test]
+    fn control_characters_are_escaped() {
+        assert_eq!(clean("a\u{1b}[2Jb\r"), "a\\u{1b}[2Jb\\r");
+        assert!(matches!(clean("plain"), Cow::Borrowed(_)));
     }
 }
