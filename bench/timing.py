@@ -67,7 +67,7 @@ def load(path: str) -> dict | None:
 
 
 def fmt_time(s: float) -> str:
-    return f"{s * 1000:.0f} ms" if s < 10 else f"{s:.2f} s"
+    return f"{s * 1000:.0f} ms" if s < 1 else f"{s:.2f} s"
 
 
 def fmt_rate(x: float) -> str:
@@ -93,10 +93,13 @@ def cmd_report(a: argparse.Namespace) -> int:
         if r is None:
             return
         m = r["mean"]
-        sd = r.get("stddev") or 0.0
+        sd = r.get("stddev")
+        n = len(r.get("times") or [])
+        wall = f"{fmt_time(m)} ± {fmt_time(sd)}" if sd is not None else f"{fmt_time(m)} (1 run)"
         cpu = (r.get("user") or 0.0) + (r.get("system") or 0.0)
-        rows.append((name, docs, size, f"{fmt_time(m)} ± {fmt_time(sd)}", f"{cpu:.2f} s",
-                     fmt_rate(docs / m), f"{size / 1e6 / m:.1f}", note))
+        mbs = size / 1e6 / m
+        rows.append((name, docs, size, wall, n, f"{cpu:.2f} s",
+                     fmt_rate(docs / m), f"{mbs:.1f}" if mbs >= 1 else f"{mbs:.3f}", note))
 
     row("parse-only floor (saphyr-parser events)", floor, a.docs, a.bytes)
     row("palisade scan --threads 1", scan1, a.docs, a.bytes,
@@ -117,11 +120,24 @@ def cmd_report(a: argparse.Namespace) -> int:
                  f"slice: first {a.slice_docs} documents, {a.slice_bytes / 1e6:.2f} MB.")
     lines.append(f"Machine: {a.machine}.")
     lines.append("")
-    lines.append("| run | documents | wall (mean ± sd) | CPU (user+sys) | documents/s | MB/s | note |")
-    lines.append("| --- | ---: | ---: | ---: | ---: | ---: | --- |")
-    for name, docs, _size, wall, cpu, dps, mbs, note in rows:
-        lines.append(f"| {name} | {docs} | {wall} | {cpu} | {dps} | {mbs} | {note} |")
+    lines.append("| run | documents | wall (mean ± sd) | runs | CPU (user+sys) | documents/s | MB/s | note |")
+    lines.append("| --- | ---: | ---: | ---: | ---: | ---: | ---: | --- |")
+    for name, docs, _size, wall, n, cpu, dps, mbs, note in rows:
+        lines.append(f"| {name} | {docs} | {wall} | {n} | {cpu} | {dps} | {mbs} | {note} |")
     lines.append("")
+    scan = None
+    try:
+        with open(os.path.join(out, "scan.json"), encoding="utf-8") as f:
+            scan = json.load(f)["summary"]
+    except (OSError, ValueError, KeyError):
+        pass
+    if scan:
+        fc = scan["findings"]
+        lines.append(f"palisade on the corpus: {scan['documents']} documents, {scan['workloads']} workloads, "
+                     f"{sum(fc.values())} findings (critical {fc['critical']}, high {fc['high']}, "
+                     f"medium {fc['medium']}, low {fc['low']}), {scan['errors']} input errors; "
+                     f"level restricted, version latest. MB = 10^6 bytes.")
+        lines.append("")
     verdicts = []
     if floor and scan1:
         r1 = scan1["mean"] / floor["mean"]

@@ -1,6 +1,11 @@
 //! The engine: from bytes to findings. Every front door (files, stdin, and
 //! later the admission webhook) goes through [`Engine`], so they all judge
-//! objects the same way.
+//! objects the same way and apply the same policy (rule settings,
+//! exemptions, inline suppressions).
+//!
+//! Scanning has two phases so that rules can look across objects: [`Engine::parse`]
+//! turns each input into objects, [`index`] collects what rules need from the
+//! whole scan (ServiceAccounts), and [`Engine::check`] runs the rules.
 
 use std::sync::Arc;
 
@@ -8,8 +13,9 @@ use rayon::prelude::*;
 
 use crate::finding::{Finding, InputError, ScanReport, Severity, Skipped};
 use crate::loader::{self, Diagnostic, Document, Limits};
-use crate::node::{render_path, Seg};
-use crate::object::{object_ref, objects_of, Content, Object, ViewError};
+use crate::node::{render_path, Node, Seg};
+use crate::object::{object_ref, objects_of, Content, Object, ObjectRef, ViewError};
+use crate::policy::{any_glob, glob_match, Date, Exemption, ScanIndex};
 use crate::rule::{Context, PssLevel, Rule, RuleMeta, Target, Violation};
 
 /// Rule for a mapping key written twice: YAML parsers keep the last value,
@@ -24,31 +30,119 @@ pub static DUPLICATE_KEY: RuleMeta = RuleMeta {
     references: &["https://yaml.org/spec/1.2.2/#mapping"],
 };
 
-/// Below this many documents a file is checked on one thread.
+/// An exemption in the policy file whose `expires` date has passed.
+pub static EXPIRED_EXEMPTION: RuleMeta = RuleMeta {
+    id: "policy/expired-exemption",
+    title: "Exemption has expired",
+    severity: Severity::Low,
+    level: None,
+    rationale: "Exemptions are granted for a time; once expired they no longer apply, and the findings they hid are reported again. The stale entry should be renewed with a new reason or removed.",
+    remediation: "Fix the exempted workloads and remove the exemption, or renew it with a new expires date and reason.",
+    references: &["https://github.com/palisade-sec/palisade/blob/main/docs/policy.md#exemptions"],
+};
+
+/// A `palisade.dev/ignore` annotation without a reason, or for a rule the
+/// policy does not let workloads suppress.
+pub static IGNORE_ANNOTATION: RuleMeta = RuleMeta {
+    id: "policy/ignore-annotation",
+    title: "Inline suppression is not honoured",
+    severity: Severity::Low,
+    level: None,
+    rationale: "An inline suppression must say why, and may only silence rules that the policy file lets workload owners suppress (suppressions.inline); otherwise a workload could exempt itself from a rule the platform team enforces.",
+    remediation: "Write the annotation as palisade.dev/ignore: \"<rule>[,<rule>]: <reason>\", and ask the policy owners to allow the rule under suppressions.inline or to add an exemption.",
+    references: &["https://github.com/palisade-sec/palisade/blob/main/docs/policy.md#inline-suppressions"],
+};
+
+/// The annotation that suppresses findings on one object.
+pub const IGNORE_ANNOTATION_KEY: &str = "palisade.dev/ignore";
+
+/// Below this many documents a file is parsed on one thread.
 const PARALLEL_THRESHOLD: usize = 64;
 
 /// The rules and the policy, ready to check input.
 pub struct Engine {
     rules: Vec<Box<dyn Rule>>,
+    /// Per rule (same order): enabled, and the severity to report.
+    settings: Vec<(bool, Severity)>,
     ctx: Context,
     limits: Limits,
     parallel: bool,
+    today: Date,
+}
+
+/// One input turned into objects, before the rules run.
+pub struct Parsed {
+    /// The objects found.
+    pub objects: Vec<Object>,
+    /// Errors, skipped documents, duplicate-key findings and counts so far.
+    pub report: ScanReport,
+}
+
+/// Collects what cross-object rules need from every parsed input.
+pub fn index<'a>(parsed: impl IntoIterator<Item = &'a Parsed>) -> ScanIndex {
+    let mut idx = ScanIndex::default();
+    for p in parsed {
+        for obj in &p.objects {
+            if obj.id.kind == "ServiceAccount" && obj.id.api_version == "v1" {
+                let automount = obj
+                    .root
+                    .get("automountServiceAccountToken")
+                    .and_then(Node::as_bool);
+                idx.service_accounts.insert(
+                    (
+                        obj.id.namespace.clone().unwrap_or_default(),
+                        obj.id.name.clone(),
+                    ),
+                    automount,
+                );
+            }
+        }
+    }
+    idx
 }
 
 impl Engine {
     /// An engine running `rules` under `ctx`.
     pub fn new(rules: Vec<Box<dyn Rule>>, ctx: Context, limits: Limits) -> Self {
+        let settings = rules
+            .iter()
+            .map(|r| {
+                let meta = r.meta();
+                let mut enabled = !(ctx.level == PssLevel::Privileged && meta.level.is_some());
+                let mut severity = meta.severity;
+                // Later entries win, so a specific rule can follow a glob.
+                for s in &ctx.policy.rules {
+                    if glob_match(&s.rule, meta.id) {
+                        if let Some(e) = s.enabled {
+                            enabled = e;
+                        }
+                        if let Some(sev) = s.severity {
+                            severity = sev;
+                        }
+                    }
+                }
+                (enabled, severity)
+            })
+            .collect();
         Engine {
             rules,
+            settings,
             ctx,
             limits,
             parallel: true,
+            today: Date::today(),
         }
     }
 
     /// Checks documents of a large file on several threads (the default) or on one.
     pub fn with_parallelism(mut self, parallel: bool) -> Self {
         self.parallel = parallel;
+        self
+    }
+
+    /// Judges exemption expiry as of `today` (default: the current UTC date).
+    pub fn with_today(mut self, today: Date) -> Self {
+        self.today = today;
         self
     }
 
@@ -67,67 +161,80 @@ impl Engine {
         self.rules.iter().map(|r| r.meta())
     }
 
-    /// Checks the content of one file (`file` names it in the report).
+    /// Parses, indexes and checks the content of one file on its own.
     pub fn scan_bytes(&self, file: &str, bytes: &[u8]) -> ScanReport {
+        let parsed = self.parse(file, bytes);
+        let idx = index([&parsed]);
+        self.check(parsed, &idx)
+    }
+
+    /// Turns one file's bytes into objects (`file` names it in the report).
+    pub fn parse(&self, file: &str, bytes: &[u8]) -> Parsed {
         let file: Arc<str> = file.into();
-        let mut report = ScanReport::default();
-        report.summary.files = 1;
+        let mut parsed = Parsed {
+            objects: Vec::new(),
+            report: ScanReport::default(),
+        };
+        parsed.report.summary.files = 1;
         let text = match loader::decode(bytes, &self.limits) {
             Ok(t) => t,
             Err(d) => {
-                push_error(&mut report, &file, d);
-                return report;
+                push_error(&mut parsed.report, &file, d);
+                return parsed;
             }
         };
         let chunks = loader::split_documents(text);
-        let scan_chunk = |chunk| {
+        let parse_chunk = |chunk| {
             let loaded = loader::load_chunk(chunk, &self.limits);
-            let mut part = ScanReport::default();
+            let mut part = Parsed {
+                objects: Vec::new(),
+                report: ScanReport::default(),
+            };
             for doc in loaded.documents {
-                self.scan_document(&file, doc, &mut part);
+                self.parse_document(&file, doc, &mut part);
             }
             for d in loaded.errors {
-                push_error(&mut part, &file, d);
+                push_error(&mut part.report, &file, d);
             }
             part
         };
-        if self.parallel && chunks.len() >= PARALLEL_THRESHOLD {
-            let parts: Vec<ScanReport> = chunks.into_par_iter().map(scan_chunk).collect();
-            for part in parts {
-                report.merge(part);
-            }
+        let parts: Vec<Parsed> = if self.parallel && chunks.len() >= PARALLEL_THRESHOLD {
+            chunks.into_par_iter().map(parse_chunk).collect()
         } else {
-            for chunk in chunks {
-                report.merge(scan_chunk(chunk));
-            }
+            chunks.into_iter().map(parse_chunk).collect()
+        };
+        for part in parts {
+            parsed.objects.extend(part.objects);
+            parsed.report.merge(part.report);
         }
-        report
+        parsed
     }
 
-    fn scan_document(&self, file: &Arc<str>, doc: Document, report: &mut ScanReport) {
+    fn parse_document(&self, file: &Arc<str>, doc: Document, parsed: &mut Parsed) {
+        let report = &mut parsed.report;
         report.summary.documents += 1;
         let line = doc.root.pos.line;
         if !doc.duplicate_keys.is_empty() {
             let id = object_ref(&doc.root).unwrap_or_default();
             for dup in &doc.duplicate_keys {
-                self.push_finding(
-                    report,
-                    Finding {
-                        rule: DUPLICATE_KEY.id,
-                        severity: DUPLICATE_KEY.severity,
-                        message: format!(
-                            "key {:?} is written again (first at line {}); only this last value is used",
-                            dup.key, dup.first.line
-                        ),
-                        object: id.clone(),
-                        container: None,
-                        path: String::new(),
-                        file: file.clone(),
-                        line: dup.again.line,
-                        column: dup.again.col,
-                        remediation: DUPLICATE_KEY.remediation,
-                    },
-                );
+                let finding = Finding {
+                    rule: DUPLICATE_KEY.id,
+                    severity: DUPLICATE_KEY.severity,
+                    message: format!(
+                        "key {:?} is written again (first at line {}); only this last value is used",
+                        dup.key, dup.first.line
+                    ),
+                    object: id.clone(),
+                    container: None,
+                    path: String::new(),
+                    file: file.clone(),
+                    line: dup.again.line,
+                    column: dup.again.col,
+                    remediation: DUPLICATE_KEY.remediation,
+                };
+                if let Some(f) = self.with_setting(DUPLICATE_KEY.id, finding) {
+                    push_finding(report, f);
+                }
             }
         }
         match objects_of(file, doc.root) {
@@ -139,16 +246,38 @@ impl Engine {
                     reason,
                 });
             }
-            Content::Objects(objects) => {
-                for obj in &objects {
-                    self.scan_object(obj, report);
-                }
-            }
+            Content::Objects(objects) => parsed.objects.extend(objects),
         }
     }
 
+    /// Runs the rules over parsed objects; `idx` describes the whole scan.
+    pub fn check(&self, parsed: Parsed, idx: &ScanIndex) -> ScanReport {
+        let mut report = parsed.report;
+        if self.parallel && parsed.objects.len() >= PARALLEL_THRESHOLD {
+            let parts: Vec<ScanReport> = parsed
+                .objects
+                .par_chunks(256)
+                .map(|objs| {
+                    let mut r = ScanReport::default();
+                    for o in objs {
+                        self.scan_object(o, idx, &mut r);
+                    }
+                    r
+                })
+                .collect();
+            for p in parts {
+                report.merge(p);
+            }
+        } else {
+            for o in &parsed.objects {
+                self.scan_object(o, idx, &mut report);
+            }
+        }
+        report
+    }
+
     /// Checks one object and appends its findings (and errors) to `report`.
-    pub fn scan_object(&self, obj: &Object, report: &mut ScanReport) {
+    pub fn scan_object(&self, obj: &Object, idx: &ScanIndex, report: &mut ScanReport) {
         report.summary.objects += 1;
         let pod = match obj.pod_view() {
             Ok(v) => Some(v),
@@ -182,49 +311,253 @@ impl Engine {
         if pod.is_some() {
             report.summary.workloads += 1;
         }
-        let target = Target { object: obj, pod };
+        let suppress = InlineSuppression::of(obj, &self.ctx.policy.inline_suppressions);
+        if let Some(f) = suppress.problem(obj) {
+            if let Some(f) = self.with_setting(IGNORE_ANNOTATION.id, f) {
+                push_finding(report, f);
+            }
+        }
+        let target = Target {
+            object: obj,
+            pod,
+            index: idx,
+        };
         let mut violations = Vec::new();
-        for rule in &self.rules {
-            if self.ctx.level == PssLevel::Privileged && rule.meta().level.is_some() {
+        for (rule, &(enabled, severity)) in self.rules.iter().zip(&self.settings) {
+            if !enabled {
                 continue;
             }
             violations.clear();
             rule.check(&target, &self.ctx, &mut violations);
             let meta = rule.meta();
             for v in violations.drain(..) {
-                let finding = self.locate(obj, meta, v);
-                self.push_finding(report, finding);
+                if suppress.covers(meta.id)
+                    || self.exempt(obj, meta.id, v.container.as_deref(), &target)
+                {
+                    report.summary.suppressed += 1;
+                    continue;
+                }
+                let mut finding = locate(obj, meta, v);
+                finding.severity = severity;
+                push_finding(report, finding);
             }
         }
     }
 
-    /// Checks one object and returns its findings: the admission path.
+    /// Checks one object on its own and returns its findings: the admission path.
     pub fn check_object(&self, obj: &Object) -> ScanReport {
         let mut report = ScanReport::default();
-        self.scan_object(obj, &mut report);
+        self.scan_object(obj, &ScanIndex::default(), &mut report);
         report
     }
 
-    fn locate(&self, obj: &Object, meta: &RuleMeta, v: Violation) -> Finding {
-        let pos = obj.locate(&v.path);
-        Finding {
-            rule: meta.id,
-            severity: meta.severity,
-            message: v.message,
-            object: obj.id.clone(),
-            container: v.container,
-            path: render_path(&v.path),
-            file: obj.file.clone(),
-            line: pos.line,
-            column: pos.col,
-            remediation: meta.remediation,
+    /// Findings about the policy itself (expired exemptions), reported once per scan.
+    pub fn policy_findings(&self) -> Vec<Finding> {
+        let policy = &self.ctx.policy;
+        let file: Arc<str> = policy.file.as_deref().unwrap_or("palisade.yaml").into();
+        let (enabled, severity) = self
+            .rule_setting(EXPIRED_EXEMPTION.id)
+            .unwrap_or((true, EXPIRED_EXEMPTION.severity));
+        if !enabled {
+            return Vec::new();
         }
+        policy
+            .exemptions
+            .iter()
+            .filter(|e| e.expires.is_some_and(|d| d < self.today))
+            .map(|e| Finding {
+                rule: EXPIRED_EXEMPTION.id,
+                severity,
+                message: format!(
+                    "exemption for {} expired on {} (reason: {:?}{}); it no longer applies",
+                    e.rules.join(", "),
+                    e.expires.map(|d| d.to_string()).unwrap_or_default(),
+                    e.reason,
+                    e.owner
+                        .as_deref()
+                        .map(|o| format!(", owner: {o}"))
+                        .unwrap_or_default()
+                ),
+                object: ObjectRef {
+                    api_version: "palisade.dev/v1alpha1".into(),
+                    kind: "Policy".into(),
+                    namespace: None,
+                    name: String::new(),
+                },
+                container: None,
+                path: String::new(),
+                file: file.clone(),
+                line: e.line,
+                column: 1,
+                remediation: EXPIRED_EXEMPTION.remediation,
+            })
+            .collect()
     }
 
-    fn push_finding(&self, report: &mut ScanReport, f: Finding) {
-        *report.summary.findings.entry(f.severity).or_default() += 1;
-        report.findings.push(f);
+    fn rule_setting(&self, id: &str) -> Option<(bool, Severity)> {
+        let meta_sev = [&DUPLICATE_KEY, &EXPIRED_EXEMPTION, &IGNORE_ANNOTATION]
+            .into_iter()
+            .find(|m| m.id == id)
+            .map(|m| m.severity)?;
+        let mut out = (true, meta_sev);
+        for s in &self.ctx.policy.rules {
+            if glob_match(&s.rule, id) {
+                if let Some(e) = s.enabled {
+                    out.0 = e;
+                }
+                if let Some(sev) = s.severity {
+                    out.1 = sev;
+                }
+            }
+        }
+        Some(out)
     }
+
+    /// Applies the policy's settings to a finding of an engine rule.
+    fn with_setting(&self, id: &str, mut f: Finding) -> Option<Finding> {
+        let (enabled, severity) = self.rule_setting(id)?;
+        f.severity = severity;
+        enabled.then_some(f)
+    }
+
+    fn exempt(&self, obj: &Object, rule: &str, container: Option<&str>, t: &Target<'_>) -> bool {
+        self.ctx
+            .policy
+            .exemptions
+            .iter()
+            .any(|e| self.exemption_applies(e, obj, rule, container, t))
+    }
+
+    fn exemption_applies(
+        &self,
+        e: &Exemption,
+        obj: &Object,
+        rule: &str,
+        container: Option<&str>,
+        t: &Target<'_>,
+    ) -> bool {
+        if e.expires.is_some_and(|d| d < self.today) || !any_glob(&e.rules, rule) {
+            return false;
+        }
+        let ns = obj.id.namespace.as_deref().unwrap_or("");
+        if !e.namespaces.is_empty() && !any_glob(&e.namespaces, ns) {
+            return false;
+        }
+        if !e.names.is_empty() && !any_glob(&e.names, &obj.id.name) {
+            return false;
+        }
+        if !e.kinds.is_empty() && !e.kinds.iter().any(|k| k == &obj.id.kind) {
+            return false;
+        }
+        if !e.images.is_empty() {
+            // Only findings about a container running a matching image.
+            let image = container.and_then(|name| container_image(t, name));
+            return image.is_some_and(|img| any_glob(&e.images, img));
+        }
+        true
+    }
+}
+
+/// The image of the named container of a workload.
+fn container_image<'a>(t: &Target<'a>, name: &str) -> Option<&'a str> {
+    let spec = t.pod?.spec;
+    ["initContainers", "containers", "ephemeralContainers"]
+        .iter()
+        .flat_map(|list| spec.get(list).map(Node::items).unwrap_or_default())
+        .find(|c| c.get("name").and_then(Node::as_str) == Some(name))
+        .and_then(|c| c.get("image"))
+        .and_then(Node::as_str)
+}
+
+/// An object's `palisade.dev/ignore` annotation, as far as the policy honours it.
+struct InlineSuppression {
+    /// Rules the annotation names and the policy lets it suppress.
+    honoured: Vec<String>,
+    /// What is wrong with the annotation, if anything.
+    problem: Option<(String, Vec<Seg>)>,
+}
+
+impl InlineSuppression {
+    fn of(obj: &Object, allowed: &[String]) -> Self {
+        let mut s = InlineSuppression {
+            honoured: Vec::new(),
+            problem: None,
+        };
+        let Some(value) = obj
+            .root
+            .get_path(&["metadata", "annotations", IGNORE_ANNOTATION_KEY])
+            .and_then(Node::as_str)
+        else {
+            return s;
+        };
+        let path = vec![
+            Seg::key("metadata"),
+            Seg::key("annotations"),
+            Seg::key(IGNORE_ANNOTATION_KEY),
+        ];
+        let (rules, reason) = value.split_once(':').unwrap_or((value, ""));
+        if reason.trim().is_empty() {
+            s.problem = Some((
+                format!("annotation {IGNORE_ANNOTATION_KEY}={value:?} gives no reason; it is not honoured (write \"<rule>[,<rule>]: <reason>\")"),
+                path,
+            ));
+            return s;
+        }
+        let mut refused = Vec::new();
+        for rule in rules.split(',').map(str::trim).filter(|r| !r.is_empty()) {
+            if any_glob(allowed, rule) {
+                s.honoured.push(rule.to_string());
+            } else {
+                refused.push(rule);
+            }
+        }
+        if !refused.is_empty() {
+            s.problem = Some((
+                format!(
+                    "annotation {IGNORE_ANNOTATION_KEY} asks to suppress {} but the policy does not allow inline suppression of {} (suppressions.inline)",
+                    refused.join(", "),
+                    if refused.len() == 1 { "it" } else { "them" }
+                ),
+                path,
+            ));
+        }
+        s
+    }
+
+    fn covers(&self, rule: &str) -> bool {
+        self.honoured.iter().any(|r| glob_match(r, rule))
+    }
+
+    fn problem(&self, obj: &Object) -> Option<Finding> {
+        let (message, path) = self.problem.as_ref()?;
+        let v = Violation {
+            message: message.clone(),
+            container: None,
+            path: path.clone(),
+        };
+        Some(locate(obj, &IGNORE_ANNOTATION, v))
+    }
+}
+
+fn locate(obj: &Object, meta: &RuleMeta, v: Violation) -> Finding {
+    let pos = obj.locate(&v.path);
+    Finding {
+        rule: meta.id,
+        severity: meta.severity,
+        message: v.message,
+        object: obj.id.clone(),
+        container: v.container,
+        path: render_path(&v.path),
+        file: obj.file.clone(),
+        line: pos.line,
+        column: pos.col,
+        remediation: meta.remediation,
+    }
+}
+
+fn push_finding(report: &mut ScanReport, f: Finding) {
+    *report.summary.findings.entry(f.severity).or_default() += 1;
+    report.findings.push(f);
 }
 
 fn push_error(report: &mut ScanReport, file: &Arc<str>, d: Diagnostic) {

@@ -135,6 +135,8 @@ pub struct Summary {
     pub findings: BTreeMap<Severity, usize>,
     /// Input errors.
     pub errors: usize,
+    /// Findings not reported because an exemption or an inline suppression covers them.
+    pub suppressed: usize,
 }
 
 /// Everything a scan produced.
@@ -170,6 +172,7 @@ impl ScanReport {
             *s.findings.entry(k).or_default() += v;
         }
         s.errors += o.errors;
+        s.suppressed += o.suppressed;
     }
 
     /// Whether any finding is at or above `threshold`.

@@ -7,6 +7,7 @@ pub mod finding;
 pub mod loader;
 pub mod node;
 pub mod object;
+pub mod policy;
 pub mod rule;
 
 pub use engine::Engine;
@@ -14,4 +15,5 @@ pub use finding::{Finding, InputError, ScanReport, Severity, Skipped, Summary};
 pub use loader::Limits;
 pub use node::{Node, Pos, Seg, Value};
 pub use object::{Object, ObjectRef, PodPart, PodView, WorkloadKind};
+pub use policy::{Policy, ScanIndex};
 pub use rule::{Context, PssLevel, PssVersion, Rule, RuleMeta, Target, Violation};

@@ -8,7 +8,10 @@ use serde::Serialize;
 
 use crate::finding::Severity;
 use crate::node::Seg;
+use std::sync::Arc;
+
 use crate::object::{Object, PodView};
+use crate::policy::{Policy, ScanIndex};
 
 /// What the catalog knows about a rule.
 #[derive(Debug, Clone, Copy, Serialize)]
@@ -49,13 +52,16 @@ pub trait Rule: Send + Sync {
     fn check(&self, target: &Target<'_>, ctx: &Context, out: &mut Vec<Violation>);
 }
 
-/// What a rule looks at: the object, and its pod-spec view when it is a workload.
+/// What a rule looks at: the object, its pod-spec view when it is a
+/// workload, and what the rest of the scan holds.
 #[derive(Debug, Clone, Copy)]
 pub struct Target<'a> {
     /// The object.
     pub object: &'a Object,
     /// The pod-spec view, for workload kinds.
     pub pod: Option<PodView<'a>>,
+    /// Objects seen across the whole scan (ServiceAccounts, ...).
+    pub index: &'a ScanIndex,
 }
 
 /// Pod Security Standards level.
@@ -151,20 +157,39 @@ impl FromStr for PssVersion {
 }
 
 /// The policy a scan is judged against.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone)]
 pub struct Context {
     /// Pod Security Standards level.
     pub level: PssLevel,
     /// Pod Security Standards version.
     pub version: PssVersion,
+    /// The whole policy (images, secrets, exemptions, ...).
+    pub policy: Arc<Policy>,
+}
+
+impl Context {
+    /// The default policy at a PSS level and version.
+    pub fn new(level: PssLevel, version: PssVersion) -> Self {
+        Context::from_policy(Policy {
+            level,
+            version,
+            ..Policy::default()
+        })
+    }
+
+    /// A context from a policy file.
+    pub fn from_policy(policy: Policy) -> Self {
+        Context {
+            level: policy.level,
+            version: policy.version,
+            policy: Arc::new(policy),
+        }
+    }
 }
 
 impl Default for Context {
     fn default() -> Self {
-        Context {
-            level: PssLevel::Restricted,
-            version: PssVersion::Latest,
-        }
+        Context::from_policy(Policy::default())
     }
 }
 

@@ -78,6 +78,7 @@ struct JsonSummary<'a> {
     skipped: usize,
     findings: SeverityCounts,
     errors: usize,
+    suppressed: usize,
 }
 
 /// Most severe first, every severity present.
@@ -164,6 +165,7 @@ pub(crate) fn write(report: &ScanReport, out: &mut dyn Write) -> io::Result<()> 
                 info: count(Severity::Info),
             },
             errors: report.errors.len(),
+            suppressed: s.suppressed,
         },
     };
     serde_json::to_writer_pretty(&mut *out, &doc)?;

@@ -214,6 +214,7 @@ fn report() -> ScanReport {
             skipped: 1,
             findings: by_severity,
             errors: 1,
+            suppressed: 2,
         },
     }
 }

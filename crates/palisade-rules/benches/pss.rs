@@ -175,10 +175,7 @@ spec:
 "#;
 
 fn engine() -> Engine {
-    let ctx = Context {
-        level: PssLevel::Restricted,
-        version: PssVersion::Latest,
-    };
+    let ctx = Context::new(PssLevel::Restricted, PssVersion::Latest);
     Engine::new(palisade_rules::all_rules(), ctx, Limits::default())
 }
 

@@ -5,7 +5,7 @@
 
 pub mod pss;
 
-use palisade_core::engine::DUPLICATE_KEY;
+use palisade_core::engine::{DUPLICATE_KEY, EXPIRED_EXEMPTION, IGNORE_ANNOTATION};
 use palisade_core::{Rule, RuleMeta};
 
 /// Every built-in rule, ready for the engine.
@@ -19,7 +19,7 @@ pub fn all_rules() -> Vec<Box<dyn Rule>> {
 /// Every rule the catalog knows, in `palisade rules` order.
 pub fn catalog() -> Vec<&'static RuleMeta> {
     let mut all: Vec<&'static RuleMeta> = pss::CHECKS.iter().map(|c| &c.meta).collect();
-    all.push(&DUPLICATE_KEY);
+    all.extend([&DUPLICATE_KEY, &EXPIRED_EXEMPTION, &IGNORE_ANNOTATION]);
     all
 }
 

@@ -64,10 +64,10 @@ fn load_index() -> Vec<Fixture> {
 }
 
 fn engine(level: &str, version: &str) -> Engine {
-    let ctx = Context {
-        level: level.parse::<PssLevel>().expect("level"),
-        version: version.parse::<PssVersion>().expect("version"),
-    };
+    let ctx = Context::new(
+        level.parse::<PssLevel>().expect("level"),
+        version.parse::<PssVersion>().expect("version"),
+    );
     Engine::new(palisade_rules::all_rules(), ctx, Limits::default())
 }
 

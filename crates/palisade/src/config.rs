@@ -73,7 +73,7 @@ impl ScanConfig {
             .collect();
         Ok(ScanConfig {
             inputs,
-            ctx: Context { level, version },
+            ctx: Context::new(level, version),
             format,
             output: args.output,
             fail_on,

@@ -6,6 +6,7 @@ use std::io::{self, IsTerminal, Read, Write};
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context as _, Result};
+use palisade_core::engine::{index, Parsed};
 use palisade_core::{Engine, InputError, Limits, ScanReport};
 use palisade_report::{render, RenderOptions};
 use rayon::prelude::*;
@@ -31,18 +32,29 @@ pub fn run(cfg: ScanConfig) -> Result<i32> {
             .num_threads(n)
             .build_global();
     }
-    let engine = Engine::new(palisade_rules::all_rules(), cfg.ctx, Limits::default())
-        .with_parallelism(cfg.threads != Some(1));
+    let engine = Engine::new(
+        palisade_rules::all_rules(),
+        cfg.ctx.clone(),
+        Limits::default(),
+    )
+    .with_parallelism(cfg.threads != Some(1));
     let sources = collect_sources(&cfg.inputs);
-    let scan_one = |s: &Source| scan_source(&engine, s);
-    let parts: Vec<ScanReport> = if cfg.threads == Some(1) {
-        sources.iter().map(scan_one).collect()
+    // Two phases, so that rules can look across files (a ServiceAccount in
+    // one file, the Deployment using it in another).
+    let parse_one = |s: &Source| parse_source(&engine, s);
+    let parsed: Vec<Parsed> = if cfg.threads == Some(1) {
+        sources.iter().map(parse_one).collect()
     } else {
-        sources.par_iter().map(scan_one).collect()
+        sources.par_iter().map(parse_one).collect()
     };
+    let idx = index(&parsed);
     let mut report = ScanReport::default();
-    for p in parts {
-        report.merge(p);
+    for p in parsed {
+        report.merge(engine.check(p, &idx));
+    }
+    for f in engine.policy_findings() {
+        *report.summary.findings.entry(f.severity).or_default() += 1;
+        report.findings.push(f);
     }
 
     let catalog = palisade_rules::catalog();
@@ -138,7 +150,7 @@ fn walk(dir: &Path, out: &mut Vec<Source>) {
     }
 }
 
-fn scan_source(engine: &Engine, source: &Source) -> ScanReport {
+fn parse_source(engine: &Engine, source: &Source) -> Parsed {
     let limits = engine.limits();
     match source {
         Source::Stdin => {
@@ -148,14 +160,14 @@ fn scan_source(engine: &Engine, source: &Source) -> ScanReport {
                 .take(limits.max_file_bytes + 1)
                 .read_to_end(&mut buf);
             match read {
-                Ok(_) => engine.scan_bytes("-", &buf),
+                Ok(_) => engine.parse("-", &buf),
                 Err(e) => unreadable("-", &format!("cannot read standard input: {e}")),
             }
         }
         Source::File(path) => {
             let name = display(path);
             match read_file(path, limits) {
-                Ok(bytes) => engine.scan_bytes(&name, &bytes),
+                Ok(bytes) => engine.parse(&name, &bytes),
                 Err(msg) => unreadable(&name, &msg),
             }
         }
@@ -179,7 +191,7 @@ fn display(path: &Path) -> String {
     path.to_string_lossy().into_owned()
 }
 
-fn unreadable(file: &str, message: &str) -> ScanReport {
+fn unreadable(file: &str, message: &str) -> Parsed {
     let mut r = ScanReport::default();
     r.summary.files = 1;
     r.summary.errors = 1;
@@ -189,5 +201,8 @@ fn unreadable(file: &str, message: &str) -> ScanReport {
         column: 0,
         message: message.to_string(),
     });
-    r
+    Parsed {
+        objects: Vec::new(),
+        report: r,
+    }
 }

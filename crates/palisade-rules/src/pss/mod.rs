@@ -259,10 +259,10 @@ pub(crate) mod testutil {
 
     /// Findings of the whole PSS pack for a YAML pod at `level`/`version`.
     pub fn findings(yaml: &str, level: &str, version: &str) -> Vec<Finding> {
-        let ctx = Context {
-            level: level.parse::<PssLevel>().unwrap(),
-            version: version.parse::<PssVersion>().unwrap(),
-        };
+        let ctx = Context::new(
+            level.parse::<PssLevel>().unwrap(),
+            version.parse::<PssVersion>().unwrap(),
+        );
         let engine = Engine::new(crate::all_rules(), ctx, Limits::default());
         let report = engine.scan_bytes("t.yaml", yaml.as_bytes());
         assert!(report.errors.is_empty(), "{:?}", report.errors);

@@ -1,0 +1,257 @@
+//! The policy file (`palisade.yaml`, `apiVersion: palisade.dev/v1alpha1`,
+//! `kind: Policy`): one configuration read by `scan` and `serve` alike.
+//!
+//! This module holds the typed policy; [`crate::policy_file`] reads it from
+//! YAML with `file:line` errors.
+
+use std::collections::BTreeMap;
+
+use crate::finding::Severity;
+use crate::rule::{PssLevel, PssVersion};
+
+/// The whole policy.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Policy {
+    /// The file it was read from, for findings about the policy itself.
+    pub file: Option<String>,
+    /// Pod Security Standards level.
+    pub level: PssLevel,
+    /// Pod Security Standards version.
+    pub version: PssVersion,
+    /// Per-rule settings, by rule id or glob (`pss/*`, `hardening/*`).
+    pub rules: Vec<RuleSetting>,
+    /// Image rules.
+    pub images: ImagePolicy,
+    /// Secret-detector tuning.
+    pub secrets: SecretsPolicy,
+    /// Exemptions.
+    pub exemptions: Vec<Exemption>,
+    /// Inline suppressions (`palisade.dev/ignore` annotation) are honoured
+    /// only for rules matching these globs. Empty (the default): none.
+    pub inline_suppressions: Vec<String>,
+    /// The admission threshold (findings at or above deny in `serve`).
+    pub admission_threshold: Severity,
+}
+
+impl Default for Policy {
+    fn default() -> Self {
+        Policy {
+            file: None,
+            level: PssLevel::Restricted,
+            version: PssVersion::Latest,
+            rules: Vec::new(),
+            images: ImagePolicy::default(),
+            secrets: SecretsPolicy::default(),
+            exemptions: Vec::new(),
+            inline_suppressions: Vec::new(),
+            admission_threshold: Severity::High,
+        }
+    }
+}
+
+/// `rules[]`: turn a rule off or change its severity.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RuleSetting {
+    /// Rule id or glob.
+    pub rule: String,
+    /// `false` turns the rule off.
+    pub enabled: Option<bool>,
+    /// Severity override.
+    pub severity: Option<Severity>,
+}
+
+/// `images`.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct ImagePolicy {
+    /// Registry or repository globs images must match (`registry.example.com/*`,
+    /// `ghcr.io/acme/**`); empty: every registry is trusted.
+    pub trusted_registries: Vec<String>,
+    /// Whether every image must be pinned by digest (raises `image/digest` to high).
+    pub require_digest: bool,
+}
+
+/// `secrets`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SecretsPolicy {
+    /// Shannon entropy (bits per character) at or above which a generic
+    /// secret is reported as high rather than medium.
+    pub entropy_threshold: f64,
+    /// Extra detectors.
+    pub extra_patterns: Vec<ExtraPattern>,
+    /// Regular expressions; a candidate value matching one is not reported.
+    pub allow: Vec<String>,
+}
+
+impl Default for SecretsPolicy {
+    fn default() -> Self {
+        SecretsPolicy {
+            entropy_threshold: 3.5,
+            extra_patterns: Vec::new(),
+            allow: Vec::new(),
+        }
+    }
+}
+
+/// `secrets.extraPatterns[]`: a detector of the organisation's own tokens.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ExtraPattern {
+    /// Name shown in findings.
+    pub name: String,
+    /// Regular expression matching the secret.
+    pub regex: String,
+    /// Literal keywords, one of which must occur for the regex to run (prefilter).
+    pub keywords: Vec<String>,
+}
+
+/// `exemptions[]`: rules that do not apply to matching objects.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Exemption {
+    /// Rule ids or globs.
+    pub rules: Vec<String>,
+    /// Namespace globs (empty: any).
+    pub namespaces: Vec<String>,
+    /// Object name globs (empty: any).
+    pub names: Vec<String>,
+    /// Kinds (empty: any).
+    pub kinds: Vec<String>,
+    /// Image globs: the exemption applies to findings about containers
+    /// running a matching image (empty: any).
+    pub images: Vec<String>,
+    /// Why (required).
+    pub reason: String,
+    /// Who owns the exemption.
+    pub owner: Option<String>,
+    /// Last day (`YYYY-MM-DD`, inclusive) on which it applies.
+    pub expires: Option<Date>,
+    /// Where it is written, for findings about it.
+    pub line: u32,
+}
+
+/// A calendar date.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub struct Date {
+    /// Year.
+    pub year: i32,
+    /// Month, 1-12.
+    pub month: u32,
+    /// Day, 1-31.
+    pub day: u32,
+}
+
+impl Date {
+    /// Parses `YYYY-MM-DD`.
+    pub fn parse(s: &str) -> Option<Date> {
+        let mut it = s.splitn(3, '-');
+        let year: i32 = it.next()?.parse().ok()?;
+        let month: u32 = it.next()?.parse().ok()?;
+        let day: u32 = it.next()?.parse().ok()?;
+        let days_in_month = match month {
+            1 | 3 | 5 | 7 | 8 | 10 | 12 => 31,
+            4 | 6 | 9 | 11 => 30,
+            2 if (year % 4 == 0 && year % 100 != 0) || year % 400 == 0 => 29,
+            2 => 28,
+            _ => return None,
+        };
+        (s.len() == 10 && (1..=days_in_month).contains(&day)).then_some(Date { year, month, day })
+    }
+
+    /// Today, in UTC.
+    pub fn today() -> Date {
+        let secs = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_secs());
+        Date::from_days((secs / 86_400) as i64)
+    }
+
+    /// The date `days` days after 1970-01-01 (Howard Hinnant's civil-from-days).
+    pub fn from_days(days: i64) -> Date {
+        let z = days + 719_468;
+        let era = z.div_euclid(146_097);
+        let doe = z.rem_euclid(146_097);
+        let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+        let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+        let mp = (5 * doy + 2) / 153;
+        let day = (doy - (153 * mp + 2) / 5 + 1) as u32;
+        let month = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
+        let year = (yoe + era * 400 + i64::from(month <= 2)) as i32;
+        Date { year, month, day }
+    }
+}
+
+impl std::fmt::Display for Date {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{:04}-{:02}-{:02}", self.year, self.month, self.day)
+    }
+}
+
+/// Glob matching for rule ids, names and image references: `*` matches any
+/// run of characters except `/`, `**` matches any run including `/`, `?`
+/// matches one character. Written by hand because the crates that exist
+/// match file paths (with path semantics such as `.` and separators) and
+/// this is a few lines.
+pub fn glob_match(pattern: &str, text: &str) -> bool {
+    fn go(p: &[u8], t: &[u8]) -> bool {
+        match p.first() {
+            None => t.is_empty(),
+            Some(b'*') => {
+                let deep = p.get(1) == Some(&b'*');
+                let rest = if deep { &p[2..] } else { &p[1..] };
+                for i in 0..=t.len() {
+                    if go(rest, &t[i..]) {
+                        return true;
+                    }
+                    if i < t.len() && !deep && t[i] == b'/' {
+                        return false;
+                    }
+                }
+                false
+            }
+            Some(b'?') => !t.is_empty() && go(&p[1..], &t[1..]),
+            Some(&c) => t.first() == Some(&c) && go(&p[1..], &t[1..]),
+        }
+    }
+    go(pattern.as_bytes(), text.as_bytes())
+}
+
+/// Whether any glob in `patterns` matches `text`.
+pub fn any_glob(patterns: &[String], text: &str) -> bool {
+    patterns.iter().any(|p| glob_match(p, text))
+}
+
+/// ServiceAccounts seen in the whole scan, for rules that look across objects.
+#[derive(Debug, Clone, Default)]
+pub struct ScanIndex {
+    /// `(namespace, name)` → the ServiceAccount's `automountServiceAccountToken`
+    /// (`None` when unset). Objects without a namespace are under `""`.
+    pub service_accounts: BTreeMap<(String, String), Option<bool>>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn globs_distinguish_star_and_double_star() {
+        assert!(glob_match(
+            "registry.example.com/*",
+            "registry.example.com/app"
+        ));
+        assert!(!glob_match(
+            "registry.example.com/*",
+            "registry.example.com/team/app"
+        ));
+        assert!(glob_match("ghcr.io/acme/**", "ghcr.io/acme/team/app"));
+        assert!(glob_match("pss/*", "pss/privileged"));
+        assert!(glob_match("kube-?", "kube-a"));
+        assert!(!glob_match("pss/*", "image/digest"));
+    }
+
+    #[test]
+    fn dates_parse_and_compute() {
+        assert_eq!(Date::parse("2026-02-29"), None);
+        assert_eq!(Date::parse("2028-02-29").map(|d| d.day), Some(29));
+        assert_eq!(Date::parse("2026-13-01"), None);
+        assert_eq!(Date::from_days(0).to_string(), "1970-01-01");
+        assert_eq!(Date::from_days(20_779).to_string(), "2026-11-22");
+    }
+}
