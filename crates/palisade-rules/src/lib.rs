@@ -1,31 +1,59 @@
 //! palisade-rules: the built-in rule packs and the rule catalog.
 //!
-//! Packs: `pss` (Pod Security Standards). The catalog also lists the
-//! engine's own input rules (`input/duplicate-key`).
+//! Packs: `pss` (Pod Security Standards), `image` (provenance), `secrets`
+//! (credentials in manifests), `serviceaccount` (token exposure) and
+//! `hardening` (kube-linter / Polaris style best practices). The catalog
+//! also lists the engine's own input and policy rules.
 
+pub mod hardening;
+pub mod image;
 pub mod pss;
+pub mod secrets;
+pub mod serviceaccount;
 
 use palisade_core::engine::{DUPLICATE_KEY, EXPIRED_EXEMPTION, IGNORE_ANNOTATION};
 use palisade_core::{Rule, RuleMeta};
 
 /// Every built-in rule, ready for the engine.
 pub fn all_rules() -> Vec<Box<dyn Rule>> {
-    pss::CHECKS
+    let mut all: Vec<Box<dyn Rule>> = pss::CHECKS
         .iter()
         .map(|c| Box::new(CheckRef(c)) as Box<dyn Rule>)
-        .collect()
+        .collect();
+    all.extend(image::rules());
+    all.extend(secrets::rules());
+    all.extend(serviceaccount::rules());
+    all.extend(hardening::rules());
+    all
 }
 
 /// Every rule the catalog knows, in `palisade rules` order.
 pub fn catalog() -> Vec<&'static RuleMeta> {
     let mut all: Vec<&'static RuleMeta> = pss::CHECKS.iter().map(|c| &c.meta).collect();
+    all.extend(image::catalog());
+    all.extend(secrets::catalog());
+    all.extend(serviceaccount::catalog());
+    all.extend(hardening::catalog());
     all.extend([&DUPLICATE_KEY, &EXPIRED_EXEMPTION, &IGNORE_ANNOTATION]);
     all
+}
+
+/// The pack a rule id belongs to (`pss/privileged` → `pss`).
+pub fn pack_of(id: &str) -> &str {
+    id.split_once('/').map_or(id, |(p, _)| p)
 }
 
 /// The catalog entry of `id`.
 pub fn find(id: &str) -> Option<&'static RuleMeta> {
     catalog().into_iter().find(|m| m.id == id)
+}
+
+/// Rules of the PSS pack only (for comparisons and benchmarks).
+pub fn pss_rules() -> Vec<Box<dyn Rule>> {
+    pss::CHECKS
+        .iter()
+        .map(|c| Box::new(CheckRef(c)) as Box<dyn Rule>)
+        .collect()
 }
 
 /// A `'static` check used as a boxed rule.
@@ -62,6 +90,18 @@ mod tests {
                 !m.rationale.is_empty() && !m.remediation.is_empty() && !m.references.is_empty(),
                 "{}",
                 m.id
+            );
+        }
+    }
+
+    #[test]
+    fn every_rule_the_engine_runs_is_in_the_catalog() {
+        let cat: Vec<_> = catalog().iter().map(|m| m.id).collect();
+        for r in all_rules() {
+            assert!(
+                cat.contains(&r.meta().id),
+                "{} missing from catalog",
+                r.meta().id
             );
         }
     }
