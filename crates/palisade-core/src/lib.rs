@@ -8,6 +8,7 @@ pub mod loader;
 pub mod node;
 pub mod object;
 pub mod policy;
+pub mod policy_file;
 pub mod rule;
 
 pub use engine::Engine;

@@ -21,6 +21,25 @@ pub enum Command {
     Scan(ScanArgs),
     /// List the rule catalog, or show one rule.
     Rules(RulesArgs),
+    /// Write or validate a policy file.
+    #[command(subcommand)]
+    Config(ConfigCommand),
+}
+
+/// `palisade config`.
+#[derive(Debug, Subcommand)]
+pub enum ConfigCommand {
+    /// Write a commented default policy (to stdout, or to FILE).
+    Init {
+        /// Where to write it (refuses to overwrite an existing file).
+        #[arg(long, short = 'o', value_name = "FILE")]
+        output: Option<PathBuf>,
+    },
+    /// Validate a policy file; errors give file:line:col and exit status 2.
+    Check {
+        /// The policy file.
+        file: PathBuf,
+    },
 }
 
 /// `palisade scan`.
@@ -31,19 +50,21 @@ pub struct ScanArgs {
     #[arg(value_name = "PATH")]
     pub paths: Vec<PathBuf>,
 
-    /// Pod Security Standards level: privileged, baseline or restricted.
-    #[arg(long, default_value = "restricted", env = "PALISADE_LEVEL")]
-    pub level: String,
+    /// Policy file (default: .palisade.yaml in the working directory, if present).
+    #[arg(long, short = 'c', value_name = "FILE", env = "PALISADE_CONFIG")]
+    pub config: Option<PathBuf>,
 
-    /// Pod Security Standards version: v1.0 .. v1.37, or latest.
-    #[arg(
-        long = "pss-version",
-        default_value = "latest",
-        env = "PALISADE_PSS_VERSION"
-    )]
-    pub pss_version: String,
+    /// Pod Security Standards level: privileged, baseline or restricted
+    /// [default: the policy file's, else restricted].
+    #[arg(long, env = "PALISADE_LEVEL")]
+    pub level: Option<String>,
 
-    /// Output format: table, json or sarif.
+    /// Pod Security Standards version: v1.0 .. v1.37, or latest
+    /// [default: the policy file's, else latest].
+    #[arg(long = "pss-version", env = "PALISADE_PSS_VERSION")]
+    pub pss_version: Option<String>,
+
+    /// Output format: table, json, sarif or junit.
     #[arg(long, short = 'f', default_value = "table")]
     pub format: String,
 

@@ -4,7 +4,8 @@
 use std::path::PathBuf;
 
 use anyhow::{anyhow, bail, Result};
-use palisade_core::{Context, PssLevel, PssVersion, Severity};
+use palisade_core::policy_file::{parse_policy, DEFAULT_FILE};
+use palisade_core::{Context, Policy, PssLevel, PssVersion, Severity};
 use palisade_report::Format;
 
 use crate::cli::ScanArgs;
@@ -43,11 +44,16 @@ impl ScanConfig {
         if args.paths.is_empty() {
             bail!("no input: give files or directories to scan, or - to read standard input");
         }
-        let level: PssLevel = args.level.parse().map_err(|e| anyhow!("--level: {e}"))?;
-        let version: PssVersion = args
-            .pss_version
-            .parse()
-            .map_err(|e| anyhow!("--pss-version: {e}"))?;
+        let mut policy = load_policy(args.config.as_deref())?;
+        // Flags override the policy file.
+        if let Some(l) = &args.level {
+            policy.level = l.parse::<PssLevel>().map_err(|e| anyhow!("--level: {e}"))?;
+        }
+        if let Some(v) = &args.pss_version {
+            policy.version = v
+                .parse::<PssVersion>()
+                .map_err(|e| anyhow!("--pss-version: {e}"))?;
+        }
         let format: Format = args.format.parse().map_err(|e| anyhow!("--format: {e}"))?;
         let fail_on: Severity = args
             .fail_on
@@ -73,7 +79,7 @@ impl ScanConfig {
             .collect();
         Ok(ScanConfig {
             inputs,
-            ctx: Context::new(level, version),
+            ctx: Context::from_policy(policy),
             format,
             output: args.output,
             fail_on,
@@ -81,4 +87,29 @@ impl ScanConfig {
             threads: args.threads,
         })
     }
+}
+
+/// Reads the policy: `--config FILE`, else `.palisade.yaml` in the working
+/// directory when present, else the built-in defaults.
+pub fn load_policy(explicit: Option<&std::path::Path>) -> Result<Policy> {
+    let path = match explicit {
+        Some(p) => p.to_path_buf(),
+        None => {
+            let p = PathBuf::from(DEFAULT_FILE);
+            if !p.is_file() {
+                return Ok(Policy::default());
+            }
+            p
+        }
+    };
+    let text = std::fs::read_to_string(&path)
+        .map_err(|e| anyhow!("--config: cannot read {}: {e}", path.display()))?;
+    let name = path.to_string_lossy();
+    parse_policy(&name, &text).map_err(|errors| {
+        let lines: Vec<String> = errors
+            .iter()
+            .map(|e| format!("{name}:{}:{}: {}", e.pos.line, e.pos.col, e.message))
+            .collect();
+        anyhow!("invalid policy file:\n{}", lines.join("\n"))
+    })
 }

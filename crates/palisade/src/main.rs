@@ -6,6 +6,7 @@
 
 mod cli;
 mod config;
+mod config_cmd;
 mod rules_cmd;
 mod scan;
 
@@ -23,6 +24,7 @@ fn main() {
     let result = match cli.command {
         cli::Command::Scan(args) => config::ScanConfig::from_args(args).and_then(scan::run),
         cli::Command::Rules(args) => rules_cmd::run(args),
+        cli::Command::Config(cmd) => config_cmd::run(cmd),
     };
     match result {
         Ok(code) => std::process::exit(code),
