@@ -46,18 +46,17 @@ fn write_catalog(out: &mut impl Write, catalog: &[&RuleMeta]) -> io::Result<()> 
     let w = catalog.iter().map(|m| m.id.len()).max().unwrap_or(10);
     writeln!(
         out,
-        "{:<w$}  {:<10}  {:<8}  TITLE",
-        "ID", "LEVEL", "SEVERITY"
+        "{:<w$}  {:<14}  {:<10}  {:<8}  TITLE",
+        "ID", "PACK", "LEVEL", "SEVERITY"
     )?;
     for m in catalog {
         let level = m.level.map_or("-", |l| l.as_str());
+        let pack = palisade_rules::pack_of(m.id);
+        let severity = m.severity.as_str();
         writeln!(
             out,
-            "{:<w$}  {:<10}  {:<8}  {}",
-            m.id,
-            level,
-            m.severity.as_str(),
-            m.title
+            "{:<w$}  {pack:<14}  {level:<10}  {severity:<8}  {}",
+            m.id, m.title
         )?;
     }
     Ok(())
@@ -65,6 +64,7 @@ fn write_catalog(out: &mut impl Write, catalog: &[&RuleMeta]) -> io::Result<()> 
 
 fn write_rule(out: &mut impl Write, m: &RuleMeta) -> io::Result<()> {
     writeln!(out, "{}: {}", m.id, m.title)?;
+    writeln!(out, "pack:        {}", palisade_rules::pack_of(m.id))?;
     writeln!(out, "level:       {}", m.level.map_or("-", |l| l.as_str()))?;
     writeln!(out, "severity:    {}", m.severity)?;
     writeln!(out, "\nwhy:\n  {}", m.rationale)?;
