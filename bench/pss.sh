@@ -14,6 +14,9 @@ trap 'rm -f "$log"' EXIT
 cargo bench -p palisade-rules --bench pss -- "$@" | tee "$log"
 echo
 echo "== summary"
-grep -E '^(check|scan_bytes)/|^ +time:|^pss restricted eval' "$log" \
-    | sed -E 's/^ +time:/    time:/' || true
+# The first `time:` after a benchmark's name is its estimate; later ones
+# (under `change:`) compare with the previous run.
+awk '/^(check|scan_bytes)\// { name = $1; seen = 0 }
+     /time:/ && name != "" && !seen { sub(/.*time: */, ""); printf "%-36s %s\n", name, $0; seen = 1 }
+     /^pss restricted eval/ { print }' "$log"
 grep -q '^pss restricted eval: ' "$log" || { echo "bench/pss.sh: ratio line missing" >&2; exit 1; }

@@ -92,13 +92,20 @@ SLICE_DOCS=$CHECKOV_DOCS
 # One untimed run of each program, to check that they read every document
 # and that palisade exits 0 or 1 (1 = findings, expected here), never 2.
 step "sanity runs"
-floor_out=$("$FLOOR" "$CORPUS") || die "parse_only failed on $CORPUS"
+# Peak memory comes from these runs too, when GNU time is there.
+rm -f "$OUT"/rss-*.txt
+with_rss() { # NAME COMMAND...
+    local name=$1
+    shift
+    if [ -x /usr/bin/time ]; then /usr/bin/time -f %M -o "$OUT/rss-$name.txt" "$@"; else "$@"; fi
+}
+floor_out=$(with_rss parse "$FLOOR" "$CORPUS") || die "parse_only failed on $CORPUS"
 note "parse_only: $floor_out"
 case "$floor_out" in *"documents=$DOCS "*) ;; *) die "parse_only did not see $DOCS documents" ;; esac
 
-check_scan() { # FILE DOCS JSON_OUT
+check_scan() { # FILE DOCS JSON_OUT RSS_NAME
     local rc=0
-    "$PALISADE" scan --format json --output "$3" "$1" || rc=$?
+    with_rss "$4" "$PALISADE" scan --format json --output "$3" "$1" || rc=$?
     [ "$rc" -le 1 ] || die "palisade scan $1 exited $rc (2 = input errors): see $3"
     python3 - "$3" "$2" <<'PY' >&2
 import json, sys
@@ -111,8 +118,8 @@ if s["documents"] != int(sys.argv[2]) or s["errors"]:
     sys.exit(f"palisade read {s['documents']} documents with {s['errors']} errors; expected {sys.argv[2]} and 0")
 PY
 }
-check_scan "$CORPUS" "$DOCS" "$OUT/scan.json"
-check_scan "$SLICE" "$SLICE_DOCS" "$OUT/scan-slice.json"
+check_scan "$CORPUS" "$DOCS" "$OUT/scan.json" scan
+check_scan "$SLICE" "$SLICE_DOCS" "$OUT/scan-slice.json" scan-slice
 
 # ---------------------------------------------------------------- timing
 # time_cmd NAME RUNS WARMUP COMMAND: mean/stddev/user/system into $OUT/t-NAME.json.
@@ -194,7 +201,10 @@ fi
 step "summary"
 cpu_model=$(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -n1)
 machine="$(nproc) CPUs (${cpu_model:-unknown CPU}), $(rustc --version | cut -d' ' -f1-2), timer $TIMER"
-cmdline="DOCS=$DOCS CHECKOV_DOCS=$CHECKOV_DOCS RUNS=$RUNS bash bench/run.sh"
+cmdline="DOCS=$DOCS CHECKOV_DOCS=$CHECKOV_DOCS RUNS=$RUNS"
+[ "$SEED" = 20261101 ] || cmdline="$cmdline SEED=$SEED"
+[ "$SKIP_CHECKOV" != 1 ] || cmdline="$cmdline SKIP_CHECKOV=1"
+cmdline="$cmdline bash bench/run.sh"
 echo
 python3 bench/timing.py report --out-dir "$OUT" \
     --docs "$DOCS" --bytes "$BYTES" --slice-docs "$SLICE_DOCS" --slice-bytes "$SLICE_BYTES" \

@@ -138,6 +138,21 @@ def cmd_report(a: argparse.Namespace) -> int:
                      f"medium {fc['medium']}, low {fc['low']}), {scan['errors']} input errors; "
                      f"level restricted, version latest. MB = 10^6 bytes.")
         lines.append("")
+    rss = {}
+    for name in ("parse", "scan"):
+        try:
+            with open(os.path.join(out, f"rss-{name}.txt"), encoding="utf-8") as f:
+                rss[name] = int(f.read().split()[-1]) * 1024
+        except (OSError, ValueError, IndexError):
+            pass
+    if rss:
+        parts = []
+        if "parse" in rss:
+            parts.append(f"parse-only floor {rss['parse'] / 1e6:.0f} MB")
+        if "scan" in rss:
+            parts.append(f"palisade scan {rss['scan'] / 1e6:.0f} MB ({rss['scan'] / a.bytes:.1f}x the input)")
+        lines.append("Peak RSS on the corpus (GNU time, default threads): " + ", ".join(parts) + ".")
+        lines.append("")
     verdicts = []
     if floor and scan1:
         r1 = scan1["mean"] / floor["mean"]

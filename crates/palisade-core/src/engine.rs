@@ -3,9 +3,12 @@
 //! objects the same way and apply the same policy (rule settings,
 //! exemptions, inline suppressions).
 //!
-//! Scanning has two phases so that rules can look across objects: [`Engine::parse`]
-//! turns each input into objects, [`index`] collects what rules need from the
-//! whole scan (ServiceAccounts), and [`Engine::check`] runs the rules.
+//! Scanning has two passes so that rules can look across objects and files:
+//! [`Engine::index_bytes`] collects what rules need from the whole scan
+//! (ServiceAccounts) by parsing only the documents that mention one, then
+//! [`Engine::scan_with_index`] parses every document and checks its objects
+//! at once, so no object tree outlives its document and memory stays
+//! bounded by the input and the findings.
 
 use std::sync::Arc;
 
@@ -70,35 +73,23 @@ pub struct Engine {
     today: Date,
 }
 
-/// One input turned into objects, before the rules run.
-pub struct Parsed {
-    /// The objects found.
-    pub objects: Vec<Object>,
-    /// Errors, skipped documents, duplicate-key findings and counts so far.
-    pub report: ScanReport,
-}
-
-/// Collects what cross-object rules need from every parsed input.
-pub fn index<'a>(parsed: impl IntoIterator<Item = &'a Parsed>) -> ScanIndex {
-    let mut idx = ScanIndex::default();
-    for p in parsed {
-        for obj in &p.objects {
-            if obj.id.kind == "ServiceAccount" && obj.id.api_version == "v1" {
-                let automount = obj
-                    .root
-                    .get("automountServiceAccountToken")
-                    .and_then(Node::as_bool);
-                idx.service_accounts.insert(
-                    (
-                        obj.id.namespace.clone().unwrap_or_default(),
-                        obj.id.name.clone(),
-                    ),
-                    automount,
-                );
-            }
+/// Adds the ServiceAccounts of `objects` to `idx`.
+fn index_objects(objects: &[Object], idx: &mut ScanIndex) {
+    for obj in objects {
+        if obj.id.kind == "ServiceAccount" && obj.id.api_version == "v1" {
+            let automount = obj
+                .root
+                .get("automountServiceAccountToken")
+                .and_then(Node::as_bool);
+            idx.service_accounts.insert(
+                (
+                    obj.id.namespace.clone().unwrap_or_default(),
+                    obj.id.name.clone(),
+                ),
+                automount,
+            );
         }
     }
-    idx
 }
 
 impl Engine {
@@ -161,57 +152,90 @@ impl Engine {
         self.rules.iter().map(|r| r.meta())
     }
 
-    /// Parses, indexes and checks the content of one file on its own.
+    /// Indexes and checks the content of one file on its own.
     pub fn scan_bytes(&self, file: &str, bytes: &[u8]) -> ScanReport {
-        let parsed = self.parse(file, bytes);
-        let idx = index([&parsed]);
-        self.check(parsed, &idx)
+        let mut idx = ScanIndex::default();
+        self.index_bytes(bytes, &mut idx);
+        self.scan_with_index(file, bytes, &idx)
     }
 
-    /// Turns one file's bytes into objects (`file` names it in the report).
-    pub fn parse(&self, file: &str, bytes: &[u8]) -> Parsed {
-        let file: Arc<str> = file.into();
-        let mut parsed = Parsed {
-            objects: Vec::new(),
-            report: ScanReport::default(),
+    /// First pass: adds what cross-object rules need (ServiceAccounts) from
+    /// one file to `idx`. Only documents that contain the word
+    /// `ServiceAccount` are parsed; errors are left to the second pass.
+    pub fn index_bytes(&self, bytes: &[u8], idx: &mut ScanIndex) {
+        const NEEDLE: &[u8] = b"ServiceAccount";
+        if memchr::memmem::find(bytes, NEEDLE).is_none() {
+            return;
+        }
+        let Ok(text) = loader::decode(bytes, &self.limits) else {
+            return;
         };
-        parsed.report.summary.files = 1;
+        let file: Arc<str> = Arc::from("");
+        for chunk in loader::split_documents(text) {
+            if memchr::memmem::find(chunk.text.as_bytes(), NEEDLE).is_none() {
+                continue;
+            }
+            for doc in loader::load_chunk(chunk, &self.limits).documents {
+                if let Content::Objects(objects) = objects_of(&file, doc.root) {
+                    index_objects(&objects, idx);
+                }
+            }
+        }
+    }
+
+    /// Second pass: parses one file and checks every object as soon as its
+    /// document is read (`file` names it in the report).
+    pub fn scan_with_index(&self, file: &str, bytes: &[u8], idx: &ScanIndex) -> ScanReport {
+        let file: Arc<str> = file.into();
+        let mut report = ScanReport::default();
+        report.summary.files = 1;
         let text = match loader::decode(bytes, &self.limits) {
             Ok(t) => t,
             Err(d) => {
-                push_error(&mut parsed.report, &file, d);
-                return parsed;
+                push_error(&mut report, &file, d);
+                return report;
             }
         };
         let chunks = loader::split_documents(text);
-        let parse_chunk = |chunk| {
+        let scan_chunk = |chunk, out: &mut ScanReport| {
             let loaded = loader::load_chunk(chunk, &self.limits);
-            let mut part = Parsed {
-                objects: Vec::new(),
-                report: ScanReport::default(),
-            };
             for doc in loaded.documents {
-                self.parse_document(&file, doc, &mut part);
+                self.scan_document(&file, doc, idx, out);
             }
             for d in loaded.errors {
-                push_error(&mut part.report, &file, d);
+                push_error(out, &file, d);
             }
-            part
         };
-        let parts: Vec<Parsed> = if self.parallel && chunks.len() >= PARALLEL_THRESHOLD {
-            chunks.into_par_iter().map(parse_chunk).collect()
+        if self.parallel && chunks.len() >= PARALLEL_THRESHOLD {
+            // Batches keep the merge cheap and the order of the input.
+            let parts: Vec<ScanReport> = chunks
+                .par_chunks(64)
+                .map(|batch| {
+                    let mut r = ScanReport::default();
+                    for &c in batch {
+                        scan_chunk(c, &mut r);
+                    }
+                    r
+                })
+                .collect();
+            for part in parts {
+                report.merge(part);
+            }
         } else {
-            chunks.into_iter().map(parse_chunk).collect()
-        };
-        for part in parts {
-            parsed.objects.extend(part.objects);
-            parsed.report.merge(part.report);
+            for chunk in chunks {
+                scan_chunk(chunk, &mut report);
+            }
         }
-        parsed
+        report
     }
 
-    fn parse_document(&self, file: &Arc<str>, doc: Document, parsed: &mut Parsed) {
-        let report = &mut parsed.report;
+    fn scan_document(
+        &self,
+        file: &Arc<str>,
+        doc: Document,
+        idx: &ScanIndex,
+        report: &mut ScanReport,
+    ) {
         report.summary.documents += 1;
         let line = doc.root.pos.line;
         if !doc.duplicate_keys.is_empty() {
@@ -246,34 +270,12 @@ impl Engine {
                     reason,
                 });
             }
-            Content::Objects(objects) => parsed.objects.extend(objects),
-        }
-    }
-
-    /// Runs the rules over parsed objects; `idx` describes the whole scan.
-    pub fn check(&self, parsed: Parsed, idx: &ScanIndex) -> ScanReport {
-        let mut report = parsed.report;
-        if self.parallel && parsed.objects.len() >= PARALLEL_THRESHOLD {
-            let parts: Vec<ScanReport> = parsed
-                .objects
-                .par_chunks(256)
-                .map(|objs| {
-                    let mut r = ScanReport::default();
-                    for o in objs {
-                        self.scan_object(o, idx, &mut r);
-                    }
-                    r
-                })
-                .collect();
-            for p in parts {
-                report.merge(p);
-            }
-        } else {
-            for o in &parsed.objects {
-                self.scan_object(o, idx, &mut report);
+            Content::Objects(objects) => {
+                for obj in &objects {
+                    self.scan_object(obj, idx, report);
+                }
             }
         }
-        report
     }
 
     /// Checks one object and appends its findings (and errors) to `report`.

@@ -11,6 +11,7 @@
 //! such lines inside any scalar), so one malformed document is reported with
 //! its position and the documents after it are still read.
 
+use std::borrow::Cow;
 use std::collections::HashMap;
 
 use saphyr_parser::{Event, Parser, ScalarStyle, ScanError, Span, Tag};
@@ -375,10 +376,11 @@ impl<'l> Builder<'l> {
                 }
                 if self.expecting_key() {
                     let plain = style == ScalarStyle::Plain && tag.is_none();
-                    return self.key(key_text(&text, plain), pos, plain && text == "<<");
+                    let merge = plain && text == "<<";
+                    return self.key(key_text(text, plain), pos, merge);
                 }
                 self.count(1, pos)?;
-                let value = resolve_scalar(&text, style, tag.as_deref());
+                let value = resolve_scalar(text, style, tag.as_deref());
                 let node = Node::new(pos, value);
                 if anchor > 0 {
                     self.anchors.insert(anchor, (node.clone(), 1));
@@ -559,75 +561,69 @@ fn apply_merges(entries: &mut Vec<Entry>, merges: Vec<Node>) {
 
 /// The text of a mapping key. Plain keys that YAML 1.1 reads as booleans
 /// become `"true"`/`"false"`, as `sigs.k8s.io/yaml` renders them in JSON.
-fn key_text(text: &str, plain: bool) -> String {
+fn key_text(text: Cow<'_, str>, plain: bool) -> String {
     if plain {
-        if let Value::Bool(b) = resolve_plain(text) {
+        if let Some(Value::Bool(b)) = resolve_non_str(&text) {
             return b.to_string();
         }
     }
-    text.to_string()
+    text.into_owned()
 }
 
-fn resolve_scalar(text: &str, style: ScalarStyle, tag: Option<&Tag>) -> Value {
-    if let Some(tag) = tag {
-        if tag.is_yaml_core_schema() || tag.handle == "!!" {
-            return match tag.suffix.as_str() {
-                "str" | "binary" | "timestamp" => Value::Str(text.to_string()),
-                "null" => Value::Null,
-                "bool" => match resolve_plain(text) {
-                    v @ Value::Bool(_) => v,
-                    _ => Value::Str(text.to_string()),
-                },
-                "int" | "float" => match resolve_plain(text) {
-                    v @ (Value::Int(_) | Value::Float(_)) => v,
-                    _ => Value::Str(text.to_string()),
-                },
-                _ => resolve_styled(text, style),
-            };
-        }
-    }
-    resolve_styled(text, style)
-}
-
-fn resolve_styled(text: &str, style: ScalarStyle) -> Value {
-    if style == ScalarStyle::Plain {
-        resolve_plain(text)
-    } else {
-        Value::Str(text.to_string())
-    }
+/// Resolves a scalar event. The parser hands over owned text for most
+/// scalars, so strings are moved, not copied: a scan makes millions of them.
+fn resolve_scalar(text: Cow<'_, str>, style: ScalarStyle, tag: Option<&Tag>) -> Value {
+    let resolved = match tag {
+        Some(tag) if tag.is_yaml_core_schema() || tag.handle == "!!" => match tag.suffix.as_str() {
+            "str" | "binary" | "timestamp" => None,
+            "null" => Some(Value::Null),
+            "bool" => resolve_non_str(&text).filter(|v| matches!(v, Value::Bool(_))),
+            "int" | "float" => {
+                resolve_non_str(&text).filter(|v| matches!(v, Value::Int(_) | Value::Float(_)))
+            }
+            _ if style == ScalarStyle::Plain => resolve_non_str(&text),
+            _ => None,
+        },
+        _ if style == ScalarStyle::Plain => resolve_non_str(&text),
+        _ => None,
+    };
+    resolved.unwrap_or_else(|| Value::Str(text.into_owned()))
 }
 
 /// Resolves a plain scalar with the YAML 1.1 rules of go-yaml v2, the
 /// library behind `sigs.k8s.io/yaml` and so behind kubectl and the API server.
 pub fn resolve_plain(text: &str) -> Value {
-    match text {
-        "" | "~" | "null" | "Null" | "NULL" => return Value::Null,
+    resolve_non_str(text).unwrap_or_else(|| Value::Str(text.to_string()))
+}
+
+/// The null, boolean or number a plain scalar stands for; `None` for a string.
+fn resolve_non_str(text: &str) -> Option<Value> {
+    let v = match text {
+        "" | "~" | "null" | "Null" | "NULL" => Value::Null,
         "y" | "Y" | "yes" | "Yes" | "YES" | "true" | "True" | "TRUE" | "on" | "On" | "ON" => {
-            return Value::Bool(true)
+            Value::Bool(true)
         }
         "n" | "N" | "no" | "No" | "NO" | "false" | "False" | "FALSE" | "off" | "Off" | "OFF" => {
-            return Value::Bool(false)
+            Value::Bool(false)
         }
-        ".nan" | ".NaN" | ".NAN" => return Value::Float(f64::NAN),
-        ".inf" | ".Inf" | ".INF" | "+.inf" | "+.Inf" | "+.INF" => {
-            return Value::Float(f64::INFINITY)
+        ".nan" | ".NaN" | ".NAN" => Value::Float(f64::NAN),
+        ".inf" | ".Inf" | ".INF" | "+.inf" | "+.Inf" | "+.INF" => Value::Float(f64::INFINITY),
+        "-.inf" | "-.Inf" | "-.INF" => Value::Float(f64::NEG_INFINITY),
+        _ => {
+            let first = text.as_bytes()[0];
+            if !(first.is_ascii_digit() || matches!(first, b'-' | b'+' | b'.')) {
+                return None;
+            }
+            if let Some(i) = parse_int(text) {
+                return Some(Value::Int(i));
+            }
+            if is_yaml_float(text) {
+                return text.parse::<f64>().ok().map(Value::Float);
+            }
+            return None;
         }
-        "-.inf" | "-.Inf" | "-.INF" => return Value::Float(f64::NEG_INFINITY),
-        _ => {}
-    }
-    let first = text.as_bytes()[0];
-    if !(first.is_ascii_digit() || matches!(first, b'-' | b'+' | b'.')) {
-        return Value::Str(text.to_string());
-    }
-    if let Some(i) = parse_int(text) {
-        return Value::Int(i);
-    }
-    if is_yaml_float(text) {
-        if let Ok(f) = text.parse::<f64>() {
-            return Value::Float(f);
-        }
-    }
-    Value::Str(text.to_string())
+    };
+    Some(v)
 }
 
 /// Go's `strconv.ParseInt(s, 0, 64)` after removing `_`: decimal, `0x`, `0o`,

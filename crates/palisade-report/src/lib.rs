@@ -1,6 +1,7 @@
 //! palisade-report: renders a [`ScanReport`] as a human table, as versioned
-//! JSON (`palisade.json/v1`, see `docs/json-output.md`) or as SARIF 2.1.0 for
-//! code scanning. Reporters only write; they never scan or exit.
+//! JSON (`palisade.json/v1`, see `docs/json-output.md`), as SARIF 2.1.0 for
+//! code scanning or as JUnit XML for CI test reports. Reporters only write;
+//! they never scan or exit.
 
 use std::collections::BTreeMap;
 use std::fmt;
@@ -10,6 +11,7 @@ use std::str::FromStr;
 use palisade_core::{Finding, RuleMeta, ScanReport, Severity};
 
 mod json;
+mod junit;
 mod sarif;
 mod table;
 
@@ -23,11 +25,13 @@ pub enum Format {
     Json,
     /// SARIF 2.1.0, as GitHub code scanning accepts it.
     Sarif,
+    /// JUnit XML, as CI test reporters (GitLab, Jenkins, GitHub actions) read it.
+    Junit,
 }
 
 impl Format {
     /// Every format, in the order help text lists them.
-    pub const ALL: [Format; 3] = [Format::Table, Format::Json, Format::Sarif];
+    pub const ALL: [Format; 4] = [Format::Table, Format::Json, Format::Sarif, Format::Junit];
 
     /// The lower-case name used on the command line.
     pub fn as_str(self) -> &'static str {
@@ -35,6 +39,7 @@ impl Format {
             Format::Table => "table",
             Format::Json => "json",
             Format::Sarif => "sarif",
+            Format::Junit => "junit",
         }
     }
 }
@@ -51,11 +56,21 @@ impl FromStr for Format {
         Format::ALL
             .into_iter()
             .find(|f| f.as_str() == s)
-            .ok_or_else(|| format!("unknown format {s:?}: expected table, json or sarif"))
+            .ok_or_else(|| format!("unknown format {s:?}: expected {}", names()))
     }
 }
 
-/// How the table is written; JSON and SARIF ignore these options.
+/// Every format name as a sentence, `table, json, sarif or junit`, built
+/// from [`Format::ALL`] so the error message cannot miss a new format.
+fn names() -> String {
+    let names: Vec<&str> = Format::ALL.iter().map(|f| f.as_str()).collect();
+    match names.split_last() {
+        Some((last, rest)) if !rest.is_empty() => format!("{} or {last}", rest.join(", ")),
+        _ => names.join(""),
+    }
+}
+
+/// How the table is written; the other formats ignore these options.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct RenderOptions {
     /// Colour severities and headings with ANSI escapes. When false, no escape
@@ -78,6 +93,7 @@ pub fn render(
         Format::Table => table::write(report, opts, out),
         Format::Json => json::write(report, out),
         Format::Sarif => sarif::write(report, catalog, out),
+        Format::Junit => junit::write(report, out),
     }
 }
 
@@ -103,7 +119,7 @@ mod tests {
         }
         let err = "xml".parse::<Format>().unwrap_err();
         assert!(
-            err.contains("\"xml\"") && err.contains("table, json or sarif"),
+            err.contains("\"xml\"") && err.contains("table, json, sarif or junit"),
             "{err}"
         );
         assert!("JSON".parse::<Format>().is_err());

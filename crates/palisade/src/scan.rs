@@ -6,8 +6,7 @@ use std::io::{self, IsTerminal, Read, Write};
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context as _, Result};
-use palisade_core::engine::{index, Parsed};
-use palisade_core::{Engine, InputError, Limits, ScanReport};
+use palisade_core::{Engine, InputError, Limits, ScanIndex, ScanReport};
 use palisade_report::{render, RenderOptions};
 use rayon::prelude::*;
 
@@ -39,18 +38,31 @@ pub fn run(cfg: ScanConfig) -> Result<i32> {
     )
     .with_parallelism(cfg.threads != Some(1));
     let sources = collect_sources(&cfg.inputs);
-    // Two phases, so that rules can look across files (a ServiceAccount in
-    // one file, the Deployment using it in another).
-    let parse_one = |s: &Source| parse_source(&engine, s);
-    let parsed: Vec<Parsed> = if cfg.threads == Some(1) {
-        sources.iter().map(parse_one).collect()
+    // Two passes, so that rules can look across files (a ServiceAccount in
+    // one file, the Deployment using it in another). Inputs are read once
+    // and kept for the second pass (stdin cannot be read twice).
+    let read_one = |s: &Source| read_source(&engine, s);
+    let inputs: Vec<Result<(String, Vec<u8>), Box<ScanReport>>> = if cfg.threads == Some(1) {
+        sources.iter().map(read_one).collect()
     } else {
-        sources.par_iter().map(parse_one).collect()
+        sources.par_iter().map(read_one).collect()
     };
-    let idx = index(&parsed);
+    let mut idx = ScanIndex::default();
+    for (_, bytes) in inputs.iter().flatten() {
+        engine.index_bytes(bytes, &mut idx);
+    }
+    let scan_one = |input: Result<(String, Vec<u8>), Box<ScanReport>>| match input {
+        Ok((name, bytes)) => engine.scan_with_index(&name, &bytes, &idx),
+        Err(report) => *report,
+    };
+    let parts: Vec<ScanReport> = if cfg.threads == Some(1) {
+        inputs.into_iter().map(scan_one).collect()
+    } else {
+        inputs.into_par_iter().map(scan_one).collect()
+    };
     let mut report = ScanReport::default();
-    for p in parsed {
-        report.merge(engine.check(p, &idx));
+    for p in parts {
+        report.merge(p);
     }
     for f in engine.policy_findings() {
         *report.summary.findings.entry(f.severity).or_default() += 1;
@@ -150,28 +162,29 @@ fn walk(dir: &Path, out: &mut Vec<Source>) {
     }
 }
 
-fn parse_source(engine: &Engine, source: &Source) -> Parsed {
+/// Reads one input; an unreadable one becomes a report holding its error.
+fn read_source(engine: &Engine, source: &Source) -> Result<(String, Vec<u8>), Box<ScanReport>> {
     let limits = engine.limits();
     match source {
         Source::Stdin => {
             let mut buf = Vec::new();
-            let read = io::stdin()
+            io::stdin()
                 .lock()
                 .take(limits.max_file_bytes + 1)
-                .read_to_end(&mut buf);
-            match read {
-                Ok(_) => engine.parse("-", &buf),
-                Err(e) => unreadable("-", &format!("cannot read standard input: {e}")),
-            }
+                .read_to_end(&mut buf)
+                .map_err(|e| {
+                    Box::new(unreadable("-", &format!("cannot read standard input: {e}")))
+                })?;
+            Ok(("-".to_string(), buf))
         }
         Source::File(path) => {
             let name = display(path);
             match read_file(path, limits) {
-                Ok(bytes) => engine.parse(&name, &bytes),
-                Err(msg) => unreadable(&name, &msg),
+                Ok(bytes) => Ok((name, bytes)),
+                Err(msg) => Err(Box::new(unreadable(&name, &msg))),
             }
         }
-        Source::Broken(path, msg) => unreadable(&display(path), msg),
+        Source::Broken(path, msg) => Err(Box::new(unreadable(&display(path), msg))),
     }
 }
 
@@ -191,7 +204,7 @@ fn display(path: &Path) -> String {
     path.to_string_lossy().into_owned()
 }
 
-fn unreadable(file: &str, message: &str) -> Parsed {
+fn unreadable(file: &str, message: &str) -> ScanReport {
     let mut r = ScanReport::default();
     r.summary.files = 1;
     r.summary.errors = 1;
@@ -201,8 +214,5 @@ fn unreadable(file: &str, message: &str) -> Parsed {
         column: 0,
         message: message.to_string(),
     });
-    Parsed {
-        objects: Vec::new(),
-        report: r,
-    }
+    r
 }
