@@ -239,7 +239,7 @@ impl Engine {
         report.summary.documents += 1;
         let line = doc.root.pos.line;
         if !doc.duplicate_keys.is_empty() {
-            let id = object_ref(&doc.root).unwrap_or_default();
+            let id = Arc::new(object_ref(&doc.root).unwrap_or_default());
             for dup in &doc.duplicate_keys {
                 let finding = Finding {
                     rule: DUPLICATE_KEY.id,
@@ -380,12 +380,12 @@ impl Engine {
                         .map(|o| format!(", owner: {o}"))
                         .unwrap_or_default()
                 ),
-                object: ObjectRef {
+                object: Arc::new(ObjectRef {
                     api_version: "palisade.dev/v1alpha1".into(),
                     kind: "Policy".into(),
                     namespace: None,
                     name: String::new(),
-                },
+                }),
                 container: None,
                 path: String::new(),
                 file: file.clone(),

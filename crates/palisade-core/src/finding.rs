@@ -75,8 +75,8 @@ pub struct Finding {
     pub severity: Severity,
     /// What is wrong, naming the container and field.
     pub message: String,
-    /// The object.
-    pub object: ObjectRef,
+    /// The object (shared by all findings about it).
+    pub object: Arc<ObjectRef>,
     /// The container concerned, if any.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub container: Option<String>,

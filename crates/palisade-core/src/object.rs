@@ -28,8 +28,8 @@ pub struct ObjectRef {
 pub struct Object {
     /// The file (or `-` for stdin) it came from.
     pub file: Arc<str>,
-    /// Who it is.
-    pub id: ObjectRef,
+    /// Who it is (shared with every finding about it).
+    pub id: Arc<ObjectRef>,
     /// Where the object sits in its document (`items[3]` for a List item).
     pub prefix: Vec<Seg>,
     /// The object's root node.
@@ -201,7 +201,7 @@ pub fn objects_of(file: &Arc<str>, root: Node) -> Content {
                 .iter()
                 .enumerate()
                 .filter_map(|(i, item)| {
-                    let id = object_ref(item)?;
+                    let id = Arc::new(object_ref(item)?);
                     Some(Object {
                         file: file.clone(),
                         id,
@@ -215,7 +215,7 @@ pub fn objects_of(file: &Arc<str>, root: Node) -> Content {
     }
     Content::Objects(vec![Object {
         file: file.clone(),
-        id,
+        id: Arc::new(id),
         prefix: Vec::new(),
         root,
     }])

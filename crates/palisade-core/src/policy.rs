@@ -66,7 +66,8 @@ pub struct ImagePolicy {
     /// Registry or repository globs images must match (`registry.example.com/*`,
     /// `ghcr.io/acme/**`); empty: every registry is trusted.
     pub trusted_registries: Vec<String>,
-    /// Whether every image must be pinned by digest (raises `image/digest` to high).
+    /// Whether every image must be pinned by digest (`image/digest-required`,
+    /// high, is reported instead of `image/digest`).
     pub require_digest: bool,
 }
 

@@ -40,7 +40,8 @@ spec:
     # Registries or repositories images must come from (globs: `*` stops at
     # `/`, `**` does not). Empty: any registry.
     trustedRegistries: []
-    # Require every image to be pinned by digest (image/digest becomes high).
+    # Require every image to be pinned by digest (image/digest-required, high,
+    # replaces image/digest).
     requireDigest: false
 
   secrets:

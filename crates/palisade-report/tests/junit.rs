@@ -39,7 +39,7 @@ fn finding(
         rule,
         severity,
         message: message.to_string(),
-        object,
+        object: std::sync::Arc::new(object),
         container: container.map(str::to_string),
         path: path.to_string(),
         file: Arc::from(file),

@@ -104,7 +104,7 @@ fn finding(
         rule: rule.id,
         severity: rule.severity,
         message: message.to_string(),
-        object: object.clone(),
+        object: std::sync::Arc::new(object.clone()),
         container: container.map(str::to_string),
         path: path.to_string(),
         file: file.clone(),

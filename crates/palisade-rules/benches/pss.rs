@@ -176,7 +176,7 @@ spec:
 
 fn engine() -> Engine {
     let ctx = Context::new(PssLevel::Restricted, PssVersion::Latest);
-    Engine::new(palisade_rules::all_rules(), ctx, Limits::default())
+    Engine::new(palisade_rules::pss_rules(), ctx, Limits::default())
 }
 
 /// Parses a one-object fixture. Fixtures are constants of this file, so a

@@ -24,6 +24,10 @@ enum Source {
 }
 
 /// Runs a scan and returns the process exit status.
+/// One input read into memory (name, bytes), or the report of why it could
+/// not be read.
+type ReadResult = Result<(String, Vec<u8>), Box<ScanReport>>;
+
 pub fn run(cfg: ScanConfig) -> Result<i32> {
     if let Some(n) = cfg.threads {
         // Only fails when a global pool exists already, which it cannot here.
@@ -42,7 +46,7 @@ pub fn run(cfg: ScanConfig) -> Result<i32> {
     // one file, the Deployment using it in another). Inputs are read once
     // and kept for the second pass (stdin cannot be read twice).
     let read_one = |s: &Source| read_source(&engine, s);
-    let inputs: Vec<Result<(String, Vec<u8>), Box<ScanReport>>> = if cfg.threads == Some(1) {
+    let inputs: Vec<ReadResult> = if cfg.threads == Some(1) {
         sources.iter().map(read_one).collect()
     } else {
         sources.par_iter().map(read_one).collect()
@@ -51,7 +55,7 @@ pub fn run(cfg: ScanConfig) -> Result<i32> {
     for (_, bytes) in inputs.iter().flatten() {
         engine.index_bytes(bytes, &mut idx);
     }
-    let scan_one = |input: Result<(String, Vec<u8>), Box<ScanReport>>| match input {
+    let scan_one = |input: ReadResult| match input {
         Ok((name, bytes)) => engine.scan_with_index(&name, &bytes, &idx),
         Err(report) => *report,
     };
@@ -163,7 +167,7 @@ fn walk(dir: &Path, out: &mut Vec<Source>) {
 }
 
 /// Reads one input; an unreadable one becomes a report holding its error.
-fn read_source(engine: &Engine, source: &Source) -> Result<(String, Vec<u8>), Box<ScanReport>> {
+fn read_source(engine: &Engine, source: &Source) -> ReadResult {
     let limits = engine.limits();
     match source {
         Source::Stdin => {

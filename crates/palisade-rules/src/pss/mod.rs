@@ -263,7 +263,7 @@ pub(crate) mod testutil {
             level.parse::<PssLevel>().unwrap(),
             version.parse::<PssVersion>().unwrap(),
         );
-        let engine = Engine::new(crate::all_rules(), ctx, Limits::default());
+        let engine = Engine::new(crate::pss_rules(), ctx, Limits::default());
         let report = engine.scan_bytes("t.yaml", yaml.as_bytes());
         assert!(report.errors.is_empty(), "{:?}", report.errors);
         report.findings

@@ -1,13 +1,77 @@
-//! The `secrets` rule pack.
+//! The `secrets` rule pack: credentials in manifests. Secrets read into
+//! environment variables, credentials written into any field of any object
+//! (with a keyword-gated detector, [`detect::Detector`]), and Secret
+//! manifests kept in source.
+//!
+//! <https://kubernetes.io/docs/concepts/security/secrets-good-practices/>
 
 use palisade_core::{Rule, RuleMeta};
 
+pub mod detect;
+mod env_secret_ref;
+mod hardcoded_credential;
+mod plaintext_secret;
+
+pub use detect::{Detection, Detector};
+
+/// The Kubernetes "Good practices for Kubernetes Secrets" page the pack links to.
+pub const GOOD_PRACTICES_URL: &str =
+    "https://kubernetes.io/docs/concepts/security/secrets-good-practices/";
+
 /// The rules of this pack, ready for the engine.
 pub fn rules() -> Vec<Box<dyn Rule>> {
-    Vec::new()
+    vec![
+        Box::new(env_secret_ref::EnvSecretRef),
+        Box::new(hardcoded_credential::HardcodedCredential::strong()),
+        Box::new(hardcoded_credential::HardcodedCredential::weak()),
+        Box::new(plaintext_secret::PlaintextSecret),
+    ]
 }
 
 /// Catalog entries of this pack, in `palisade rules` order.
 pub fn catalog() -> Vec<&'static RuleMeta> {
-    Vec::new()
+    vec![
+        &env_secret_ref::META,
+        &hardcoded_credential::META,
+        &hardcoded_credential::WEAK_META,
+        &plaintext_secret::META,
+    ]
+}
+
+#[cfg(test)]
+pub(crate) mod testutil {
+    use palisade_core::{Context, Engine, Finding, Limits, Policy};
+
+    /// Findings of the whole rule set (every pack) for `yaml` under `policy`.
+    pub fn findings_with(yaml: &str, policy: Policy) -> Vec<Finding> {
+        let engine = Engine::new(
+            crate::all_rules(),
+            Context::from_policy(policy),
+            Limits::default(),
+        );
+        let report = engine.scan_bytes("t.yaml", yaml.as_bytes());
+        assert!(report.errors.is_empty(), "{:?}", report.errors);
+        report.findings
+    }
+
+    /// Findings of the `secrets` pack only, under the default policy.
+    pub fn secrets(yaml: &str) -> Vec<Finding> {
+        secrets_with(yaml, Policy::default())
+    }
+
+    /// Findings of the `secrets` pack only, under `policy`.
+    pub fn secrets_with(yaml: &str, policy: Policy) -> Vec<Finding> {
+        findings_with(yaml, policy)
+            .into_iter()
+            .filter(|f| f.rule.starts_with("secrets/"))
+            .collect()
+    }
+
+    /// Asserts that no field of any finding (as JSON) contains `value`.
+    pub fn assert_redacted(findings: &[Finding], value: &str) {
+        for f in findings {
+            let json = serde_json::to_string(f).expect("finding serialises");
+            assert!(!json.contains(value), "secret leaked in {json}");
+        }
+    }
 }
