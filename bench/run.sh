@@ -142,6 +142,19 @@ step "timing: full corpus ($DOCS documents, $((BYTES / 1000000)) MB)"
 time_cmd parse "$RUNS" "$WARMUP" "$FLOOR $CORPUS"
 time_cmd scan-1 "$RUNS" "$WARMUP" "$PALISADE scan --format json --output /dev/null --threads 1 $CORPUS"
 time_cmd scan-default "$RUNS" "$WARMUP" "$PALISADE scan --format json --output /dev/null $CORPUS"
+# The price of the packs beyond Pod Security Standards: the same scan with a
+# policy that turns every other pack off (target: all packs within 1.5x).
+cat >"$OUT/pss-only.yaml" <<'YAML'
+apiVersion: palisade.dev/v1alpha1
+kind: Policy
+spec:
+  rules:
+    "image/*": {enabled: false}
+    "secrets/*": {enabled: false}
+    "serviceaccount/*": {enabled: false}
+    "hardening/*": {enabled: false}
+YAML
+time_cmd scan-1-pss "$RUNS" "$WARMUP" "$PALISADE scan --format json --output /dev/null --threads 1 --config $OUT/pss-only.yaml $CORPUS"
 
 step "timing: slice ($SLICE_DOCS documents)"
 # Short runs: let the timer pick the count (hyperfine: at least 10 runs / 3 s).

@@ -16,5 +16,5 @@ pub use finding::{Finding, InputError, ScanReport, Severity, Skipped, Summary};
 pub use loader::Limits;
 pub use node::{Node, Pos, Seg, Value};
 pub use object::{Object, ObjectRef, PodPart, PodView, WorkloadKind};
-pub use policy::{Policy, ScanIndex};
+pub use policy::{AdmissionPolicy, Mode, Mutations, Policy, ScanIndex};
 pub use rule::{Context, PssLevel, PssVersion, Rule, RuleMeta, Target, Violation};

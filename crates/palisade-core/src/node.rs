@@ -153,6 +153,38 @@ impl Node {
         pos
     }
 
+    /// Builds a tree from a JSON value (an object received by the admission
+    /// webhook). There is no source text, so every position is line 0,
+    /// column 0. Integers that fit in 64 bits stay integers, as the loader
+    /// reads them. Depth is bounded by the JSON parser (serde_json stops at
+    /// 128 levels).
+    pub fn from_json(value: &serde_json::Value) -> Node {
+        use serde_json::Value as J;
+        let value = match value {
+            J::Null => Value::Null,
+            J::Bool(b) => Value::Bool(*b),
+            J::Number(n) => match n.as_i64() {
+                Some(i) => Value::Int(i),
+                None => Value::Float(n.as_f64().unwrap_or(f64::NAN)),
+            },
+            J::String(s) => Value::Str(s.clone()),
+            J::Array(items) => Value::Seq(items.iter().map(Node::from_json).collect()),
+            J::Object(map) => Value::Map(
+                map.iter()
+                    .map(|(k, v)| Entry {
+                        key: k.clone(),
+                        key_pos: Pos::default(),
+                        node: Node::from_json(v),
+                    })
+                    .collect(),
+            ),
+        };
+        Node {
+            pos: Pos::default(),
+            value,
+        }
+    }
+
     /// Converts to a `serde_json::Value` (for JSON output and policy engines).
     pub fn to_json(&self) -> serde_json::Value {
         use serde_json::Value as J;

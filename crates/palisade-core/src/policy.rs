@@ -31,6 +31,8 @@ pub struct Policy {
     pub inline_suppressions: Vec<String>,
     /// The admission threshold (findings at or above deny in `serve`).
     pub admission_threshold: Severity,
+    /// How `palisade serve` enforces the policy (modes, exemptions, mutations).
+    pub admission: AdmissionPolicy,
 }
 
 impl Default for Policy {
@@ -45,6 +47,127 @@ impl Default for Policy {
             exemptions: Vec::new(),
             inline_suppressions: Vec::new(),
             admission_threshold: Severity::High,
+            admission: AdmissionPolicy::default(),
+        }
+    }
+}
+
+/// What the webhook does with a namespace's violations.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Mode {
+    /// Deny the request.
+    #[default]
+    Enforce,
+    /// Allow it, with warnings shown by kubectl.
+    Warn,
+    /// Allow it, and record the violations as audit annotations.
+    Audit,
+}
+
+impl Mode {
+    /// The name used in the policy file and the decision log.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Mode::Enforce => "enforce",
+            Mode::Warn => "warn",
+            Mode::Audit => "audit",
+        }
+    }
+}
+
+impl std::str::FromStr for Mode {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        match s {
+            "enforce" => Ok(Mode::Enforce),
+            "warn" => Ok(Mode::Warn),
+            "audit" => Ok(Mode::Audit),
+            _ => Err(format!("unknown mode {s:?} (enforce, warn or audit)")),
+        }
+    }
+}
+
+/// `admission.modes[]`: the mode of the namespaces matching a selector.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ModeRule {
+    /// Namespace globs (empty: any).
+    pub namespaces: Vec<String>,
+    /// Labels the namespace must carry (known from `admission.namespaceLabels`
+    /// out of cluster); empty: no label condition.
+    pub match_labels: BTreeMap<String, String>,
+    /// The mode.
+    pub mode: Mode,
+}
+
+/// `admission.exempt`: requests the webhook admits without evaluation, as
+/// the Pod Security Admission configuration's `exemptions`.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct RequestExemptions {
+    /// Requesting user names (`system:serviceaccount:kube-system:daemon-set-controller`).
+    pub usernames: Vec<String>,
+    /// Requesting user groups.
+    pub groups: Vec<String>,
+    /// Namespace globs (`kube-system`).
+    pub namespaces: Vec<String>,
+    /// Pod `runtimeClassName`s.
+    pub runtime_class_names: Vec<String>,
+}
+
+/// `admission.mutations`: what `/mutate` may set where the user set nothing.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Mutations {
+    /// `automountServiceAccountToken: false` on the pod.
+    pub automount_service_account_token: bool,
+    /// Pod `securityContext.seccompProfile: {type: RuntimeDefault}`.
+    pub seccomp_profile: bool,
+    /// Container `securityContext.allowPrivilegeEscalation: false`.
+    pub allow_privilege_escalation: bool,
+    /// Container `securityContext.capabilities.drop: [ALL]`.
+    pub drop_all_capabilities: bool,
+    /// Container `securityContext.runAsNonRoot: true` where no user is set.
+    pub run_as_non_root: bool,
+}
+
+impl Mutations {
+    /// Whether any mutation is on.
+    pub fn any(&self) -> bool {
+        self.automount_service_account_token
+            || self.seccomp_profile
+            || self.allow_privilege_escalation
+            || self.drop_all_capabilities
+            || self.run_as_non_root
+    }
+}
+
+/// `admission`: how `palisade serve` applies the policy.
+#[derive(Debug, Clone, PartialEq)]
+pub struct AdmissionPolicy {
+    /// Mode of namespaces no `modes` entry matches.
+    pub default_mode: Mode,
+    /// Per-namespace modes; the first match wins.
+    pub modes: Vec<ModeRule>,
+    /// Requests admitted without evaluation.
+    pub exempt: RequestExemptions,
+    /// Labels of namespaces, as the cluster has them (out of cluster the
+    /// webhook cannot read Namespace objects). `pod-security.kubernetes.io/*`
+    /// labels here are honoured as the Pod Security Admission controller
+    /// honours them.
+    pub namespace_labels: BTreeMap<String, BTreeMap<String, String>>,
+    /// Whether a kind the webhook cannot check is allowed (with a warning).
+    pub allow_unknown_kinds: bool,
+    /// Mutations `/mutate` applies.
+    pub mutations: Mutations,
+}
+
+impl Default for AdmissionPolicy {
+    fn default() -> Self {
+        AdmissionPolicy {
+            default_mode: Mode::Enforce,
+            modes: Vec::new(),
+            exempt: RequestExemptions::default(),
+            namespace_labels: BTreeMap::new(),
+            allow_unknown_kinds: true,
+            mutations: Mutations::default(),
         }
     }
 }

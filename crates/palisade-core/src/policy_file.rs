@@ -4,10 +4,15 @@
 //! policy. Written over the spanned [`Node`] tree (not serde) because serde
 //! loses the positions these errors need.
 
+use std::collections::BTreeMap;
+
 use crate::finding::Severity;
 use crate::loader::{load_str, Diagnostic, Limits};
 use crate::node::{Node, Pos, Value};
-use crate::policy::{Date, Exemption, ExtraPattern, Policy, RuleSetting};
+use crate::policy::{
+    Date, Exemption, ExtraPattern, Mode, ModeRule, Mutations, Policy, RequestExemptions,
+    RuleSetting,
+};
 use crate::rule::{PssLevel, PssVersion};
 
 /// The `apiVersion` of the policy file.
@@ -75,9 +80,35 @@ spec:
   suppressions:
     inline: []
 
-  # Admission (palisade serve): findings at or above this severity deny.
+  # Admission (palisade serve).
   admission:
+    # Findings at or above this severity deny (every Pod Security Standards
+    # violation at the configured level counts as at least high).
     threshold: high
+    # enforce (deny), warn (allow with warnings) or audit (allow, record).
+    defaultMode: enforce
+    # Per-namespace modes; the first match wins. Example:
+    #   - {namespaces: [sandbox-*], mode: warn}
+    modes: []
+    # Requests admitted without evaluation (as in the Pod Security
+    # Admission configuration). Example: namespaces: [kube-system]
+    exempt:
+      usernames: []
+      groups: []
+      namespaces: []
+      runtimeClassNames: []
+    # Labels of namespaces, as in the cluster; pod-security.kubernetes.io/*
+    # labels here are honoured as Pod Security Admission honours them.
+    namespaceLabels: {}
+    # A kind palisade cannot check: allow (with a warning) or deny.
+    unknownKinds: allow
+    # What /mutate sets where the user set nothing (all off by default).
+    mutations:
+      automountServiceAccountToken: false
+      seccompProfile: false
+      allowPrivilegeEscalation: false
+      dropAllCapabilities: false
+      runAsNonRoot: false
 "#;
 
 /// Reads a policy from YAML text; `file` names it in errors and findings.
@@ -348,16 +379,177 @@ impl Decoder<'_> {
             }
         }
         if let Some(a) = spec.get("admission") {
-            if let Some(a) = self.map(a, "spec.admission", &["threshold"]) {
-                if let Some(n) = a.get("threshold") {
-                    if let Some(t) =
-                        self.parsed(n, "spec.admission.threshold", |s| s.parse::<Severity>())
-                    {
-                        p.admission_threshold = t;
+            self.admission(a, p);
+        }
+    }
+
+    fn admission(&mut self, a: &Node, p: &mut Policy) {
+        let Some(a) = self.map(
+            a,
+            "spec.admission",
+            &[
+                "threshold",
+                "defaultMode",
+                "modes",
+                "exempt",
+                "namespaceLabels",
+                "unknownKinds",
+                "mutations",
+            ],
+        ) else {
+            return;
+        };
+        if let Some(n) = a.get("threshold") {
+            if let Some(t) = self.parsed(n, "spec.admission.threshold", |s| s.parse::<Severity>()) {
+                p.admission_threshold = t;
+            }
+        }
+        let adm = &mut p.admission;
+        if let Some(n) = a.get("defaultMode") {
+            if let Some(m) = self.parsed(n, "spec.admission.defaultMode", |s| s.parse::<Mode>()) {
+                adm.default_mode = m;
+            }
+        }
+        if let Some(n) = a.get("unknownKinds") {
+            if let Some(allow) = self.parsed(n, "spec.admission.unknownKinds", |s| match s {
+                "allow" => Ok(true),
+                "deny" => Ok(false),
+                _ => Err(format!("{s:?} is not allow or deny")),
+            }) {
+                adm.allow_unknown_kinds = allow;
+            }
+        }
+        if let Some(n) = a.get("modes") {
+            match &n.value {
+                Value::Seq(items) => {
+                    for item in items {
+                        let Some(m) = self.map(
+                            item,
+                            "spec.admission.modes[]",
+                            &["namespaces", "matchLabels", "mode"],
+                        ) else {
+                            continue;
+                        };
+                        let namespaces = m
+                            .get("namespaces")
+                            .map(|n| self.strings(n, "spec.admission.modes[].namespaces"))
+                            .unwrap_or_default();
+                        let match_labels = m
+                            .get("matchLabels")
+                            .map(|n| self.string_map(n, "spec.admission.modes[].matchLabels"))
+                            .unwrap_or_default();
+                        let mode = m.get("mode").and_then(|n| {
+                            self.parsed(n, "spec.admission.modes[].mode", |s| s.parse::<Mode>())
+                        });
+                        match mode {
+                            Some(mode) => adm.modes.push(ModeRule {
+                                namespaces,
+                                match_labels,
+                                mode,
+                            }),
+                            None if m.get("mode").is_none() => {
+                                self.error(item.pos, "each admission.modes entry needs a mode")
+                            }
+                            None => {}
+                        }
+                    }
+                }
+                Value::Null => {}
+                _ => self.error(
+                    n.pos,
+                    format!("spec.admission.modes must be a list, not {}", type_name(n)),
+                ),
+            }
+        }
+        if let Some(n) = a.get("exempt") {
+            if let Some(e) = self.map(
+                n,
+                "spec.admission.exempt",
+                &["usernames", "groups", "namespaces", "runtimeClassNames"],
+            ) {
+                let list = |d: &mut Self, k: &str| {
+                    e.get(k)
+                        .map(|n| d.strings(n, &format!("spec.admission.exempt.{k}")))
+                        .unwrap_or_default()
+                };
+                adm.exempt = RequestExemptions {
+                    usernames: list(self, "usernames"),
+                    groups: list(self, "groups"),
+                    namespaces: list(self, "namespaces"),
+                    runtime_class_names: list(self, "runtimeClassNames"),
+                };
+            }
+        }
+        if let Some(n) = a.get("namespaceLabels") {
+            match &n.value {
+                Value::Map(entries) => {
+                    for e in entries {
+                        let labels = self.string_map(
+                            &e.node,
+                            &format!("spec.admission.namespaceLabels.{}", e.key),
+                        );
+                        adm.namespace_labels.insert(e.key.clone(), labels);
+                    }
+                }
+                Value::Null => {}
+                _ => self.error(
+                    n.pos,
+                    format!(
+                        "spec.admission.namespaceLabels must map namespace names to labels, not {}",
+                        type_name(n)
+                    ),
+                ),
+            }
+        }
+        if let Some(n) = a.get("mutations") {
+            if let Some(m) = self.map(
+                n,
+                "spec.admission.mutations",
+                &[
+                    "automountServiceAccountToken",
+                    "seccompProfile",
+                    "allowPrivilegeEscalation",
+                    "dropAllCapabilities",
+                    "runAsNonRoot",
+                ],
+            ) {
+                let flag = |d: &mut Self, k: &str| {
+                    m.get(k)
+                        .and_then(|n| d.boolean(n, &format!("spec.admission.mutations.{k}")))
+                        .unwrap_or(false)
+                };
+                adm.mutations = Mutations {
+                    automount_service_account_token: flag(self, "automountServiceAccountToken"),
+                    seccomp_profile: flag(self, "seccompProfile"),
+                    allow_privilege_escalation: flag(self, "allowPrivilegeEscalation"),
+                    drop_all_capabilities: flag(self, "dropAllCapabilities"),
+                    run_as_non_root: flag(self, "runAsNonRoot"),
+                };
+            }
+        }
+    }
+
+    /// A mapping of strings to strings (labels).
+    fn string_map(&mut self, node: &Node, what: &str) -> BTreeMap<String, String> {
+        let mut out = BTreeMap::new();
+        match &node.value {
+            Value::Map(entries) => {
+                for e in entries {
+                    if let Some(v) = self.string(&e.node, &format!("{what}.{}", e.key)) {
+                        out.insert(e.key.clone(), v);
                     }
                 }
             }
+            Value::Null => {}
+            _ => self.error(
+                node.pos,
+                format!(
+                    "{what} must be a mapping of strings, not {}",
+                    type_name(node)
+                ),
+            ),
         }
+        out
     }
 
     fn rules(&mut self, rules: &Node, p: &mut Policy) {

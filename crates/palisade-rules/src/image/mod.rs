@@ -10,6 +10,9 @@
 //! runtime pulls by digest and ignores the tag.
 //! <https://kubernetes.io/docs/concepts/containers/images/#image-names>
 
+use std::cell::RefCell;
+use std::collections::HashMap;
+
 use oci_spec::distribution::Reference;
 use palisade_core::{Node, Rule, RuleMeta, Target};
 
@@ -77,6 +80,31 @@ impl ImageRef {
         Ok(ImageRef {
             reference,
             tag_written: last.contains(':'),
+        })
+    }
+
+    /// [`ImageRef::parse`] through a small per-thread cache. The reference
+    /// grammar is one large regular expression with captures, which runs on
+    /// the slowest regex engine; each container's image is read by several
+    /// rules, and manifests repeat the same images, so most look-ups hit.
+    pub fn parse_cached(text: &str) -> Result<ImageRef, String> {
+        /// Entries kept per thread before the cache starts afresh.
+        const CAPACITY: usize = 4096;
+        thread_local! {
+            static CACHE: RefCell<HashMap<Box<str>, Result<ImageRef, String>>> =
+                RefCell::new(HashMap::new());
+        }
+        CACHE.with(|cache| {
+            if let Some(hit) = cache.borrow().get(text) {
+                return hit.clone();
+            }
+            let parsed = ImageRef::parse(text);
+            let mut cache = cache.borrow_mut();
+            if cache.len() >= CAPACITY {
+                cache.clear();
+            }
+            cache.insert(text.into(), parsed.clone());
+            parsed
         })
     }
 
@@ -228,7 +256,7 @@ pub fn container_images<'a>(pod: &Pod<'a>) -> impl Iterator<Item = ContainerImag
         let (text, parsed) = match container.node.get("image") {
             None => ("", Err("container has no image".to_string())),
             Some(n) => match n.as_str() {
-                Some(s) => (s, ImageRef::parse(s)),
+                Some(s) => (s, ImageRef::parse_cached(s)),
                 None => ("", Err(format!("image is not a string ({})", kind(n)))),
             },
         };

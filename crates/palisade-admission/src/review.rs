@@ -1,0 +1,548 @@
+//! The admission decision: one AdmissionReview request in, `allowed`,
+//! status message, warnings and audit annotations out. Pure: no I/O, so the
+//! same function serves the HTTPS handler, the tests and the benchmark.
+//!
+//! Objects are checked by the same [`Engine`], rules and policy as
+//! `palisade scan`; what differs is only what a finding does (deny, warn or
+//! record) in the request's namespace.
+//! <https://kubernetes.io/docs/reference/access-authn-authz/extensible-admission-controllers/>
+
+use std::collections::{BTreeMap, HashMap};
+use std::sync::{Arc, Mutex};
+
+use kube_core::admission::{AdmissionRequest, AdmissionResponse, Operation};
+use kube_core::DynamicObject;
+use palisade_core::object::{objects_of, Content};
+use palisade_core::policy::{any_glob, Mode};
+use palisade_core::{
+    Context, Engine, Finding, Limits, Node, Policy, PssLevel, PssVersion, Severity, WorkloadKind,
+};
+
+/// The file name findings of admitted objects carry.
+const ADMISSION_FILE: &str = "<admission>";
+
+/// Pod Security Admission namespace labels.
+/// <https://kubernetes.io/docs/concepts/security/pod-security-admission/#pod-security-admission-labels-for-namespaces>
+const PSA_LABEL: &str = "pod-security.kubernetes.io/";
+
+/// Longest warning the API server passes on unchanged (longer ones are truncated).
+const MAX_WARNING: usize = 256;
+
+/// What the webhook decided, with what the decision log records.
+#[derive(Debug, Clone)]
+pub struct Decision {
+    /// The response to send.
+    pub response: AdmissionResponse,
+    /// The mode of the request's namespace.
+    pub mode: Mode,
+    /// `allow`, `deny`, `warn`, `audit`, `exempt` or `skip` (nothing to check).
+    pub outcome: &'static str,
+    /// The rules that found something (deduplicated, sorted).
+    pub rules: Vec<&'static str>,
+    /// The object's kind, namespace and name.
+    pub kind: String,
+    /// Namespace of the request.
+    pub namespace: String,
+    /// Name of the object (or its generateName).
+    pub name: String,
+    /// Requesting user.
+    pub user: String,
+    /// `CREATE`, `UPDATE`, ...
+    pub operation: &'static str,
+    /// Whether the request was a dry run.
+    pub dry_run: bool,
+}
+
+/// Evaluates admission requests against one policy.
+pub struct Evaluator {
+    policy: Arc<Policy>,
+    /// The engine at the policy's own level and version.
+    engine: Arc<Engine>,
+    /// Engines at the levels and versions that namespace labels ask for,
+    /// built on first use.
+    by_level: Mutex<HashMap<(PssLevel, PssVersion), Arc<Engine>>>,
+    /// Engines with the Pod Security Standards rules only, for the `warn`
+    /// and `audit` namespace labels.
+    pss_only: Mutex<HashMap<(PssLevel, PssVersion), Arc<Engine>>>,
+    /// The image rules alone, for `/imagereview`.
+    images: Engine,
+}
+
+impl Evaluator {
+    /// Builds the engines of `policy`.
+    pub fn new(policy: Policy) -> Self {
+        let policy = Arc::new(policy);
+        let engine = Arc::new(engine_for(&policy, policy.level, policy.version, false));
+        let images = Engine::new(
+            palisade_rules::image::rules(),
+            Context::from_policy((*policy).clone()),
+            Limits::default(),
+        )
+        .with_parallelism(false);
+        Evaluator {
+            policy,
+            engine,
+            by_level: Mutex::new(HashMap::new()),
+            pss_only: Mutex::new(HashMap::new()),
+            images,
+        }
+    }
+
+    /// The policy evaluated.
+    pub fn policy(&self) -> &Policy {
+        &self.policy
+    }
+
+    /// The engine that checks images for `/imagereview`.
+    pub fn image_engine(&self) -> &Engine {
+        &self.images
+    }
+
+    fn engine_at(&self, level: PssLevel, version: PssVersion, pss_only: bool) -> Arc<Engine> {
+        if !pss_only && level == self.policy.level && version == self.policy.version {
+            return self.engine.clone();
+        }
+        let cache = if pss_only {
+            &self.pss_only
+        } else {
+            &self.by_level
+        };
+        let mut cache = cache.lock().unwrap_or_else(|e| e.into_inner());
+        cache
+            .entry((level, version))
+            .or_insert_with(|| Arc::new(engine_for(&self.policy, level, version, pss_only)))
+            .clone()
+    }
+
+    /// Decides a validating request.
+    pub fn validate(&self, req: &AdmissionRequest<DynamicObject>) -> Decision {
+        self.decide(req, None)
+    }
+
+    /// Decides a request and, for `/mutate`, attaches `patch` when the object
+    /// is admitted. The caller computes the patch (see [`crate::mutate`]).
+    pub fn decide(
+        &self,
+        req: &AdmissionRequest<DynamicObject>,
+        patch: Option<json_patch::Patch>,
+    ) -> Decision {
+        let namespace = req.namespace.clone().unwrap_or_default();
+        let mode = self.mode_of(&namespace);
+        let mut d = Decision {
+            response: AdmissionResponse::from(req),
+            mode,
+            outcome: "allow",
+            rules: Vec::new(),
+            kind: req.kind.kind.clone(),
+            namespace: namespace.clone(),
+            name: req.name.clone(),
+            user: req.user_info.username.clone().unwrap_or_default(),
+            operation: operation_name(&req.operation),
+            dry_run: req.dry_run,
+        };
+        if !matches!(req.operation, Operation::Create | Operation::Update) {
+            d.outcome = "skip";
+            return d;
+        }
+        match req.sub_resource.as_deref() {
+            None | Some("ephemeralcontainers") => {}
+            Some(_) => {
+                // status, binding, eviction, ...: no pod spec is being set.
+                d.outcome = "skip";
+                return d;
+            }
+        }
+        let api_version = if req.kind.group.is_empty() {
+            req.kind.version.clone()
+        } else {
+            format!("{}/{}", req.kind.group, req.kind.version)
+        };
+        let Some(workload) = WorkloadKind::of(&api_version, &req.kind.kind) else {
+            d.outcome = "skip";
+            if self.policy.admission.allow_unknown_kinds {
+                d.response.warnings = Some(vec![format!(
+                    "palisade: {} {} is not a workload kind palisade checks; admitted unchecked",
+                    api_version, req.kind.kind
+                )]);
+            } else {
+                d.outcome = "deny";
+                d.response = d.response.deny(format!(
+                    "palisade: {} {} is not a workload kind palisade checks, and the policy denies unknown kinds",
+                    api_version, req.kind.kind
+                ));
+                d.response.result.code = 403;
+                d.response.result.reason = "Forbidden".into();
+            }
+            return d;
+        };
+        let Some(object) = req.object.as_ref() else {
+            d.outcome = "deny";
+            d.response = AdmissionResponse::from(req).deny("palisade: the request has no object");
+            d.response.result.code = 400;
+            d.response.result.reason = "BadRequest".into();
+            return d;
+        };
+        let mut json = match serde_json::to_value(object) {
+            Ok(v) => v,
+            Err(e) => {
+                d.outcome = "deny";
+                d.response = AdmissionResponse::from(req)
+                    .deny(format!("palisade: the object cannot be read: {e}"));
+                d.response.result.code = 400;
+                d.response.result.reason = "BadRequest".into();
+                return d;
+            }
+        };
+        fill_identity(
+            &mut json,
+            &api_version,
+            &req.kind.kind,
+            &namespace,
+            &req.name,
+        );
+        if self.exempt_request(req, &namespace, &json, workload) {
+            d.outcome = "exempt";
+            return self.with_patch(d, patch);
+        }
+        if req.operation == Operation::Update {
+            if let Some(old) = req
+                .old_object
+                .as_ref()
+                .and_then(|o| serde_json::to_value(o).ok())
+            {
+                if pod_template_unchanged(&json, &old, workload) {
+                    // Like Pod Security Admission: an update that leaves the
+                    // pod spec alone (labels, annotations, status, replicas)
+                    // is allowed even if the old spec violates.
+                    d.outcome = "allow";
+                    return self.with_patch(d, patch);
+                }
+            }
+        }
+
+        let labels = self.policy.admission.namespace_labels.get(&namespace);
+        let psa = PsaLabels::of(labels, self.policy.level, self.policy.version);
+        let engine = self.engine_at(psa.enforce.0, psa.enforce.1, false);
+        let findings = check(&engine, &json);
+        let threshold = self.policy.admission_threshold;
+        let (blocking, other): (Vec<&Finding>, Vec<&Finding>) = findings
+            .iter()
+            .partition(|f| effective_severity(f) >= threshold);
+        let mut rules: Vec<&'static str> = findings.iter().map(|f| f.rule).collect();
+        let mut warnings: Vec<String> = other.iter().map(|f| warning(f)).collect();
+        let mut audit: BTreeMap<String, String> = BTreeMap::new();
+
+        match mode {
+            Mode::Enforce if !blocking.is_empty() => {
+                d.outcome = "deny";
+                d.response = d.response.deny(status_message(
+                    &req.kind.kind,
+                    &req.name,
+                    &namespace,
+                    &blocking,
+                ));
+                d.response.result.code = 403;
+                d.response.result.reason = "Forbidden".into();
+            }
+            Mode::Enforce => {}
+            Mode::Warn => {
+                if !blocking.is_empty() {
+                    d.outcome = "warn";
+                }
+                let mut w: Vec<String> = blocking.iter().map(|f| warning(f)).collect();
+                w.append(&mut warnings);
+                warnings = w;
+            }
+            Mode::Audit => {
+                if !blocking.is_empty() {
+                    d.outcome = "audit";
+                    audit.insert("violations".into(), rule_list(&blocking));
+                }
+            }
+        }
+        if let Some((level, version)) = psa.warn {
+            let pss = check(&self.engine_at(level, version, true), &json);
+            for f in &pss {
+                warnings.push(truncate(format!(
+                    "would violate PodSecurity \"{level}:{version}\": {}",
+                    warning(f)
+                )));
+                rules.push(f.rule);
+            }
+        }
+        if let Some((level, version)) = psa.audit {
+            let pss = check(&self.engine_at(level, version, true), &json);
+            if !pss.is_empty() {
+                let refs: Vec<&Finding> = pss.iter().collect();
+                audit.insert(
+                    format!("pod-security-audit-{level}-{version}"),
+                    rule_list(&refs),
+                );
+                rules.extend(pss.iter().map(|f| f.rule));
+            }
+        }
+        if !warnings.is_empty() {
+            d.response.warnings = Some(warnings);
+        }
+        if !audit.is_empty() && !req.dry_run {
+            audit.insert("mode".into(), mode.as_str().into());
+            d.response.audit_annotations = audit.into_iter().collect();
+        }
+        rules.sort_unstable();
+        rules.dedup();
+        d.rules = rules;
+        if d.outcome == "deny" {
+            return d;
+        }
+        self.with_patch(d, patch)
+    }
+
+    fn with_patch(&self, mut d: Decision, patch: Option<json_patch::Patch>) -> Decision {
+        if let Some(p) = patch.filter(|p| !p.0.is_empty()) {
+            match d.response.clone().with_patch(p) {
+                Ok(r) => d.response = r,
+                Err(e) => tracing::error!("cannot serialise a patch: {e}"),
+            }
+        }
+        d
+    }
+
+    /// The mode of a namespace: the first `admission.modes` entry that
+    /// matches, else the default.
+    pub fn mode_of(&self, namespace: &str) -> Mode {
+        let adm = &self.policy.admission;
+        let labels = adm.namespace_labels.get(namespace);
+        adm.modes
+            .iter()
+            .find(|m| {
+                (m.namespaces.is_empty() || any_glob(&m.namespaces, namespace))
+                    && m.match_labels
+                        .iter()
+                        .all(|(k, v)| labels.and_then(|l| l.get(k)).is_some_and(|lv| lv == v))
+            })
+            .map_or(adm.default_mode, |m| m.mode)
+    }
+
+    fn exempt_request(
+        &self,
+        req: &AdmissionRequest<DynamicObject>,
+        namespace: &str,
+        json: &serde_json::Value,
+        workload: WorkloadKind,
+    ) -> bool {
+        let ex = &self.policy.admission.exempt;
+        if let Some(u) = &req.user_info.username {
+            if ex.usernames.iter().any(|x| x == u) {
+                return true;
+            }
+        }
+        if let Some(groups) = &req.user_info.groups {
+            if groups.iter().any(|g| ex.groups.contains(g)) {
+                return true;
+            }
+        }
+        if !namespace.is_empty() && any_glob(&ex.namespaces, namespace) {
+            return true;
+        }
+        if !ex.runtime_class_names.is_empty() {
+            let spec = pod_spec(json, workload);
+            if let Some(rc) = spec
+                .and_then(|s| s.get("runtimeClassName"))
+                .and_then(|v| v.as_str())
+            {
+                if ex.runtime_class_names.iter().any(|x| x == rc) {
+                    return true;
+                }
+            }
+        }
+        false
+    }
+}
+
+/// Builds an engine over every rule (or the PSS rules only) at a level and version.
+fn engine_for(policy: &Policy, level: PssLevel, version: PssVersion, pss_only: bool) -> Engine {
+    let mut p = policy.clone();
+    p.level = level;
+    p.version = version;
+    let rules = if pss_only {
+        palisade_rules::pss_rules()
+    } else {
+        palisade_rules::all_rules()
+    };
+    Engine::new(rules, Context::from_policy(p), Limits::default()).with_parallelism(false)
+}
+
+/// Checks one object (as JSON) and returns its findings.
+pub fn check(engine: &Engine, json: &serde_json::Value) -> Vec<Finding> {
+    let root = Node::from_json(json);
+    let file: Arc<str> = ADMISSION_FILE.into();
+    match objects_of(&file, root) {
+        Content::Objects(objects) => objects
+            .iter()
+            .flat_map(|o| engine.check_object(o).findings)
+            .collect(),
+        Content::Skipped { .. } => Vec::new(),
+    }
+}
+
+/// The severity that decides: every Pod Security Standards violation is at
+/// least high, so that the configured level is always enforced.
+pub fn effective_severity(f: &Finding) -> Severity {
+    if f.rule.starts_with("pss/") {
+        f.severity.max(Severity::High)
+    } else {
+        f.severity
+    }
+}
+
+/// The levels and versions that a namespace's Pod Security Admission labels select.
+struct PsaLabels {
+    enforce: (PssLevel, PssVersion),
+    warn: Option<(PssLevel, PssVersion)>,
+    audit: Option<(PssLevel, PssVersion)>,
+}
+
+impl PsaLabels {
+    fn of(
+        labels: Option<&BTreeMap<String, String>>,
+        level: PssLevel,
+        version: PssVersion,
+    ) -> PsaLabels {
+        let get = |mode: &str| -> Option<(PssLevel, PssVersion)> {
+            let labels = labels?;
+            let l = labels.get(&format!("{PSA_LABEL}{mode}"))?;
+            // An invalid level is read as restricted, as upstream does.
+            let l = l.parse::<PssLevel>().unwrap_or(PssLevel::Restricted);
+            let v = labels
+                .get(&format!("{PSA_LABEL}{mode}-version"))
+                .and_then(|v| v.parse::<PssVersion>().ok())
+                .unwrap_or(PssVersion::Latest);
+            Some((l, v))
+        };
+        PsaLabels {
+            enforce: get("enforce").unwrap_or((level, version)),
+            warn: get("warn"),
+            audit: get("audit"),
+        }
+    }
+}
+
+/// Sets `apiVersion`, `kind`, `metadata.namespace` and `metadata.name` from
+/// the request where the object leaves them out (a Pod created through a
+/// namespaced URL need not name its namespace), so exemptions match.
+fn fill_identity(
+    json: &mut serde_json::Value,
+    api_version: &str,
+    kind: &str,
+    namespace: &str,
+    name: &str,
+) {
+    let Some(obj) = json.as_object_mut() else {
+        return;
+    };
+    obj.entry("apiVersion")
+        .or_insert_with(|| api_version.into());
+    obj.entry("kind").or_insert_with(|| kind.into());
+    let meta = obj
+        .entry("metadata")
+        .or_insert_with(|| serde_json::Value::Object(Default::default()));
+    if let Some(meta) = meta.as_object_mut() {
+        if !namespace.is_empty() {
+            meta.entry("namespace").or_insert_with(|| namespace.into());
+        }
+        if !name.is_empty() && !meta.contains_key("name") {
+            meta.insert("name".into(), name.into());
+        }
+    }
+}
+
+/// The pod spec of a workload object, if present.
+pub fn pod_spec(json: &serde_json::Value, kind: WorkloadKind) -> Option<&serde_json::Value> {
+    let mut v = json;
+    for k in kind.template_path() {
+        v = v.get(k)?;
+    }
+    v.get("spec")
+}
+
+/// Whether an update leaves the pod template (spec and metadata annotations,
+/// which older versions used for seccomp and AppArmor) as it was.
+fn pod_template_unchanged(
+    new: &serde_json::Value,
+    old: &serde_json::Value,
+    kind: WorkloadKind,
+) -> bool {
+    let part = |json: &serde_json::Value| {
+        let mut v = json;
+        for k in kind.template_path() {
+            match v.get(k) {
+                Some(x) => v = x,
+                None => return (None, None),
+            }
+        }
+        (
+            v.get("spec").cloned(),
+            v.get("metadata")
+                .and_then(|m| m.get("annotations"))
+                .cloned(),
+        )
+    };
+    let (a, b) = (part(new), part(old));
+    a.0.is_some() && a == b
+}
+
+/// One warning line: rule, field and message, within the API server's length.
+fn warning(f: &Finding) -> String {
+    truncate(format!("[{}] {}: {}", f.rule, f.path, f.message))
+}
+
+fn truncate(mut s: String) -> String {
+    if s.len() > MAX_WARNING {
+        let mut end = MAX_WARNING - 3;
+        while !s.is_char_boundary(end) {
+            end -= 1;
+        }
+        s.truncate(end);
+        s.push_str("...");
+    }
+    s
+}
+
+fn rule_list(findings: &[&Finding]) -> String {
+    let mut ids: Vec<&str> = findings.iter().map(|f| f.rule).collect();
+    ids.sort_unstable();
+    ids.dedup();
+    ids.join(",")
+}
+
+/// The denial message: each violation with its rule, container and field.
+fn status_message(kind: &str, name: &str, namespace: &str, blocking: &[&Finding]) -> String {
+    let mut s = format!(
+        "palisade denied {kind} {}{name:?}: {} violation{}",
+        if namespace.is_empty() {
+            String::new()
+        } else {
+            format!("{namespace}/")
+        },
+        blocking.len(),
+        if blocking.len() == 1 { "" } else { "s" }
+    );
+    for f in blocking {
+        s.push_str("; ");
+        s.push_str(&format!("[{}] ", f.rule));
+        if let Some(c) = &f.container {
+            s.push_str(&format!("container {c:?} "));
+        }
+        s.push_str(&format!("{}: {}", f.path, f.message));
+    }
+    s
+}
+
+fn operation_name(op: &Operation) -> &'static str {
+    match op {
+        Operation::Create => "CREATE",
+        Operation::Update => "UPDATE",
+        Operation::Delete => "DELETE",
+        Operation::Connect => "CONNECT",
+    }
+}
