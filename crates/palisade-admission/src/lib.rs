@@ -12,3 +12,6 @@ pub mod metrics;
 pub mod mutate;
 pub mod review;
 pub mod tls;
+pub mod server;
+
+pub use server::{LogTarget, ServeError, ServeOptions, Server};

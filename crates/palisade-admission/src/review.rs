@@ -79,6 +79,14 @@ impl Evaluator {
             Limits::default(),
         )
         .with_parallelism(false);
+        // Warm up: the first check builds the secret detectors and the
+        // image-reference parser, which should not count against a request.
+        let warm = serde_json::json!({"apiVersion": "v1", "kind": "Pod",
+            "metadata": {"name": "warm-up", "namespace": "default"},
+            "spec": {"containers": [{"name": "c", "image": "registry.example/app:1",
+                "env": [{"name": "PASSWORD", "value": "x"}]}]}});
+        let _ = check(&engine, &warm);
+        let _ = check(&images, &warm);
         Evaluator {
             policy,
             engine,
@@ -200,6 +208,16 @@ impl Evaluator {
             &namespace,
             &req.name,
         );
+        if d.name.is_empty() {
+            // CREATE requests often carry no name (generateName, or the name
+            // only in the object).
+            let meta = json.get("metadata");
+            d.name = meta
+                .and_then(|m| m.get("name").or_else(|| m.get("generateName")))
+                .and_then(|n| n.as_str())
+                .unwrap_or_default()
+                .to_string();
+        }
         if self.exempt_request(req, &namespace, &json, workload) {
             d.outcome = "exempt";
             return self.with_patch(d, patch);
@@ -237,7 +255,7 @@ impl Evaluator {
                 d.outcome = "deny";
                 d.response = d.response.deny(status_message(
                     &req.kind.kind,
-                    &req.name,
+                    &d.name,
                     &namespace,
                     &blocking,
                 ));
@@ -295,6 +313,52 @@ impl Evaluator {
             return d;
         }
         self.with_patch(d, patch)
+    }
+
+    /// Decides a mutating request: the patch of the defaults the policy
+    /// turns on, for a workload being created (a Pod's spec cannot change
+    /// after creation; controllers' templates can, on create and update).
+    /// Never denies: judging is `/validate`'s job, after mutation.
+    pub fn mutate(&self, req: &AdmissionRequest<DynamicObject>) -> Decision {
+        let namespace = req.namespace.clone().unwrap_or_default();
+        let mut d = Decision {
+            response: AdmissionResponse::from(req),
+            mode: self.mode_of(&namespace),
+            outcome: "skip",
+            rules: Vec::new(),
+            kind: req.kind.kind.clone(),
+            namespace: namespace.clone(),
+            name: req.name.clone(),
+            user: req.user_info.username.clone().unwrap_or_default(),
+            operation: operation_name(&req.operation),
+            dry_run: req.dry_run,
+        };
+        let m = &self.policy.admission.mutations;
+        if !m.any() || req.sub_resource.is_some() {
+            return d;
+        }
+        let api_version = if req.kind.group.is_empty() {
+            req.kind.version.clone()
+        } else {
+            format!("{}/{}", req.kind.group, req.kind.version)
+        };
+        let Some(workload) = WorkloadKind::of(&api_version, &req.kind.kind) else {
+            return d;
+        };
+        let applies = match req.operation {
+            Operation::Create => true,
+            Operation::Update => workload != WorkloadKind::Pod,
+            _ => false,
+        };
+        let Some(json) = req.object.as_ref().and_then(|o| serde_json::to_value(o).ok()) else {
+            return d;
+        };
+        if !applies || self.exempt_request(req, &namespace, &json, workload) {
+            return d;
+        }
+        let p = crate::mutate::patch(&json, workload, m);
+        d.outcome = if p.0.is_empty() { "allow" } else { "mutate" };
+        self.with_patch(d, Some(p))
     }
 
     fn with_patch(&self, mut d: Decision, patch: Option<json_patch::Patch>) -> Decision {

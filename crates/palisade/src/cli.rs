@@ -24,6 +24,49 @@ pub enum Command {
     /// Write or validate a policy file.
     #[command(subcommand)]
     Config(ConfigCommand),
+    /// Run the admission webhook (HTTPS): /validate, /mutate, /imagereview.
+    Serve(ServeArgs),
+}
+
+/// `palisade serve`.
+#[derive(Debug, Args)]
+pub struct ServeArgs {
+    /// Address to listen on.
+    #[arg(long, env = "PALISADE_LISTEN", default_value = "0.0.0.0:8443")]
+    pub listen: String,
+    /// Serving certificate chain (PEM); reloaded when it changes.
+    #[arg(long, env = "PALISADE_TLS_CERT", value_name = "FILE")]
+    pub tls_cert: PathBuf,
+    /// Private key of the certificate (PEM); reloaded when it changes.
+    #[arg(long, env = "PALISADE_TLS_KEY", value_name = "FILE")]
+    pub tls_key: PathBuf,
+    /// Require client certificates signed by this CA bundle (PEM).
+    #[arg(long, env = "PALISADE_CLIENT_CA", value_name = "FILE")]
+    pub client_ca: Option<PathBuf>,
+    /// The policy file (default: .palisade.yaml if present); reloaded when it changes.
+    #[arg(long, short = 'c', env = "PALISADE_CONFIG", value_name = "FILE")]
+    pub config: Option<PathBuf>,
+    /// Write the decision log (one JSON line per decision) to FILE instead of stdout.
+    #[arg(long, env = "PALISADE_DECISION_LOG", value_name = "FILE")]
+    pub decision_log: Option<PathBuf>,
+    /// Largest request body accepted, in bytes.
+    #[arg(long, env = "PALISADE_MAX_BODY_BYTES", default_value_t = 3 * 1024 * 1024)]
+    pub max_body_bytes: usize,
+    /// Requests evaluated at once (more wait).
+    #[arg(long, env = "PALISADE_MAX_CONCURRENT", default_value_t = 256)]
+    pub max_concurrent: usize,
+    /// Seconds allowed to receive a request body (and its headers).
+    #[arg(long, env = "PALISADE_REQUEST_TIMEOUT", default_value_t = 10)]
+    pub request_timeout: u64,
+    /// Seconds between checks of the certificate and policy files.
+    #[arg(long, env = "PALISADE_RELOAD_INTERVAL", default_value_t = 2.0)]
+    pub reload_interval: f64,
+    /// Seconds in-flight requests may take to finish on SIGTERM.
+    #[arg(long, env = "PALISADE_SHUTDOWN_GRACE", default_value_t = 25)]
+    pub shutdown_grace: u64,
+    /// Worker threads (default: one per core).
+    #[arg(long, env = "PALISADE_THREADS")]
+    pub threads: Option<usize>,
 }
 
 /// `palisade config`.

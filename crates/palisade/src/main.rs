@@ -9,6 +9,7 @@ mod config;
 mod config_cmd;
 mod rules_cmd;
 mod scan;
+mod serve_cmd;
 
 use clap::Parser;
 
@@ -31,6 +32,7 @@ fn main() {
         cli::Command::Scan(args) => config::ScanConfig::from_args(args).and_then(scan::run),
         cli::Command::Rules(args) => rules_cmd::run(args),
         cli::Command::Config(cmd) => config_cmd::run(cmd),
+        cli::Command::Serve(args) => serve_cmd::run(args),
     };
     match result {
         Ok(code) => std::process::exit(code),

@@ -1,0 +1,546 @@
+//! The HTTPS server: routes, limits, reloads and shutdown. Evaluation lives
+//! in [`crate::review`]; this module only moves bytes and keeps state.
+//!
+//! Limits (each documented in the README): request bodies up to
+//! `max_body_bytes` (default 3 MiB, as the API server), the whole body read
+//! within `request_timeout`, request headers within `header_timeout`, TLS
+//! handshakes within 10 s, at most `max_concurrent` requests evaluated at
+//! once (the rest wait).
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant, SystemTime};
+
+use arc_swap::ArcSwap;
+use axum::body::{Body, Bytes};
+use axum::extract::{Request, State};
+use axum::http::{header, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::Router;
+use axum_server::tls_rustls::RustlsConfig;
+use axum_server::Handle;
+use kube_core::admission::{AdmissionRequest, AdmissionReview};
+use kube_core::DynamicObject;
+use palisade_core::policy_file::parse_policy;
+use palisade_core::Policy;
+use tower::limit::ConcurrencyLimitLayer;
+
+use crate::decision_log::{now_ms, DecisionLog, Entry};
+use crate::imagereview::{self, ImageReview};
+use crate::metrics::Metrics;
+use crate::review::{Decision, Evaluator};
+use crate::tls::{server_config, CertStore};
+
+/// The AdmissionReview API version served.
+const ADMISSION_API_VERSION: &str = "admission.k8s.io/v1";
+
+/// Where decision lines go.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum LogTarget {
+    /// Standard output.
+    Stdout,
+    /// Appended to a file.
+    File(PathBuf),
+}
+
+/// How to run the server.
+#[derive(Debug, Clone)]
+pub struct ServeOptions {
+    /// Address to listen on.
+    pub listen: SocketAddr,
+    /// Serving certificate chain (PEM).
+    pub tls_cert: PathBuf,
+    /// Its private key (PEM).
+    pub tls_key: PathBuf,
+    /// CA bundle for client certificates; when set, clients must present one.
+    pub client_ca: Option<PathBuf>,
+    /// The policy file (`None`: the built-in defaults).
+    pub policy: Option<PathBuf>,
+    /// Decision log destination.
+    pub decision_log: LogTarget,
+    /// Largest request body accepted.
+    pub max_body_bytes: usize,
+    /// Requests evaluated at once.
+    pub max_concurrent: usize,
+    /// Time allowed to read a request body.
+    pub request_timeout: Duration,
+    /// Time allowed to read request headers.
+    pub header_timeout: Duration,
+    /// How often certificate and policy files are checked for changes.
+    pub reload_interval: Duration,
+    /// How long in-flight requests may take to finish on shutdown.
+    pub shutdown_grace: Duration,
+}
+
+impl ServeOptions {
+    /// Options with the documented defaults.
+    pub fn new(listen: SocketAddr, tls_cert: PathBuf, tls_key: PathBuf) -> Self {
+        ServeOptions {
+            listen,
+            tls_cert,
+            tls_key,
+            client_ca: None,
+            policy: None,
+            decision_log: LogTarget::Stdout,
+            max_body_bytes: 3 * 1024 * 1024,
+            max_concurrent: 256,
+            request_timeout: Duration::from_secs(10),
+            header_timeout: Duration::from_secs(10),
+            reload_interval: Duration::from_secs(2),
+            shutdown_grace: Duration::from_secs(25),
+        }
+    }
+}
+
+/// Why the server could not start.
+#[derive(Debug, thiserror::Error)]
+pub enum ServeError {
+    /// Certificates.
+    #[error("TLS: {0}")]
+    Tls(#[from] crate::tls::TlsError),
+    /// The policy file.
+    #[error("policy: {0}")]
+    Policy(String),
+    /// Sockets, files.
+    #[error("{0}")]
+    Io(#[from] std::io::Error),
+}
+
+/// Shared by every request.
+struct AppState {
+    eval: ArcSwap<Evaluator>,
+    metrics: Metrics,
+    log: DecisionLog,
+    certs: Arc<CertStore>,
+    policy_loaded: AtomicBool,
+    max_body_bytes: usize,
+    request_timeout: Duration,
+}
+
+/// A running server.
+pub struct Server {
+    addr: SocketAddr,
+    handle: Handle<SocketAddr>,
+    grace: Duration,
+    task: tokio::task::JoinHandle<std::io::Result<()>>,
+    reloader: tokio::task::JoinHandle<()>,
+}
+
+impl Server {
+    /// Loads certificates and policy, binds, and starts serving in the
+    /// background. Fails (without serving) if any of them is unusable.
+    pub async fn start(opts: ServeOptions) -> Result<Server, ServeError> {
+        let certs = Arc::new(CertStore::open(&opts.tls_cert, &opts.tls_key)?);
+        let tls = server_config(certs.clone(), opts.client_ca.as_deref())?;
+        let policy = match &opts.policy {
+            Some(p) => read_policy(p).map_err(ServeError::Policy)?,
+            None => Policy::default(),
+        };
+        let log = match &opts.decision_log {
+            LogTarget::Stdout => DecisionLog::new(Box::new(std::io::stdout())),
+            LogTarget::File(p) => DecisionLog::new(Box::new(
+                std::fs::OpenOptions::new().create(true).append(true).open(p)?,
+            )),
+        };
+        let metrics = Metrics::new();
+        metrics.cert_expiry(certs.not_after());
+        let state = Arc::new(AppState {
+            eval: ArcSwap::from_pointee(Evaluator::new(policy)),
+            metrics,
+            log,
+            certs: certs.clone(),
+            policy_loaded: AtomicBool::new(true),
+            max_body_bytes: opts.max_body_bytes,
+            request_timeout: opts.request_timeout,
+        });
+        let app = router(state.clone(), opts.max_concurrent);
+
+        let listener = std::net::TcpListener::bind(opts.listen)?;
+        listener.set_nonblocking(true)?;
+        let addr = listener.local_addr()?;
+        let handle: Handle<SocketAddr> = Handle::new();
+        let mut server = axum_server::from_tcp_rustls(listener, RustlsConfig::from_config(Arc::new(tls)))?
+            .handle(handle.clone());
+        server
+            .http_builder()
+            .http1()
+            .timer(hyper_util::rt::TokioTimer::new())
+            .header_read_timeout(opts.header_timeout);
+        let task = tokio::spawn(async move { server.serve(app.into_make_service()).await });
+        let reloader = tokio::spawn(reload_loop(
+            state,
+            opts.policy.clone(),
+            opts.reload_interval,
+        ));
+        tracing::info!("palisade serve: listening on https://{addr}");
+        Ok(Server {
+            addr,
+            handle,
+            grace: opts.shutdown_grace,
+            task,
+            reloader,
+        })
+    }
+
+    /// The address actually bound (useful with port 0).
+    pub fn local_addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    /// Stops accepting connections, lets in-flight requests finish (up to
+    /// the grace period), then returns.
+    pub async fn shutdown(self) -> std::io::Result<()> {
+        self.handle.graceful_shutdown(Some(self.grace));
+        self.reloader.abort();
+        match self.task.await {
+            Ok(r) => r,
+            Err(e) => Err(std::io::Error::other(e)),
+        }
+    }
+
+    /// Serves until SIGTERM or Ctrl-C, then shuts down gracefully.
+    pub async fn run_until_signal(self) -> std::io::Result<()> {
+        wait_for_signal().await;
+        tracing::info!("palisade serve: shutting down, draining in-flight requests");
+        self.shutdown().await
+    }
+}
+
+async fn wait_for_signal() {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{signal, SignalKind};
+        match signal(SignalKind::terminate()) {
+            Ok(mut term) => {
+                tokio::select! {
+                    _ = term.recv() => {}
+                    _ = tokio::signal::ctrl_c() => {}
+                }
+            }
+            Err(_) => {
+                let _ = tokio::signal::ctrl_c().await;
+            }
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = tokio::signal::ctrl_c().await;
+    }
+}
+
+/// Reads and validates a policy file.
+pub fn read_policy(path: &Path) -> Result<Policy, String> {
+    let text = std::fs::read_to_string(path)
+        .map_err(|e| format!("cannot read {}: {e}", path.display()))?;
+    let name = path.display().to_string();
+    parse_policy(&name, &text).map_err(|errors| {
+        errors
+            .iter()
+            .map(|d| format!("{name}:{}:{}: {}", d.pos.line, d.pos.col, d.message))
+            .collect::<Vec<_>>()
+            .join("; ")
+    })
+}
+
+fn file_stamp(path: &Path) -> Option<(SystemTime, u64)> {
+    let m = std::fs::metadata(path).ok()?;
+    Some((m.modified().ok()?, m.len()))
+}
+
+/// Polls the certificate and policy files and swaps in new versions; a
+/// broken policy file is logged and the previous policy keeps serving.
+async fn reload_loop(state: Arc<AppState>, policy: Option<PathBuf>, every: Duration) {
+    let last_policy = Mutex::new(policy.as_deref().and_then(file_stamp));
+    let mut tick = tokio::time::interval(every);
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tick.tick().await;
+        match state.certs.reload_if_changed() {
+            Ok(false) => {}
+            Ok(true) => {
+                tracing::info!("serving certificate reloaded");
+                state.metrics.cert_reload(true);
+                state.metrics.cert_expiry(state.certs.not_after());
+            }
+            Err(e) => {
+                tracing::warn!("serving certificate not reloaded, keeping the previous one: {e}");
+                state.metrics.cert_reload(false);
+            }
+        }
+        let Some(path) = policy.as_deref() else {
+            continue;
+        };
+        let now = file_stamp(path);
+        let changed = {
+            let mut last = last_policy.lock().unwrap_or_else(|e| e.into_inner());
+            let changed = now != *last;
+            *last = now;
+            changed
+        };
+        if !changed {
+            continue;
+        }
+        match read_policy(path) {
+            Ok(p) => {
+                state.eval.store(Arc::new(Evaluator::new(p)));
+                state.policy_loaded.store(true, Ordering::Relaxed);
+                state.metrics.policy_reload(true);
+                tracing::info!("policy reloaded from {}", path.display());
+            }
+            Err(e) => {
+                state.metrics.policy_reload(false);
+                tracing::error!("policy not reloaded, the previous policy keeps serving: {e}");
+            }
+        }
+    }
+}
+
+fn router(state: Arc<AppState>, max_concurrent: usize) -> Router {
+    Router::new()
+        .route("/validate", post(validate))
+        .route("/mutate", post(mutate))
+        .route("/imagereview", post(imagereview))
+        .layer(ConcurrencyLimitLayer::new(max_concurrent.max(1)))
+        .route("/healthz", get(|| async { "ok" }))
+        .route("/readyz", get(readyz))
+        .route("/metrics", get(metrics))
+        .with_state(state)
+}
+
+/// A 400/413/408 answer with a plain-text reason.
+fn bad_request(code: StatusCode, message: String) -> Response {
+    (
+        code,
+        [(header::CONTENT_TYPE, "text/plain; charset=utf-8")],
+        message,
+    )
+        .into_response()
+}
+
+fn json_response(body: Vec<u8>) -> Response {
+    (
+        StatusCode::OK,
+        [(header::CONTENT_TYPE, "application/json")],
+        Body::from(body),
+    )
+        .into_response()
+}
+
+/// Reads the body within the size and time limits.
+async fn read_body(state: &AppState, req: Request) -> Result<Bytes, Response> {
+    let limit = state.max_body_bytes;
+    match tokio::time::timeout(
+        state.request_timeout,
+        axum::body::to_bytes(req.into_body(), limit),
+    )
+    .await
+    {
+        Err(_) => Err(bad_request(
+            StatusCode::REQUEST_TIMEOUT,
+            "request body not received in time".into(),
+        )),
+        Ok(Err(e)) => {
+            // to_bytes fails on a body over the limit or a broken connection.
+            let too_big = std::error::Error::source(&e)
+                .is_some_and(|s| s.to_string().contains("length limit"))
+                || e.to_string().contains("length limit");
+            if too_big {
+                Err(bad_request(
+                    StatusCode::PAYLOAD_TOO_LARGE,
+                    format!("request body over the limit of {limit} bytes"),
+                ))
+            } else {
+                Err(bad_request(
+                    StatusCode::BAD_REQUEST,
+                    format!("cannot read the request body: {e}"),
+                ))
+            }
+        }
+        Ok(Ok(b)) => Ok(b),
+    }
+}
+
+/// Decodes an AdmissionReview request, or says what is wrong with it.
+pub fn decode_admission(body: &[u8]) -> Result<AdmissionRequest<DynamicObject>, String> {
+    let review: AdmissionReview<DynamicObject> = serde_json::from_slice(body)
+        .map_err(|e| format!("the body is not an AdmissionReview: {e}"))?;
+    if review.types.kind != "AdmissionReview" {
+        return Err(format!(
+            "kind must be AdmissionReview, not {:?}",
+            review.types.kind
+        ));
+    }
+    if review.types.api_version != ADMISSION_API_VERSION {
+        return Err(format!(
+            "apiVersion must be {ADMISSION_API_VERSION}, not {:?} (set admissionReviewVersions: [v1])",
+            review.types.api_version
+        ));
+    }
+    review
+        .try_into()
+        .map_err(|_| "the AdmissionReview has no request".to_string())
+}
+
+/// Decodes an ImageReview, or says what is wrong with it.
+pub fn decode_image_review(body: &[u8]) -> Result<ImageReview, String> {
+    let review: ImageReview = serde_json::from_slice(body)
+        .map_err(|e| format!("the body is not an ImageReview: {e}"))?;
+    if review.kind != "ImageReview" || review.api_version != imagereview::API_VERSION {
+        return Err(format!(
+            "expected {} ImageReview, got {} {}",
+            imagereview::API_VERSION,
+            review.api_version,
+            review.kind
+        ));
+    }
+    if review.spec.is_none() {
+        return Err("the ImageReview has no spec".into());
+    }
+    Ok(review)
+}
+
+async fn validate(State(state): State<Arc<AppState>>, req: Request) -> Response {
+    admission(state, req, "validate").await
+}
+
+async fn mutate(State(state): State<Arc<AppState>>, req: Request) -> Response {
+    admission(state, req, "mutate").await
+}
+
+async fn admission(state: Arc<AppState>, req: Request, endpoint: &'static str) -> Response {
+    let body = match read_body(&state, req).await {
+        Ok(b) => b,
+        Err(r) => {
+            state.metrics.request(endpoint, "error", &[], 0.0);
+            return r;
+        }
+    };
+    let start = Instant::now();
+    let request = match decode_admission(&body) {
+        Ok(r) => r,
+        Err(m) => {
+            state.metrics.request(endpoint, "error", &[], 0.0);
+            return bad_request(StatusCode::BAD_REQUEST, m);
+        }
+    };
+    let eval = state.eval.load();
+    let decision: Decision = if endpoint == "mutate" {
+        eval.mutate(&request)
+    } else {
+        eval.validate(&request)
+    };
+    let uid = request.uid.clone();
+    let out = match serde_json::to_vec(&decision.response.clone().into_review()) {
+        Ok(v) => v,
+        Err(e) => {
+            return bad_request(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                format!("cannot encode the response: {e}"),
+            )
+        }
+    };
+    let secs = start.elapsed().as_secs_f64();
+    state
+        .metrics
+        .request(endpoint, decision.outcome, &decision.rules, secs);
+    state.log.record(&Entry {
+        time_ms: now_ms(),
+        endpoint,
+        uid: &uid,
+        kind: &decision.kind,
+        namespace: &decision.namespace,
+        name: &decision.name,
+        user: &decision.user,
+        operation: decision.operation,
+        mode: decision.mode.as_str(),
+        decision: decision.outcome,
+        dry_run: decision.dry_run,
+        rules: &decision.rules,
+        latency_ms: secs * 1000.0,
+    });
+    json_response(out)
+}
+
+async fn imagereview(State(state): State<Arc<AppState>>, req: Request) -> Response {
+    let body = match read_body(&state, req).await {
+        Ok(b) => b,
+        Err(r) => {
+            state.metrics.request("imagereview", "error", &[], 0.0);
+            return r;
+        }
+    };
+    let start = Instant::now();
+    let review = match decode_image_review(&body) {
+        Ok(r) => r,
+        Err(m) => {
+            state.metrics.request("imagereview", "error", &[], 0.0);
+            return bad_request(StatusCode::BAD_REQUEST, m);
+        }
+    };
+    let spec = review.spec.clone().unwrap_or_default();
+    let eval = state.eval.load();
+    let decision = imagereview::review(&eval, &spec);
+    let answer = ImageReview {
+        api_version: review.api_version.clone(),
+        kind: review.kind.clone(),
+        spec: None,
+        status: Some(decision.status.clone()),
+    };
+    let out = match serde_json::to_vec(&answer) {
+        Ok(v) => v,
+        Err(e) => {
+            return bad_request(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                format!("cannot encode the response: {e}"),
+            )
+        }
+    };
+    let secs = start.elapsed().as_secs_f64();
+    state
+        .metrics
+        .request("imagereview", decision.outcome, &decision.rules, secs);
+    state.log.record(&Entry {
+        time_ms: now_ms(),
+        endpoint: "imagereview",
+        uid: "",
+        kind: "ImageReview",
+        namespace: &spec.namespace,
+        name: "",
+        user: "",
+        operation: "",
+        mode: decision.mode.as_str(),
+        decision: decision.outcome,
+        dry_run: false,
+        rules: &decision.rules,
+        latency_ms: secs * 1000.0,
+    });
+    json_response(out)
+}
+
+async fn readyz(State(state): State<Arc<AppState>>) -> Response {
+    if !state.policy_loaded.load(Ordering::Relaxed) {
+        return (StatusCode::SERVICE_UNAVAILABLE, "policy not loaded").into_response();
+    }
+    if !state.certs.valid_now() {
+        return (
+            StatusCode::SERVICE_UNAVAILABLE,
+            "serving certificate expired",
+        )
+            .into_response();
+    }
+    "ready".into_response()
+}
+
+async fn metrics(State(state): State<Arc<AppState>>) -> Response {
+    (
+        [(
+            header::CONTENT_TYPE,
+            "application/openmetrics-text; version=1.0.0; charset=utf-8",
+        )],
+        state.metrics.encode(),
+    )
+        .into_response()
+}
