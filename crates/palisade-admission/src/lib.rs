@@ -11,7 +11,7 @@ pub mod imagereview;
 pub mod metrics;
 pub mod mutate;
 pub mod review;
-pub mod tls;
 pub mod server;
+pub mod tls;
 
 pub use server::{LogTarget, ServeError, ServeOptions, Server};

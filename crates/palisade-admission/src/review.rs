@@ -350,7 +350,11 @@ impl Evaluator {
             Operation::Update => workload != WorkloadKind::Pod,
             _ => false,
         };
-        let Some(json) = req.object.as_ref().and_then(|o| serde_json::to_value(o).ok()) else {
+        let Some(json) = req
+            .object
+            .as_ref()
+            .and_then(|o| serde_json::to_value(o).ok())
+        else {
             return d;
         };
         if !applies || self.exempt_request(req, &namespace, &json, workload) {

@@ -22,6 +22,7 @@ use axum::routing::{get, post};
 use axum::Router;
 use axum_server::tls_rustls::RustlsConfig;
 use axum_server::Handle;
+use base64::Engine as _;
 use kube_core::admission::{AdmissionRequest, AdmissionReview};
 use kube_core::DynamicObject;
 use palisade_core::policy_file::parse_policy;
@@ -142,7 +143,10 @@ impl Server {
         let log = match &opts.decision_log {
             LogTarget::Stdout => DecisionLog::new(Box::new(std::io::stdout())),
             LogTarget::File(p) => DecisionLog::new(Box::new(
-                std::fs::OpenOptions::new().create(true).append(true).open(p)?,
+                std::fs::OpenOptions::new()
+                    .create(true)
+                    .append(true)
+                    .open(p)?,
             )),
         };
         let metrics = Metrics::new();
@@ -162,8 +166,9 @@ impl Server {
         listener.set_nonblocking(true)?;
         let addr = listener.local_addr()?;
         let handle: Handle<SocketAddr> = Handle::new();
-        let mut server = axum_server::from_tcp_rustls(listener, RustlsConfig::from_config(Arc::new(tls)))?
-            .handle(handle.clone());
+        let mut server =
+            axum_server::from_tcp_rustls(listener, RustlsConfig::from_config(Arc::new(tls)))?
+                .handle(handle.clone());
         server
             .http_builder()
             .http1()
@@ -386,8 +391,8 @@ pub fn decode_admission(body: &[u8]) -> Result<AdmissionRequest<DynamicObject>, 
 
 /// Decodes an ImageReview, or says what is wrong with it.
 pub fn decode_image_review(body: &[u8]) -> Result<ImageReview, String> {
-    let review: ImageReview = serde_json::from_slice(body)
-        .map_err(|e| format!("the body is not an ImageReview: {e}"))?;
+    let review: ImageReview =
+        serde_json::from_slice(body).map_err(|e| format!("the body is not an ImageReview: {e}"))?;
     if review.kind != "ImageReview" || review.api_version != imagereview::API_VERSION {
         return Err(format!(
             "expected {} ImageReview, got {} {}",
@@ -433,7 +438,7 @@ async fn admission(state: Arc<AppState>, req: Request, endpoint: &'static str) -
         eval.validate(&request)
     };
     let uid = request.uid.clone();
-    let out = match serde_json::to_vec(&decision.response.clone().into_review()) {
+    let out = match encode_review(&decision) {
         Ok(v) => v,
         Err(e) => {
             return bad_request(
@@ -462,6 +467,18 @@ async fn admission(state: Arc<AppState>, req: Request, endpoint: &'static str) -
         latency_ms: secs * 1000.0,
     });
     json_response(out)
+}
+
+/// The AdmissionReview response. The patch is written as the API defines
+/// it, a base64 string (Go's `[]byte`); kube-core would write an array of
+/// numbers.
+fn encode_review(decision: &Decision) -> Result<Vec<u8>, serde_json::Error> {
+    let mut v = serde_json::to_value(decision.response.clone().into_review())?;
+    if let Some(p) = &decision.response.patch {
+        v["response"]["patch"] =
+            serde_json::Value::String(base64::engine::general_purpose::STANDARD.encode(p));
+    }
+    serde_json::to_vec(&v)
 }
 
 async fn imagereview(State(state): State<Arc<AppState>>, req: Request) -> Response {

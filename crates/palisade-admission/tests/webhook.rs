@@ -1,0 +1,990 @@
+//! The webhook end to end: the real server on loopback, over real TLS with
+//! certificates generated here, receiving AdmissionReview and ImageReview
+//! bodies written from the Kubernetes API reference.
+//!
+//! There is no Kubernetes API server on the machines these tests run on, so
+//! the test plays its part: it sends what the API server sends (the
+//! `admission.k8s.io/v1` AdmissionReview of a Pod CREATE, a Deployment
+//! UPDATE, an ephemeral-container update, a dry run) and checks every field
+//! of the responses the API server would read.
+
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+
+use base64::Engine as _;
+use palisade_admission::{LogTarget, ServeOptions, Server};
+use rcgen::{BasicConstraints, CertificateParams, CertifiedIssuer, DnType, IsCa, KeyPair};
+use serde_json::{json, Value};
+
+/// A test CA and the files of a serving certificate it signed.
+struct Pki {
+    dir: tempfile::TempDir,
+    ca: CertifiedIssuer<'static, KeyPair>,
+}
+
+impl Pki {
+    fn new() -> Pki {
+        let mut p = CertificateParams::new(Vec::<String>::new()).unwrap();
+        p.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
+        p.distinguished_name
+            .push(DnType::CommonName, "palisade test CA");
+        let ca = CertifiedIssuer::self_signed(p, KeyPair::generate().unwrap()).unwrap();
+        let pki = Pki {
+            dir: tempfile::tempdir().unwrap(),
+            ca,
+        };
+        std::fs::write(pki.path("ca.crt"), pki.ca.pem()).unwrap();
+        let (c, k) = pki.leaf("localhost");
+        std::fs::write(pki.path("tls.crt"), c).unwrap();
+        std::fs::write(pki.path("tls.key"), k).unwrap();
+        pki
+    }
+
+    fn path(&self, name: &str) -> PathBuf {
+        self.dir.path().join(name)
+    }
+
+    /// A certificate for `name` (and 127.0.0.1) signed by the CA: (PEM chain, PEM key).
+    fn leaf(&self, name: &str) -> (String, String) {
+        let key = KeyPair::generate().unwrap();
+        let mut p =
+            CertificateParams::new(vec![name.to_string(), "127.0.0.1".to_string()]).unwrap();
+        p.distinguished_name.push(DnType::CommonName, name);
+        let cert = p.signed_by(&key, &self.ca).unwrap();
+        (cert.pem(), key.serialize_pem())
+    }
+}
+
+struct Running {
+    server: Option<Server>,
+    base: String,
+    client: reqwest::Client,
+    pki: Pki,
+    log: PathBuf,
+}
+
+impl Running {
+    async fn start(policy: Option<&str>) -> Running {
+        Self::start_with(policy, |_| {}).await
+    }
+
+    async fn start_with(policy: Option<&str>, tweak: impl FnOnce(&mut ServeOptions)) -> Running {
+        let pki = Pki::new();
+        let mut opts = ServeOptions::new(
+            "127.0.0.1:0".parse().unwrap(),
+            pki.path("tls.crt"),
+            pki.path("tls.key"),
+        );
+        if let Some(p) = policy {
+            std::fs::write(pki.path("palisade.yaml"), p).unwrap();
+            opts.policy = Some(pki.path("palisade.yaml"));
+        }
+        let log = pki.path("decisions.jsonl");
+        opts.decision_log = LogTarget::File(log.clone());
+        opts.reload_interval = Duration::from_millis(50);
+        tweak(&mut opts);
+        let server = Server::start(opts).await.expect("server starts");
+        let addr = server.local_addr();
+        let client = client(&pki, None, addr);
+        Running {
+            server: Some(server),
+            base: format!("https://localhost:{}", addr.port()),
+            client,
+            pki,
+            log,
+        }
+    }
+
+    async fn post(&self, path: &str, body: &Value) -> (u16, Value) {
+        let r = self
+            .client
+            .post(format!("{}{path}", self.base))
+            .json(body)
+            .send()
+            .await
+            .expect("request");
+        let status = r.status().as_u16();
+        let text = r.text().await.unwrap();
+        let v = serde_json::from_str(&text).unwrap_or(Value::String(text));
+        (status, v)
+    }
+
+    async fn get(&self, path: &str) -> (u16, String) {
+        let r = self
+            .client
+            .get(format!("{}{path}", self.base))
+            .send()
+            .await
+            .expect("request");
+        (r.status().as_u16(), r.text().await.unwrap())
+    }
+
+    fn decisions(&self) -> Vec<Value> {
+        std::fs::read_to_string(&self.log)
+            .unwrap_or_default()
+            .lines()
+            .map(|l| serde_json::from_str(l).unwrap())
+            .collect()
+    }
+
+    async fn stop(mut self) {
+        if let Some(s) = self.server.take() {
+            s.shutdown().await.unwrap();
+        }
+    }
+}
+
+fn client(
+    pki: &Pki,
+    identity: Option<reqwest::Identity>,
+    addr: std::net::SocketAddr,
+) -> reqwest::Client {
+    let ca = reqwest::Certificate::from_pem(pki.ca.pem().as_bytes()).unwrap();
+    let mut b = reqwest::Client::builder()
+        .tls_certs_only([ca])
+        .resolve("localhost", addr)
+        .pool_max_idle_per_host(0)
+        .timeout(Duration::from_secs(10));
+    if let Some(id) = identity {
+        b = b.identity(id);
+    }
+    b.build().unwrap()
+}
+
+/// An AdmissionReview as the API server sends it.
+fn review(
+    operation: &str,
+    kind: (&str, &str, &str),
+    namespace: &str,
+    object: Value,
+    old: Value,
+) -> Value {
+    let (group, version, k) = kind;
+    let resource = format!("{}s", k.to_lowercase());
+    json!({
+        "apiVersion": "admission.k8s.io/v1",
+        "kind": "AdmissionReview",
+        "request": {
+            "uid": "705ab4f5-6393-11e8-b7cc-42010a800002",
+            "kind": {"group": group, "version": version, "kind": k},
+            "resource": {"group": group, "version": version, "resource": resource},
+            "requestKind": {"group": group, "version": version, "kind": k},
+            "requestResource": {"group": group, "version": version, "resource": resource},
+            "name": object["metadata"]["name"].as_str().unwrap_or(""),
+            "namespace": namespace,
+            "operation": operation,
+            "userInfo": {"username": "alice@example.com", "uid": "014fbff9a07c",
+                "groups": ["system:authenticated", "developers"]},
+            "object": object,
+            "oldObject": old,
+            "dryRun": false,
+            "options": {"apiVersion": "meta.k8s.io/v1", "kind": "CreateOptions"}
+        }
+    })
+}
+
+fn pod(name: &str, container: Value) -> Value {
+    json!({"apiVersion": "v1", "kind": "Pod", "metadata": {"name": name},
+        "spec": {"containers": [container]}})
+}
+
+/// A container that passes every rule pack.
+fn hardened_container() -> Value {
+    json!({"name": "app",
+        "image": "registry.example.com/app:1.4.2@sha256:6b3a8d5a3e9f4c2b1a0f9e8d7c6b5a4938271605f4e3d2c1b0a9f8e7d6c5b4a3",
+        "resources": {"limits": {"memory": "128Mi"}, "requests": {"cpu": "100m"}},
+        "securityContext": {"runAsNonRoot": true, "allowPrivilegeEscalation": false,
+            "readOnlyRootFilesystem": true, "capabilities": {"drop": ["ALL"]},
+            "seccompProfile": {"type": "RuntimeDefault"}}})
+}
+
+fn hardened_pod(name: &str) -> Value {
+    let mut p = pod(name, hardened_container());
+    p["spec"]["automountServiceAccountToken"] = json!(false);
+    p["spec"]["serviceAccountName"] = json!("web");
+    p
+}
+
+fn response(v: &Value) -> &Value {
+    &v["response"]
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn privileged_pod_create_is_denied_with_rule_container_and_field() {
+    let s = Running::start(None).await;
+    let mut c = hardened_container();
+    c["securityContext"]["privileged"] = json!(true);
+    c["env"] = json!([{"name": "DB_PASSWORD", "value": "hunter2-Very-Secret-Value-9f8e"}]);
+    let mut p = pod("web", c);
+    p["spec"]["automountServiceAccountToken"] = json!(false);
+    p["spec"]["serviceAccountName"] = json!("web");
+    let (status, body) = s
+        .post(
+            "/validate",
+            &review("CREATE", ("", "v1", "Pod"), "team-a", p, Value::Null),
+        )
+        .await;
+    assert_eq!(status, 200);
+    assert_eq!(body["apiVersion"], "admission.k8s.io/v1");
+    assert_eq!(body["kind"], "AdmissionReview");
+    let r = response(&body);
+    assert_eq!(r["uid"], "705ab4f5-6393-11e8-b7cc-42010a800002");
+    assert_eq!(r["allowed"], false);
+    assert_eq!(r["status"]["code"], 403);
+    assert_eq!(r["status"]["reason"], "Forbidden");
+    let msg = r["status"]["message"].as_str().unwrap();
+    assert!(msg.contains("Pod team-a/\"web\""), "{msg}");
+    assert!(
+        msg.contains(
+            "[pss/privileged] container \"app\" spec.containers[0].securityContext.privileged"
+        ),
+        "{msg}"
+    );
+    assert!(msg.contains("[secrets/hardcoded-credential]"), "{msg}");
+    assert!(
+        !msg.contains("hunter2-Very-Secret"),
+        "the secret leaked: {msg}"
+    );
+    // Nothing below the threshold here, so no warnings and no patch.
+    assert!(r.get("warnings").is_none(), "{r}");
+    assert!(r.get("patch").is_none());
+    // The decision log: one line, no secret.
+    let log = std::fs::read_to_string(&s.log).unwrap();
+    assert!(!log.contains("hunter2"), "{log}");
+    let d = &s.decisions()[0];
+    assert_eq!(d["decision"], "deny");
+    assert_eq!(d["endpoint"], "validate");
+    assert_eq!(d["user"], "alice@example.com");
+    assert_eq!(d["namespace"], "team-a");
+    assert_eq!(d["name"], "web");
+    assert_eq!(d["operation"], "CREATE");
+    assert_eq!(d["mode"], "enforce");
+    assert!(d["rules"]
+        .as_array()
+        .unwrap()
+        .contains(&json!("pss/privileged")));
+    // Metrics count it.
+    let (_, m) = s.get("/metrics").await;
+    assert!(
+        m.contains(r#"palisade_admission_requests_total{endpoint="validate",decision="deny"} 1"#),
+        "{m}"
+    );
+    assert!(m.contains(r#"rule="pss/privileged""#));
+    assert!(m.contains("palisade_admission_request_duration_seconds_bucket"));
+    assert!(m.contains("palisade_tls_certificate_expiry_timestamp_seconds"));
+    s.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn hardened_pod_is_allowed_and_low_findings_become_warnings() {
+    let s = Running::start(None).await;
+    let (_, body) = s
+        .post(
+            "/validate",
+            &review(
+                "CREATE",
+                ("", "v1", "Pod"),
+                "team-a",
+                hardened_pod("ok"),
+                Value::Null,
+            ),
+        )
+        .await;
+    let r = response(&body);
+    assert_eq!(r["allowed"], true, "{r}");
+    assert!(r.get("warnings").is_none(), "{r}");
+    // An unpinned image is low (image/digest): allowed, with a warning.
+    let mut p = hardened_pod("tagged");
+    p["spec"]["containers"][0]["image"] = json!("registry.example.com/app:1.4.2");
+    p["spec"]["containers"][0]["imagePullPolicy"] = json!("Always");
+    let (_, body) = s
+        .post(
+            "/validate",
+            &review("CREATE", ("", "v1", "Pod"), "team-a", p, Value::Null),
+        )
+        .await;
+    let r = response(&body);
+    assert_eq!(r["allowed"], true, "{r}");
+    let w = r["warnings"].as_array().unwrap();
+    assert_eq!(w.len(), 1, "{w:?}");
+    assert!(
+        w[0].as_str()
+            .unwrap()
+            .starts_with("[image/digest] spec.containers[0].image"),
+        "{w:?}"
+    );
+    s.stop().await;
+}
+
+fn deployment(image: &str, privileged: bool) -> Value {
+    let mut c = hardened_container();
+    c["image"] = json!(image);
+    if privileged {
+        c["securityContext"]["privileged"] = json!(true);
+    }
+    json!({"apiVersion": "apps/v1", "kind": "Deployment",
+        "metadata": {"name": "web", "namespace": "team-a", "labels": {"app": "web"}},
+        "spec": {"replicas": 2, "selector": {"matchLabels": {"app": "web"}},
+            "template": {"metadata": {"labels": {"app": "web"}},
+                "spec": {"automountServiceAccountToken": false, "serviceAccountName": "web",
+                    "containers": [c]}}}})
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn deployment_update_that_keeps_the_template_is_allowed_even_if_it_violates() {
+    let s = Running::start(None).await;
+    let img = hardened_container()["image"].as_str().unwrap().to_string();
+    let old = deployment(&img, true);
+    let mut new = old.clone();
+    new["spec"]["replicas"] = json!(5);
+    new["metadata"]["labels"]["tier"] = json!("frontend");
+    let (_, body) = s
+        .post(
+            "/validate",
+            &review(
+                "UPDATE",
+                ("apps", "v1", "Deployment"),
+                "team-a",
+                new,
+                old.clone(),
+            ),
+        )
+        .await;
+    assert_eq!(response(&body)["allowed"], true, "{body}");
+    // Changing the template is judged: still privileged, so denied.
+    let mut changed = old.clone();
+    changed["spec"]["template"]["spec"]["containers"][0]["env"] =
+        json!([{"name": "A", "value": "b"}]);
+    let (_, body) = s
+        .post(
+            "/validate",
+            &review(
+                "UPDATE",
+                ("apps", "v1", "Deployment"),
+                "team-a",
+                changed,
+                old,
+            ),
+        )
+        .await;
+    let r = response(&body);
+    assert_eq!(r["allowed"], false);
+    let msg = r["status"]["message"].as_str().unwrap();
+    assert!(
+        msg.contains("spec.template.spec.containers[0].securityContext.privileged"),
+        "{msg}"
+    );
+    // A privileged Deployment is denied at create time.
+    let (_, body) = s
+        .post(
+            "/validate",
+            &review(
+                "CREATE",
+                ("apps", "v1", "Deployment"),
+                "team-a",
+                deployment(&img, true),
+                Value::Null,
+            ),
+        )
+        .await;
+    assert_eq!(response(&body)["allowed"], false);
+    s.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn ephemeral_container_update_is_checked() {
+    let s = Running::start(None).await;
+    let old = hardened_pod("web");
+    let mut new = old.clone();
+    new["spec"]["ephemeralContainers"] = json!([{"name": "debugger", "image": "busybox:1.36",
+        "securityContext": {"privileged": true}}]);
+    let mut req = review("UPDATE", ("", "v1", "Pod"), "team-a", new, old);
+    req["request"]["subResource"] = json!("ephemeralcontainers");
+    req["request"]["requestSubResource"] = json!("ephemeralcontainers");
+    let (_, body) = s.post("/validate", &req).await;
+    let r = response(&body);
+    assert_eq!(r["allowed"], false, "{r}");
+    let msg = r["status"]["message"].as_str().unwrap();
+    assert!(
+        msg.contains(
+            "container \"debugger\" spec.ephemeralContainers[0].securityContext.privileged"
+        ),
+        "{msg}"
+    );
+    // Other subresources (status) carry no new pod spec: allowed.
+    let mut status = req.clone();
+    status["request"]["subResource"] = json!("status");
+    let (_, body) = s.post("/validate", &status).await;
+    assert_eq!(response(&body)["allowed"], true);
+    s.stop().await;
+}
+
+const MODES_POLICY: &str = r#"apiVersion: palisade.dev/v1alpha1
+kind: Policy
+spec:
+  admission:
+    modes:
+    - {namespaces: [sandbox-*], mode: warn}
+    - {namespaces: [legacy], mode: audit}
+    exempt:
+      namespaces: [kube-system]
+      usernames: [system:serviceaccount:kube-system:daemon-set-controller]
+    namespaceLabels:
+      team-b:
+        pod-security.kubernetes.io/enforce: baseline
+        pod-security.kubernetes.io/warn: restricted
+        pod-security.kubernetes.io/warn-version: v1.30
+"#;
+
+fn privileged_pod() -> Value {
+    let mut p = hardened_pod("p");
+    p["spec"]["containers"][0]["securityContext"]["privileged"] = json!(true);
+    p
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn namespace_modes_warn_audit_exempt_and_dry_run() {
+    let s = Running::start(Some(MODES_POLICY)).await;
+    // warn: allowed, the violations as warnings.
+    let (_, body) = s
+        .post(
+            "/validate",
+            &review(
+                "CREATE",
+                ("", "v1", "Pod"),
+                "sandbox-1",
+                privileged_pod(),
+                Value::Null,
+            ),
+        )
+        .await;
+    let r = response(&body);
+    assert_eq!(r["allowed"], true);
+    assert!(
+        r["warnings"][0]
+            .as_str()
+            .unwrap()
+            .starts_with("[pss/privileged]"),
+        "{r}"
+    );
+    // audit: allowed, recorded as audit annotations.
+    let (_, body) = s
+        .post(
+            "/validate",
+            &review(
+                "CREATE",
+                ("", "v1", "Pod"),
+                "legacy",
+                privileged_pod(),
+                Value::Null,
+            ),
+        )
+        .await;
+    let r = response(&body);
+    assert_eq!(r["allowed"], true);
+    assert_eq!(r["auditAnnotations"]["violations"], "pss/privileged", "{r}");
+    assert_eq!(r["auditAnnotations"]["mode"], "audit");
+    // The same as a dry run: evaluated, not recorded as an audit event.
+    let mut dry = review(
+        "CREATE",
+        ("", "v1", "Pod"),
+        "legacy",
+        privileged_pod(),
+        Value::Null,
+    );
+    dry["request"]["dryRun"] = json!(true);
+    let (_, body) = s.post("/validate", &dry).await;
+    assert!(response(&body).get("auditAnnotations").is_none(), "{body}");
+    // Exempt namespace and user.
+    let (_, body) = s
+        .post(
+            "/validate",
+            &review(
+                "CREATE",
+                ("", "v1", "Pod"),
+                "kube-system",
+                privileged_pod(),
+                Value::Null,
+            ),
+        )
+        .await;
+    assert_eq!(response(&body)["allowed"], true);
+    let mut by_controller = review(
+        "CREATE",
+        ("", "v1", "Pod"),
+        "team-a",
+        privileged_pod(),
+        Value::Null,
+    );
+    by_controller["request"]["userInfo"]["username"] =
+        json!("system:serviceaccount:kube-system:daemon-set-controller");
+    let (_, body) = s.post("/validate", &by_controller).await;
+    assert_eq!(response(&body)["allowed"], true);
+    // Elsewhere: enforce.
+    let (_, body) = s
+        .post(
+            "/validate",
+            &review(
+                "CREATE",
+                ("", "v1", "Pod"),
+                "team-a",
+                privileged_pod(),
+                Value::Null,
+            ),
+        )
+        .await;
+    assert_eq!(response(&body)["allowed"], false);
+    let outcomes: Vec<String> = s
+        .decisions()
+        .iter()
+        .map(|d| d["decision"].as_str().unwrap().to_string())
+        .collect();
+    assert_eq!(
+        outcomes,
+        ["warn", "audit", "audit", "exempt", "exempt", "deny"]
+    );
+    assert_eq!(s.decisions()[2]["dryRun"], true);
+    s.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn pod_security_namespace_labels_set_the_level_enforced_and_warned() {
+    let s = Running::start(Some(MODES_POLICY)).await;
+    // team-b enforces baseline: a pod that is only non-restricted is admitted,
+    // with the warn label's restricted violations as warnings.
+    let p = pod(
+        "loose",
+        json!({"name": "app", "image": "registry.example.com/app:1@sha256:6b3a8d5a3e9f4c2b1a0f9e8d7c6b5a4938271605f4e3d2c1b0a9f8e7d6c5b4a3",
+        "resources": {"limits": {"memory": "1Gi"}, "requests": {"cpu": "1"}},
+        "securityContext": {"readOnlyRootFilesystem": true}}),
+    );
+    let mut p = p;
+    p["spec"]["automountServiceAccountToken"] = json!(false);
+    p["spec"]["serviceAccountName"] = json!("loose");
+    let (_, body) = s
+        .post(
+            "/validate",
+            &review(
+                "CREATE",
+                ("", "v1", "Pod"),
+                "team-b",
+                p.clone(),
+                Value::Null,
+            ),
+        )
+        .await;
+    let r = response(&body);
+    assert_eq!(r["allowed"], true, "{r}");
+    let w: Vec<&str> = r["warnings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|x| x.as_str().unwrap())
+        .collect();
+    assert!(
+        w.iter()
+            .any(|x| x
+                .starts_with("would violate PodSecurity \"restricted:v1.30\": [pss/runAsNonRoot]")),
+        "{w:?}"
+    );
+    // The same pod in a namespace without labels is judged at the policy's level (restricted).
+    let (_, body) = s
+        .post(
+            "/validate",
+            &review("CREATE", ("", "v1", "Pod"), "team-a", p, Value::Null),
+        )
+        .await;
+    assert_eq!(response(&body)["allowed"], false);
+    // Baseline violations are still denied in team-b.
+    let (_, body) = s
+        .post(
+            "/validate",
+            &review(
+                "CREATE",
+                ("", "v1", "Pod"),
+                "team-b",
+                privileged_pod(),
+                Value::Null,
+            ),
+        )
+        .await;
+    assert_eq!(response(&body)["allowed"], false);
+    s.stop().await;
+}
+
+const MUTATE_POLICY: &str = r#"apiVersion: palisade.dev/v1alpha1
+kind: Policy
+spec:
+  admission:
+    mutations:
+      automountServiceAccountToken: true
+      seccompProfile: true
+      allowPrivilegeEscalation: true
+      dropAllCapabilities: true
+      runAsNonRoot: true
+"#;
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn mutate_returns_a_json_patch_that_makes_the_pod_pass_restricted() {
+    let s = Running::start(Some(MUTATE_POLICY)).await;
+    let mut p = pod(
+        "bare",
+        json!({"name": "app",
+        "image": "registry.example.com/app:1@sha256:6b3a8d5a3e9f4c2b1a0f9e8d7c6b5a4938271605f4e3d2c1b0a9f8e7d6c5b4a3",
+        "resources": {"limits": {"memory": "1Gi"}, "requests": {"cpu": "1"}},
+        "securityContext": {"readOnlyRootFilesystem": true}}),
+    );
+    p["spec"]["serviceAccountName"] = json!("bare");
+    let (_, before) = s
+        .post(
+            "/validate",
+            &review(
+                "CREATE",
+                ("", "v1", "Pod"),
+                "team-a",
+                p.clone(),
+                Value::Null,
+            ),
+        )
+        .await;
+    assert_eq!(response(&before)["allowed"], false);
+    let (status, body) = s
+        .post(
+            "/mutate",
+            &review(
+                "CREATE",
+                ("", "v1", "Pod"),
+                "team-a",
+                p.clone(),
+                Value::Null,
+            ),
+        )
+        .await;
+    assert_eq!(status, 200);
+    let r = response(&body);
+    assert_eq!(r["allowed"], true);
+    assert_eq!(r["patchType"], "JSONPatch");
+    let patch_bytes = base64::engine::general_purpose::STANDARD
+        .decode(r["patch"].as_str().unwrap())
+        .unwrap();
+    let patch: json_patch::Patch = serde_json::from_slice(&patch_bytes).unwrap();
+    let mut mutated = p.clone();
+    json_patch::patch(&mut mutated, &patch).unwrap();
+    // What the API server would then send to /validate passes.
+    let (_, after) = s
+        .post(
+            "/validate",
+            &review(
+                "CREATE",
+                ("", "v1", "Pod"),
+                "team-a",
+                mutated.clone(),
+                Value::Null,
+            ),
+        )
+        .await;
+    assert_eq!(response(&after)["allowed"], true, "{after}");
+    assert!(response(&after).get("warnings").is_none(), "{after}");
+    // The user's explicit readOnlyRootFilesystem was kept.
+    assert_eq!(
+        mutated["spec"]["containers"][0]["securityContext"]["readOnlyRootFilesystem"],
+        true
+    );
+    // A complete pod needs no patch.
+    let (_, body) = s
+        .post(
+            "/mutate",
+            &review("CREATE", ("", "v1", "Pod"), "team-a", mutated, Value::Null),
+        )
+        .await;
+    assert!(response(&body).get("patch").is_none(), "{body}");
+    s.stop().await;
+}
+
+const IMAGE_POLICY: &str = r#"apiVersion: palisade.dev/v1alpha1
+kind: Policy
+spec:
+  images:
+    trustedRegistries: [registry.example.com/**]
+    requireDigest: true
+"#;
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn image_review_allows_trusted_pinned_images_and_denies_others_with_a_reason() {
+    let s = Running::start(Some(IMAGE_POLICY)).await;
+    let pinned = "registry.example.com/team/app:1.2@sha256:6b3a8d5a3e9f4c2b1a0f9e8d7c6b5a4938271605f4e3d2c1b0a9f8e7d6c5b4a3";
+    let body = json!({"apiVersion": "imagepolicy.k8s.io/v1alpha1", "kind": "ImageReview",
+        "spec": {"containers": [{"image": pinned}], "annotations": {}, "namespace": "team-a"}});
+    let (status, r) = s.post("/imagereview", &body).await;
+    assert_eq!(status, 200);
+    assert_eq!(r["apiVersion"], "imagepolicy.k8s.io/v1alpha1");
+    assert_eq!(r["kind"], "ImageReview");
+    assert_eq!(r["status"]["allowed"], true, "{r}");
+    let body = json!({"apiVersion": "imagepolicy.k8s.io/v1alpha1", "kind": "ImageReview",
+        "spec": {"containers": [{"image": pinned}, {"image": "docker.io/library/nginx:1.27"}],
+            "namespace": "team-a"}});
+    let (_, r) = s.post("/imagereview", &body).await;
+    assert_eq!(r["status"]["allowed"], false, "{r}");
+    let reason = r["status"]["reason"].as_str().unwrap();
+    assert!(
+        reason.contains("image \"docker.io/library/nginx:1.27\": [image/registry]"),
+        "{reason}"
+    );
+    assert!(reason.contains("[image/digest-required]"), "{reason}");
+    assert!(!reason.contains(pinned), "{reason}");
+    assert_eq!(
+        r["status"]["auditAnnotations"]["palisade.dev/violations"],
+        "image/digest-required,image/registry"
+    );
+    s.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn malformed_truncated_and_oversized_bodies_get_clear_http_errors() {
+    let s = Running::start_with(None, |o| o.max_body_bytes = 64 * 1024).await;
+    let url = format!("{}/validate", s.base);
+    let send = |body: Vec<u8>| {
+        s.client
+            .post(url.clone())
+            .header("content-type", "application/json")
+            .body(body)
+            .send()
+    };
+    let r = send(b"{\"apiVersion\": \"admission.k8s.io/v1\", \"kind\": \"Admission".to_vec())
+        .await
+        .unwrap();
+    assert_eq!(r.status().as_u16(), 400);
+    assert!(r.text().await.unwrap().contains("not an AdmissionReview"));
+    let r = send(br#"{"apiVersion": "admission.k8s.io/v1beta1", "kind": "AdmissionReview", "request": null}"#.to_vec()).await.unwrap();
+    assert_eq!(r.status().as_u16(), 400);
+    assert!(r.text().await.unwrap().contains("admissionReviewVersions"));
+    let r = send(br#"{"apiVersion": "admission.k8s.io/v1", "kind": "AdmissionReview"}"#.to_vec())
+        .await
+        .unwrap();
+    assert_eq!(r.status().as_u16(), 400);
+    assert!(r.text().await.unwrap().contains("no request"));
+    let r = send(br#"{"apiVersion": "v1", "kind": "Pod"}"#.to_vec())
+        .await
+        .unwrap();
+    assert_eq!(r.status().as_u16(), 400);
+    let mut big = review(
+        "CREATE",
+        ("", "v1", "Pod"),
+        "a",
+        hardened_pod("x"),
+        Value::Null,
+    );
+    big["request"]["object"]["metadata"]["annotations"] = json!({"filler": "x".repeat(100 * 1024)});
+    let r = send(serde_json::to_vec(&big).unwrap()).await.unwrap();
+    assert_eq!(r.status().as_u16(), 413);
+    let r = s
+        .client
+        .post(format!("{}/imagereview", s.base))
+        .body("[]")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status().as_u16(), 400);
+    // An unknown kind is admitted with a warning (the default).
+    let cm =
+        json!({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "c"}, "data": {}});
+    let (_, body) = s
+        .post(
+            "/validate",
+            &review("CREATE", ("", "v1", "ConfigMap"), "a", cm, Value::Null),
+        )
+        .await;
+    assert_eq!(response(&body)["allowed"], true);
+    assert!(response(&body)["warnings"][0]
+        .as_str()
+        .unwrap()
+        .contains("not a workload kind"));
+    // The server is still healthy.
+    assert_eq!(s.get("/healthz").await, (200, "ok".to_string()));
+    assert_eq!(s.get("/readyz").await, (200, "ready".to_string()));
+    let (_, m) = s.get("/metrics").await;
+    assert!(
+        m.contains(r#"palisade_admission_requests_total{endpoint="validate",decision="error"} 5"#),
+        "{m}"
+    );
+    s.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn policy_reload_takes_effect_and_a_broken_file_keeps_the_previous_policy() {
+    let s = Running::start(Some(
+        "apiVersion: palisade.dev/v1alpha1\nkind: Policy\nspec: {}\n",
+    ))
+    .await;
+    let req = review(
+        "CREATE",
+        ("", "v1", "Pod"),
+        "team-a",
+        privileged_pod(),
+        Value::Null,
+    );
+    let send = || s.post("/validate", &req);
+    assert_eq!(response(&send().await.1)["allowed"], false);
+    let policy = s.pki.path("palisade.yaml");
+    write_atomically(&policy, "apiVersion: palisade.dev/v1alpha1\nkind: Policy\nspec:\n  admission: {defaultMode: warn}\n");
+    wait_for(|| async { response(&send().await.1)["allowed"] == true }).await;
+    write_atomically(&policy, "apiVersion: palisade.dev/v1alpha1\nkind: Policy\nspec:\n  admission: {defaultMode: sideways}\n");
+    wait_for(|| async {
+        s.get("/metrics")
+            .await
+            .1
+            .contains(r#"palisade_policy_reloads_total{result="error"} 1"#)
+    })
+    .await;
+    // The warn policy keeps serving.
+    assert_eq!(response(&send().await.1)["allowed"], true);
+    assert_eq!(s.get("/readyz").await.0, 200);
+    s.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn certificate_rotation_under_load_fails_no_request() {
+    let s = Arc::new(Running::start(None).await);
+    let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let ok = Arc::new(AtomicUsize::new(0));
+    let failed = Arc::new(AtomicUsize::new(0));
+    let mut workers = Vec::new();
+    for _ in 0..4 {
+        let (s, stop, ok, failed) = (s.clone(), stop.clone(), ok.clone(), failed.clone());
+        workers.push(tokio::spawn(async move {
+            let body = review(
+                "CREATE",
+                ("", "v1", "Pod"),
+                "team-a",
+                hardened_pod("p"),
+                Value::Null,
+            );
+            while !stop.load(Ordering::Relaxed) {
+                // A new connection (and TLS handshake) for every request.
+                match s
+                    .client
+                    .post(format!("{}/validate", s.base))
+                    .json(&body)
+                    .send()
+                    .await
+                {
+                    Ok(r) if r.status().is_success() => ok.fetch_add(1, Ordering::Relaxed),
+                    _ => failed.fetch_add(1, Ordering::Relaxed),
+                };
+            }
+        }));
+    }
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let before = s.get("/metrics").await.1;
+    for round in 0..3 {
+        let (c, k) = s.pki.leaf("localhost");
+        // Key first, then certificate: for a moment they do not match, and
+        // the server must keep serving the previous pair.
+        write_atomically(&s.pki.path("tls.key"), &k);
+        tokio::time::sleep(Duration::from_millis(120)).await;
+        write_atomically(&s.pki.path("tls.crt"), &c);
+        let want = format!(
+            r#"palisade_tls_certificate_reloads_total{{result="ok"}} {}"#,
+            round + 1
+        );
+        wait_for(|| async { s.get("/metrics").await.1.contains(&want) }).await;
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    stop.store(true, Ordering::Relaxed);
+    for w in workers {
+        w.await.unwrap();
+    }
+    assert!(
+        !before.contains("tls_certificate_reloads_total{result=\"ok\"}"),
+        "{before}"
+    );
+    assert_eq!(
+        failed.load(Ordering::Relaxed),
+        0,
+        "requests failed during rotation"
+    );
+    assert!(
+        ok.load(Ordering::Relaxed) > 20,
+        "too few requests: {}",
+        ok.load(Ordering::Relaxed)
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn client_certificates_are_required_when_a_client_ca_is_set() {
+    let pki_ca = Pki::new();
+    let ca_path = pki_ca.path("ca.crt");
+    let s = Running::start_with(None, |o| o.client_ca = Some(ca_path.clone())).await;
+    // Without a client certificate the handshake fails.
+    assert!(s
+        .client
+        .get(format!("{}/healthz", s.base))
+        .send()
+        .await
+        .is_err());
+    // With one signed by the client CA it succeeds.
+    let (c, k) = pki_ca.leaf("kube-apiserver");
+    let id = reqwest::Identity::from_pem(format!("{c}{k}").as_bytes()).unwrap();
+    let addr = s.server.as_ref().unwrap().local_addr();
+    let with_cert = client(&s.pki, Some(id), addr);
+    let r = with_cert
+        .get(format!("{}/healthz", s.base))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status().as_u16(), 200);
+    // One signed by another CA is refused.
+    let (c, k) = s.pki.leaf("intruder");
+    let id = reqwest::Identity::from_pem(format!("{c}{k}").as_bytes()).unwrap();
+    let other = client(&s.pki, Some(id), addr);
+    assert!(other
+        .get(format!("{}/healthz", s.base))
+        .send()
+        .await
+        .is_err());
+    s.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn start_fails_clearly_on_bad_certificates_and_policy() {
+    let pki = Pki::new();
+    let mut opts = ServeOptions::new(
+        "127.0.0.1:0".parse().unwrap(),
+        pki.path("tls.crt"),
+        pki.path("missing.key"),
+    );
+    let e = Server::start(opts.clone()).await.err().unwrap().to_string();
+    assert!(e.contains("missing.key"), "{e}");
+    let (_, other_key) = pki.leaf("x");
+    std::fs::write(pki.path("other.key"), other_key).unwrap();
+    opts.tls_key = pki.path("other.key");
+    let e = Server::start(opts.clone()).await.err().unwrap().to_string();
+    assert!(e.contains("do not match"), "{e}");
+    opts.tls_key = pki.path("tls.key");
+    std::fs::write(pki.path("bad.yaml"), "apiVersion: palisade.dev/v1alpha1\nkind: Policy\nspec:\n  admission: {threshold: severe}\n").unwrap();
+    opts.policy = Some(pki.path("bad.yaml"));
+    let e = Server::start(opts).await.err().unwrap().to_string();
+    assert!(e.contains("bad.yaml:4:"), "{e}");
+}
+
+fn write_atomically(path: &Path, text: &str) {
+    let tmp = path.with_extension("tmp");
+    std::fs::write(&tmp, text).unwrap();
+    std::fs::rename(&tmp, path).unwrap();
+}
+
+async fn wait_for<F, Fut>(mut f: F)
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = bool>,
+{
+    for _ in 0..200 {
+        if f().await {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(25)).await;
+    }
+    panic!("condition not reached in 5 s");
+}
