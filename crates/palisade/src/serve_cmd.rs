@@ -28,9 +28,7 @@ pub fn run(args: ServeArgs) -> Result<i32> {
         let p = PathBuf::from(DEFAULT_FILE);
         p.is_file().then_some(p)
     });
-    opts.decision_log = args
-        .decision_log
-        .map_or(LogTarget::Stdout, LogTarget::File);
+    opts.decision_log = args.decision_log.map_or(LogTarget::Stdout, LogTarget::File);
     opts.max_body_bytes = args.max_body_bytes;
     opts.max_concurrent = args.max_concurrent;
     opts.request_timeout = Duration::from_secs(args.request_timeout);
