@@ -10,8 +10,9 @@ pub mod decision_log;
 pub mod imagereview;
 pub mod metrics;
 pub mod mutate;
+pub mod namespaces;
 pub mod review;
 pub mod server;
 pub mod tls;
 
-pub use server::{LogTarget, ServeError, ServeOptions, Server};
+pub use server::{LogTarget, NamespaceSource, ServeError, ServeOptions, Server};

@@ -13,6 +13,8 @@ use std::sync::{Arc, Mutex};
 use kube_core::admission::{AdmissionRequest, AdmissionResponse, Operation};
 use kube_core::DynamicObject;
 use palisade_core::object::{objects_of, Content};
+
+use crate::namespaces::LiveNamespaces;
 use palisade_core::policy::{any_glob, Mode};
 use palisade_core::{
     Context, Engine, Finding, Limits, Node, Policy, PssLevel, PssVersion, Severity, WorkloadKind,
@@ -66,6 +68,8 @@ pub struct Evaluator {
     pss_only: Mutex<HashMap<(PssLevel, PssVersion), Arc<Engine>>>,
     /// The image rules alone, for `/imagereview`.
     images: Engine,
+    /// Namespace labels read from the cluster, when watched.
+    live: Option<Arc<LiveNamespaces>>,
 }
 
 impl Evaluator {
@@ -93,7 +97,28 @@ impl Evaluator {
             by_level: Mutex::new(HashMap::new()),
             pss_only: Mutex::new(HashMap::new()),
             images,
+            live: None,
         }
+    }
+
+    /// Uses namespace labels from the cluster (they take precedence over the
+    /// policy file's `admission.namespaceLabels`).
+    pub fn with_live_namespaces(mut self, live: Option<Arc<LiveNamespaces>>) -> Self {
+        self.live = live;
+        self
+    }
+
+    /// The labels of a namespace: from the cluster when watched and known,
+    /// else from the policy file.
+    pub fn namespace_labels(&self, namespace: &str) -> Option<BTreeMap<String, String>> {
+        if let Some(l) = self.live.as_ref().and_then(|live| live.labels(namespace)) {
+            return Some(l);
+        }
+        self.policy
+            .admission
+            .namespace_labels
+            .get(namespace)
+            .cloned()
     }
 
     /// The policy evaluated.
@@ -238,8 +263,8 @@ impl Evaluator {
             }
         }
 
-        let labels = self.policy.admission.namespace_labels.get(&namespace);
-        let psa = PsaLabels::of(labels, self.policy.level, self.policy.version);
+        let labels = self.namespace_labels(&namespace);
+        let psa = PsaLabels::of(labels.as_ref(), self.policy.level, self.policy.version);
         let engine = self.engine_at(psa.enforce.0, psa.enforce.1, false);
         let findings = check(&engine, &json);
         let threshold = self.policy.admission_threshold;
@@ -379,14 +404,17 @@ impl Evaluator {
     /// matches, else the default.
     pub fn mode_of(&self, namespace: &str) -> Mode {
         let adm = &self.policy.admission;
-        let labels = adm.namespace_labels.get(namespace);
+        let labels = self.namespace_labels(namespace);
         adm.modes
             .iter()
             .find(|m| {
                 (m.namespaces.is_empty() || any_glob(&m.namespaces, namespace))
-                    && m.match_labels
-                        .iter()
-                        .all(|(k, v)| labels.and_then(|l| l.get(k)).is_some_and(|lv| lv == v))
+                    && m.match_labels.iter().all(|(k, v)| {
+                        labels
+                            .as_ref()
+                            .and_then(|l| l.get(k))
+                            .is_some_and(|lv| lv == v)
+                    })
             })
             .map_or(adm.default_mode, |m| m.mode)
     }

@@ -32,6 +32,7 @@ use tower::limit::ConcurrencyLimitLayer;
 use crate::decision_log::{now_ms, DecisionLog, Entry};
 use crate::imagereview::{self, ImageReview};
 use crate::metrics::Metrics;
+use crate::namespaces::LiveNamespaces;
 use crate::review::{Decision, Evaluator};
 use crate::tls::{server_config, CertStore};
 
@@ -45,6 +46,18 @@ pub enum LogTarget {
     Stdout,
     /// Appended to a file.
     File(PathBuf),
+}
+
+/// Where namespace labels come from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum NamespaceSource {
+    /// `admission.namespaceLabels` in the policy file only.
+    PolicyFile,
+    /// A watch on the cluster's Namespaces, connecting as kubectl would (the
+    /// in-cluster service account, else `KUBECONFIG`).
+    Cluster,
+    /// A watch on the API server at this URL (no authentication): tests.
+    ClusterAt(String),
 }
 
 /// How to run the server.
@@ -74,6 +87,8 @@ pub struct ServeOptions {
     pub reload_interval: Duration,
     /// How long in-flight requests may take to finish on shutdown.
     pub shutdown_grace: Duration,
+    /// Where namespace labels come from.
+    pub namespaces: NamespaceSource,
 }
 
 impl ServeOptions {
@@ -92,6 +107,7 @@ impl ServeOptions {
             header_timeout: Duration::from_secs(10),
             reload_interval: Duration::from_secs(2),
             shutdown_grace: Duration::from_secs(25),
+            namespaces: NamespaceSource::PolicyFile,
         }
     }
 }
@@ -108,6 +124,9 @@ pub enum ServeError {
     /// Sockets, files.
     #[error("{0}")]
     Io(#[from] std::io::Error),
+    /// The cluster connection for the namespace watch.
+    #[error("namespace watch: {0}")]
+    Kube(String),
 }
 
 /// Shared by every request.
@@ -116,6 +135,7 @@ struct AppState {
     metrics: Metrics,
     log: DecisionLog,
     certs: Arc<CertStore>,
+    live: Option<Arc<LiveNamespaces>>,
     policy_loaded: AtomicBool,
     max_body_bytes: usize,
     request_timeout: Duration,
@@ -128,6 +148,7 @@ pub struct Server {
     grace: Duration,
     task: tokio::task::JoinHandle<std::io::Result<()>>,
     reloader: tokio::task::JoinHandle<()>,
+    watcher: Option<tokio::task::JoinHandle<()>>,
 }
 
 impl Server {
@@ -149,10 +170,29 @@ impl Server {
                     .open(p)?,
             )),
         };
+        let client = match &opts.namespaces {
+            NamespaceSource::PolicyFile => None,
+            NamespaceSource::Cluster => Some(
+                kube::Client::try_default()
+                    .await
+                    .map_err(|e| ServeError::Kube(e.to_string()))?,
+            ),
+            NamespaceSource::ClusterAt(url) => {
+                let uri = url
+                    .parse()
+                    .map_err(|e| ServeError::Kube(format!("{url}: {e}")))?;
+                Some(
+                    kube::Client::try_from(kube::Config::new(uri))
+                        .map_err(|e| ServeError::Kube(e.to_string()))?,
+                )
+            }
+        };
+        let live = client.as_ref().map(|_| Arc::new(LiveNamespaces::default()));
         let metrics = Metrics::new();
         metrics.cert_expiry(certs.not_after());
         let state = Arc::new(AppState {
-            eval: ArcSwap::from_pointee(Evaluator::new(policy)),
+            eval: ArcSwap::from_pointee(Evaluator::new(policy).with_live_namespaces(live.clone())),
+            live: live.clone(),
             metrics,
             log,
             certs: certs.clone(),
@@ -180,6 +220,10 @@ impl Server {
             opts.policy.clone(),
             opts.reload_interval,
         ));
+        let watcher = match (client, live) {
+            (Some(c), Some(l)) => Some(tokio::spawn(crate::namespaces::watch(c, l))),
+            _ => None,
+        };
         tracing::info!("palisade serve: listening on https://{addr}");
         Ok(Server {
             addr,
@@ -187,6 +231,7 @@ impl Server {
             grace: opts.shutdown_grace,
             task,
             reloader,
+            watcher,
         })
     }
 
@@ -200,6 +245,9 @@ impl Server {
     pub async fn shutdown(self) -> std::io::Result<()> {
         self.handle.graceful_shutdown(Some(self.grace));
         self.reloader.abort();
+        if let Some(w) = &self.watcher {
+            w.abort();
+        }
         match self.task.await {
             Ok(r) => r,
             Err(e) => Err(std::io::Error::other(e)),
@@ -290,7 +338,9 @@ async fn reload_loop(state: Arc<AppState>, policy: Option<PathBuf>, every: Durat
         }
         match read_policy(path) {
             Ok(p) => {
-                state.eval.store(Arc::new(Evaluator::new(p)));
+                state.eval.store(Arc::new(
+                    Evaluator::new(p).with_live_namespaces(state.live.clone()),
+                ));
                 state.policy_loaded.store(true, Ordering::Relaxed);
                 state.metrics.policy_reload(true);
                 tracing::info!("policy reloaded from {}", path.display());
@@ -540,6 +590,13 @@ async fn imagereview(State(state): State<Arc<AppState>>, req: Request) -> Respon
 async fn readyz(State(state): State<Arc<AppState>>) -> Response {
     if !state.policy_loaded.load(Ordering::Relaxed) {
         return (StatusCode::SERVICE_UNAVAILABLE, "policy not loaded").into_response();
+    }
+    if state.live.as_ref().is_some_and(|l| !l.synced()) {
+        return (
+            StatusCode::SERVICE_UNAVAILABLE,
+            "namespace labels not yet synchronised from the cluster",
+        )
+            .into_response();
     }
     if !state.certs.valid_now() {
         return (

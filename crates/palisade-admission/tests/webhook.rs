@@ -988,3 +988,97 @@ where
     }
     panic!("condition not reached in 5 s");
 }
+
+/// A stand-in for the API server's Namespace endpoints (list and watch),
+/// since no API server runs on the test machines: a mock, in the one place
+/// the webhook talks to Kubernetes itself.
+mod fake_api {
+    use axum::body::Body;
+    use axum::extract::{RawQuery, State};
+    use axum::response::Response;
+    use axum::routing::get;
+    use axum::Router;
+    use serde_json::{json, Value};
+    use tokio::sync::broadcast;
+
+    pub struct FakeApi {
+        pub url: String,
+        pub events: broadcast::Sender<String>,
+    }
+
+    pub fn namespace(name: &str, labels: Value, rv: u64) -> Value {
+        json!({"apiVersion": "v1", "kind": "Namespace",
+            "metadata": {"name": name, "labels": labels, "resourceVersion": rv.to_string()}})
+    }
+
+    pub async fn start(initial: Vec<Value>) -> FakeApi {
+        let (tx, _) = broadcast::channel::<String>(16);
+        let state = (initial, tx.clone());
+        let app = Router::new()
+            .route("/api/v1/namespaces", get(namespaces))
+            .with_state(state);
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let url = format!("http://{}", listener.local_addr().unwrap());
+        tokio::spawn(async move { axum::serve(listener, app).await });
+        FakeApi { url, events: tx }
+    }
+
+    async fn namespaces(
+        State((initial, tx)): State<(Vec<Value>, broadcast::Sender<String>)>,
+        RawQuery(q): RawQuery,
+    ) -> Response {
+        let q = q.unwrap_or_default();
+        if q.split('&').any(|kv| kv == "watch=true" || kv == "watch=1") {
+            let rx = tx.subscribe();
+            let stream = futures_util::stream::unfold(rx, |mut rx| async move {
+                match rx.recv().await {
+                    Ok(line) => Some((Ok::<_, std::io::Error>(format!("{line}\n")), rx)),
+                    Err(_) => None,
+                }
+            });
+            return Response::builder()
+                .header("content-type", "application/json")
+                .body(Body::from_stream(stream))
+                .unwrap();
+        }
+        let list = json!({"apiVersion": "v1", "kind": "NamespaceList",
+            "metadata": {"resourceVersion": "10"}, "items": initial});
+        Response::builder()
+            .header("content-type", "application/json")
+            .body(Body::from(list.to_string()))
+            .unwrap()
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn namespace_labels_are_watched_in_the_cluster() {
+    let api = fake_api::start(vec![fake_api::namespace(
+        "team-c",
+        json!({"pod-security.kubernetes.io/enforce": "baseline"}),
+        5,
+    )])
+    .await;
+    let url = api.url.clone();
+    let s = Running::start_with(None, |o| {
+        o.namespaces = palisade_admission::NamespaceSource::ClusterAt(url)
+    })
+    .await;
+    wait_for(|| async { s.get("/readyz").await.0 == 200 }).await;
+    // Only restricted-level violations: admitted under the cluster's baseline label.
+    let mut p = hardened_pod("loose");
+    p["spec"]["containers"][0]["securityContext"] = json!({"readOnlyRootFilesystem": true});
+    let req = review("CREATE", ("", "v1", "Pod"), "team-c", p, Value::Null);
+    assert_eq!(
+        response(&s.post("/validate", &req).await.1)["allowed"],
+        true
+    );
+    // The label changes in the cluster: the same pod is now denied.
+    let event = json!({"type": "MODIFIED", "object": fake_api::namespace(
+        "team-c", json!({"pod-security.kubernetes.io/enforce": "restricted"}), 11)});
+    wait_for(|| async {
+        let _ = api.events.send(event.to_string());
+        response(&s.post("/validate", &req).await.1)["allowed"] == false
+    })
+    .await;
+    s.stop().await;
+}

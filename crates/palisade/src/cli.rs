@@ -67,6 +67,10 @@ pub struct ServeArgs {
     /// Worker threads (default: one per core).
     #[arg(long, env = "PALISADE_THREADS")]
     pub threads: Option<usize>,
+    /// Watch the cluster's Namespaces for their labels (pod-security.kubernetes.io/*),
+    /// connecting with the in-cluster service account or KUBECONFIG.
+    #[arg(long, env = "PALISADE_WATCH_NAMESPACES")]
+    pub watch_namespaces: bool,
 }
 
 /// `palisade config`.

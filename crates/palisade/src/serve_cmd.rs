@@ -5,7 +5,7 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use anyhow::{anyhow, bail, Context as _, Result};
-use palisade_admission::{LogTarget, ServeOptions, Server};
+use palisade_admission::{LogTarget, NamespaceSource, ServeOptions, Server};
 use palisade_core::policy_file::DEFAULT_FILE;
 
 use crate::cli::ServeArgs;
@@ -35,6 +35,9 @@ pub fn run(args: ServeArgs) -> Result<i32> {
     opts.header_timeout = Duration::from_secs(args.request_timeout);
     opts.reload_interval = Duration::from_secs_f64(args.reload_interval);
     opts.shutdown_grace = Duration::from_secs(args.shutdown_grace);
+    if args.watch_namespaces {
+        opts.namespaces = NamespaceSource::Cluster;
+    }
 
     tracing_subscriber::fmt()
         .with_writer(std::io::stderr)
