@@ -14,10 +14,12 @@ use std::sync::Arc;
 
 use rayon::prelude::*;
 
-use crate::finding::{Finding, InputError, ScanReport, Severity, Skipped};
+use crate::finding::{Finding, InputError, PodInfo, ScanReport, Severity, Skipped};
 use crate::loader::{self, Diagnostic, Document, Limits};
 use crate::node::{render_path, Node, Seg};
-use crate::object::{object_ref, objects_of, Content, Object, ObjectRef, ViewError};
+use crate::object::{
+    object_ref, objects_of, Content, Object, ObjectRef, PodPart, PodView, ViewError,
+};
 use crate::policy::{any_glob, glob_match, Date, Exemption, ScanIndex};
 use crate::rule::{Context, PssLevel, Rule, RuleMeta, Target, Violation};
 
@@ -71,6 +73,9 @@ pub struct Engine {
     limits: Limits,
     parallel: bool,
     today: Date,
+    /// Objects to keep for whole-input analysis, by `(apiVersion, kind)`;
+    /// when set, workloads' pod identities are collected too.
+    keep: Option<fn(&str, &str) -> bool>,
 }
 
 /// Adds the ServiceAccounts of `objects` to `idx`.
@@ -122,7 +127,16 @@ impl Engine {
             limits,
             parallel: true,
             today: Date::today(),
+            keep: None,
         }
+    }
+
+    /// Collects, into each report, the objects `keep` selects (by apiVersion
+    /// and kind) and every workload's ServiceAccount and token: the input of
+    /// whole-scan analyses such as RBAC.
+    pub fn with_collection(mut self, keep: fn(&str, &str) -> bool) -> Self {
+        self.keep = Some(keep);
+        self
     }
 
     /// Checks documents of a large file on several threads (the default) or on one.
@@ -312,6 +326,14 @@ impl Engine {
         };
         if pod.is_some() {
             report.summary.workloads += 1;
+        }
+        if let Some(keep) = self.keep {
+            if keep(&obj.id.api_version, &obj.id.kind) {
+                report.kept.push(obj.clone());
+            }
+            if let Some(view) = &pod {
+                report.pods.push(pod_info(obj, view, idx));
+            }
         }
         let suppress = InlineSuppression::of(obj, &self.ctx.policy.inline_suppressions);
         if let Some(f) = suppress.problem(obj) {
@@ -554,6 +576,52 @@ fn locate(obj: &Object, meta: &RuleMeta, v: Violation) -> Finding {
         line: pos.line,
         column: pos.col,
         remediation: meta.remediation,
+    }
+}
+
+/// The ServiceAccount identity of a workload's pods.
+fn pod_info(obj: &Object, view: &PodView<'_>, idx: &ScanIndex) -> PodInfo {
+    let spec = view.spec;
+    let (sa, key) = ["serviceAccountName", "serviceAccount"]
+        .into_iter()
+        .find_map(|k| {
+            spec.get(k)
+                .and_then(Node::as_str)
+                .filter(|n| !n.is_empty())
+                .map(|n| (n, Some(k)))
+        })
+        .unwrap_or(("default", None));
+    let namespace = obj.id.namespace.clone().unwrap_or_default();
+    let automount = match spec
+        .get("automountServiceAccountToken")
+        .and_then(Node::as_bool)
+    {
+        Some(b) => b,
+        None => !matches!(
+            idx.service_accounts
+                .get(&(namespace.clone(), sa.to_string())),
+            Some(Some(false))
+        ),
+    };
+    let projected = spec.get("volumes").is_some_and(|vols| {
+        vols.items().iter().any(|v| {
+            v.get_path(&["projected", "sources"]).is_some_and(|s| {
+                s.items()
+                    .iter()
+                    .any(|src| src.get("serviceAccountToken").is_some())
+            })
+        })
+    });
+    let rel: Vec<Seg> = key.map(|k| vec![Seg::key(k)]).unwrap_or_default();
+    let pos = obj.locate(&view.path(PodPart::Spec, &rel));
+    PodInfo {
+        object: obj.id.clone(),
+        file: obj.file.clone(),
+        line: pos.line,
+        column: pos.col,
+        namespace,
+        service_account: sa.to_string(),
+        token_mounted: automount || projected,
     }
 }
 

@@ -150,6 +150,35 @@ pub struct ScanReport {
     pub skipped: Vec<Skipped>,
     /// Counts.
     pub summary: Summary,
+    /// Objects kept for whole-input analysis (RBAC), when the engine
+    /// collects them ([`crate::Engine::with_collection`]).
+    #[serde(skip)]
+    pub kept: Vec<crate::Object>,
+    /// Every workload's pod identity, when the engine collects them.
+    #[serde(skip)]
+    pub pods: Vec<PodInfo>,
+}
+
+/// Which ServiceAccount a workload's pods run as, and whether its token is
+/// in the pods: what RBAC analysis joins to permissions.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PodInfo {
+    /// The workload.
+    pub object: Arc<ObjectRef>,
+    /// Its file.
+    pub file: Arc<str>,
+    /// Line of the pod spec's ServiceAccount field (or of the pod spec).
+    pub line: u32,
+    /// Column of the same.
+    pub column: u32,
+    /// Namespace (empty when the object names none).
+    pub namespace: String,
+    /// The ServiceAccount (`default` when unset).
+    pub service_account: String,
+    /// Whether an API token for it is mounted: automounted (the pod's
+    /// setting, else the ServiceAccount's when in the scan, else yes), or
+    /// projected explicitly through a `serviceAccountToken` volume source.
+    pub token_mounted: bool,
 }
 
 impl ScanReport {
@@ -158,6 +187,8 @@ impl ScanReport {
         self.findings.extend(other.findings);
         self.errors.extend(other.errors);
         self.skipped.extend(other.skipped);
+        self.kept.extend(other.kept);
+        self.pods.extend(other.pods);
         let s = &mut self.summary;
         let o = other.summary;
         s.files += o.files;

@@ -266,6 +266,19 @@ mod tests {
     use super::*;
 
     #[test]
+    fn json_values_round_trip_through_the_tree() {
+        let v = serde_json::json!({"a": [1, -2, 3.5, "x", null, true], "b": {"c": {}}, "big": 18446744073709551615u64});
+        let n = Node::from_json(&v);
+        assert_eq!(n.get("a").map(|a| a.items().len()), Some(6));
+        assert_eq!(n.get_path(&["a"]).unwrap().items()[1].as_i64(), Some(-2));
+        // Integers beyond i64 become floats, as the YAML loader reads them.
+        assert!(matches!(n.get("big").unwrap().value, Value::Float(_)));
+        let back = n.to_json();
+        assert_eq!(back["a"], v["a"]);
+        assert_eq!(back["b"], v["b"]);
+    }
+
+    #[test]
     fn render_path_quotes_keys_with_dots() {
         let p = vec![
             Seg::key("metadata"),
