@@ -63,30 +63,50 @@ pub struct ImageRef {
 impl ImageRef {
     /// Parses a reference as written in a container's `image` field; the
     /// error says what is wrong with it.
+    ///
+    /// The grammar is checked here, by hand, rather than with oci-spec's
+    /// `Reference::from_str`: that parser is one regular expression whose
+    /// Unicode classes take about 48 MB of memory once compiled (most of the
+    /// admission webhook's footprint) and run on the slowest regex engine.
+    /// The result is still an oci-spec [`Reference`], built from the parts.
+    /// The grammar is the distribution/reference one the runtimes use
+    /// (ASCII only, like Go's `\w`).
     pub fn parse(text: &str) -> Result<ImageRef, String> {
-        let reference = match text.parse::<Reference>() {
-            Ok(r) => r,
-            Err(e) => return Err(explain(text).unwrap_or_else(|| e.to_string())),
-        };
-        // oci-spec accepts upper-case hex in digests; the runtimes' digest
-        // parser (go-digest) does not, so the kubelet would refuse it.
-        if let Some(d) = reference.digest() {
-            if let Some(why) = digest_problem(d) {
-                return Err(why);
-            }
+        if let Some(why) = explain(text) {
+            return Err(why);
         }
-        let name = text.split_once('@').map_or(text, |(n, _)| n);
-        let last = name.rsplit_once('/').map_or(name, |(_, l)| l);
+        let (name_tag, digest) = match text.split_once('@') {
+            Some((n, d)) => (n, Some(d)),
+            None => (text, None),
+        };
+        let (name, tag) = match name_tag.rsplit_once(':') {
+            Some((n, t)) if !t.contains('/') => (n, Some(t)),
+            _ => (name_tag, None),
+        };
+        let (registry, repository) = split_domain(name)?;
+        if repository.len() > 255 {
+            return Err(format!(
+                "repository name is {} characters long; at most 255 are allowed",
+                repository.len()
+            ));
+        }
+        let reference = match (tag, digest) {
+            (Some(t), Some(d)) => {
+                Reference::with_tag_and_digest(registry, repository, t.into(), d.into())
+            }
+            (Some(t), None) => Reference::with_tag(registry, repository, t.into()),
+            (None, Some(d)) => Reference::with_digest(registry, repository, d.into()),
+            (None, None) => Reference::with_tag(registry, repository, "latest".into()),
+        };
         Ok(ImageRef {
             reference,
-            tag_written: last.contains(':'),
+            tag_written: tag.is_some(),
         })
     }
 
-    /// [`ImageRef::parse`] through a small per-thread cache. The reference
-    /// grammar is one large regular expression with captures, which runs on
-    /// the slowest regex engine; each container's image is read by several
-    /// rules, and manifests repeat the same images, so most look-ups hit.
+    /// [`ImageRef::parse`] through a small per-thread cache: each
+    /// container's image is read by several rules, and manifests repeat the
+    /// same images, so most look-ups hit.
     pub fn parse_cached(text: &str) -> Result<ImageRef, String> {
         /// Entries kept per thread before the cache starts afresh.
         const CAPACITY: usize = 4096;
@@ -146,6 +166,98 @@ impl ImageRef {
     }
 }
 
+/// Splits a name into registry and repository as the runtimes do (Go's
+/// `splitDockerDomain`): the first component is a registry host when it
+/// contains `.` or `:`, is `localhost`, or has an upper-case letter; Docker Hub names are normalised (`nginx` is
+/// `docker.io/library/nginx`). The host must be a valid domain name with an
+/// optional numeric port.
+fn split_domain(name: &str) -> Result<(String, String), String> {
+    let (mut domain, remainder) = match name.split_once('/') {
+        Some((first, rest))
+            if first.contains('.')
+                || first.contains(':')
+                || first == "localhost"
+                || first.bytes().any(|b| b.is_ascii_uppercase()) =>
+        {
+            (first.to_string(), rest.to_string())
+        }
+        _ => ("docker.io".to_string(), name.to_string()),
+    };
+    let (host, port) = match domain.split_once(':') {
+        Some((h, p)) => (h, Some(p)),
+        None => (domain.as_str(), None),
+    };
+    let host_ok = !host.is_empty()
+        && host.split('.').all(|c| {
+            let b = c.as_bytes();
+            !b.is_empty()
+                && b.iter().all(|x| x.is_ascii_alphanumeric() || *x == b'-')
+                && b[0] != b'-'
+                && b[b.len() - 1] != b'-'
+        });
+    if !host_ok {
+        return Err(format!("registry host {host:?} is not a valid domain name"));
+    }
+    if let Some(p) = port {
+        if p.is_empty() || !p.bytes().all(|b| b.is_ascii_digit()) {
+            return Err(format!("registry port {p:?} must be a number"));
+        }
+    }
+    for component in remainder.split('/') {
+        if !valid_path_component(component) {
+            return Err(format!(
+                "repository path component {component:?} must be lower-case letters and digits joined by '.', '_', '__' or dashes"
+            ));
+        }
+    }
+    if domain == "index.docker.io" {
+        domain = "docker.io".into();
+    }
+    let repository = if domain == "docker.io" && !remainder.contains('/') {
+        format!("library/{remainder}")
+    } else {
+        remainder
+    };
+    Ok((domain, repository))
+}
+
+/// `[a-z0-9]+((\.|_|__|-+)[a-z0-9]+)*`, the distribution path-component grammar.
+fn valid_path_component(c: &str) -> bool {
+    let b = c.as_bytes();
+    let alnum = |x: u8| x.is_ascii_lowercase() || x.is_ascii_digit();
+    if b.is_empty() || !alnum(b[0]) || !alnum(b[b.len() - 1]) {
+        return false;
+    }
+    let mut i = 0;
+    while i < b.len() {
+        if alnum(b[i]) {
+            i += 1;
+            continue;
+        }
+        // A separator: ".", "_", "__" or a run of "-".
+        let start = i;
+        match b[i] {
+            b'.' => i += 1,
+            b'_' => {
+                i += 1;
+                if i < b.len() && b[i] == b'_' {
+                    i += 1;
+                }
+            }
+            b'-' => {
+                while i < b.len() && b[i] == b'-' {
+                    i += 1;
+                }
+            }
+            _ => return false,
+        }
+        if i == start || i >= b.len() || !alnum(b[i]) {
+            return false;
+        }
+    }
+    true
+}
+
 /// Why a digest the runtime would reject is invalid, if it is.
 fn digest_problem(digest: &str) -> Option<String> {
     let Some((algo, hex)) = digest.split_once(':') else {
@@ -177,11 +289,9 @@ fn digest_problem(digest: &str) -> Option<String> {
     })
 }
 
-/// A specific reason why `text` is not a valid reference, when one can be
-/// named; the parser's own error is used otherwise. oci-spec decides
-/// validity, but says only "invalid reference format" for most mistakes
-/// (an upper-case repository, a bad tag, a short digest), so this names
-/// the part that is wrong.
+/// A specific reason why `text` is not a valid reference, naming the part
+/// that is wrong (an upper-case repository, a bad tag, a short digest); the
+/// structure of the name is checked by [`split_domain`].
 fn explain(text: &str) -> Option<String> {
     if text.is_empty() {
         return Some("image is empty".into());
@@ -217,7 +327,11 @@ fn explain(text: &str) -> Option<String> {
     let mut parts: Vec<&str> = name.split('/').collect();
     if parts.len() > 1 {
         let first = parts[0];
-        if first.contains('.') || first.contains(':') || first == "localhost" {
+        if first.contains('.')
+            || first.contains(':')
+            || first == "localhost"
+            || first.bytes().any(|b| b.is_ascii_uppercase())
+        {
             parts.remove(0);
         }
     }
@@ -326,6 +440,42 @@ pub(crate) mod testutil {
 mod tests {
     use super::testutil::DIGEST;
     use super::ImageRef;
+    use oci_spec::distribution::Reference;
+    use proptest::prelude::*;
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(4000))]
+
+        /// The hand-written parser accepts what oci-spec's reference regex
+        /// accepts and splits it the same way, except for digests with
+        /// upper-case hex (the runtimes' digest parser refuses them) and
+        /// upper-case first components (the runtimes read a registry host).
+        #[test]
+        fn agrees_with_the_oci_spec_parser(text in "([a-zA-Z0-9]{1,4}[._:/@-]{0,2}){1,6}(@sha256:[0-9a-fA-F]{64})?") {
+            let ours = ImageRef::parse(&text);
+            let theirs = text.parse::<Reference>();
+            let upper_hex = text.split_once('@').is_some_and(|(_, d)| d.bytes().any(|b| b.is_ascii_uppercase()));
+            // Go (and so the runtimes) reads an upper-case first component
+            // as a registry host; oci-spec does not.
+            let upper_host = text.split_once('/').is_some_and(|(h, _)| {
+                h.bytes().any(|b| b.is_ascii_uppercase()) && !h.contains('.') && !h.contains(':')
+            });
+            if upper_host {
+                return Ok(());
+            }
+            match (&ours, &theirs) {
+                (Ok(a), Ok(b)) => {
+                    prop_assert_eq!(a.reference.registry(), b.registry());
+                    prop_assert_eq!(a.reference.repository(), b.repository());
+                    prop_assert_eq!(a.reference.tag(), b.tag());
+                    prop_assert_eq!(a.reference.digest(), b.digest());
+                }
+                (Err(_), Ok(_)) => prop_assert!(upper_hex, "oci-spec accepts {:?}, we refuse: {:?}", text, ours),
+                (Ok(_), Err(e)) => prop_assert!(false, "we accept {:?}, oci-spec refuses: {}", text, e),
+                (Err(_), Err(_)) => {}
+            }
+        }
+    }
 
     #[test]
     fn short_names_normalise_like_the_runtime() {
