@@ -1082,3 +1082,51 @@ async fn namespace_labels_are_watched_in_the_cluster() {
     .await;
     s.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn shutdown_drains_a_request_in_flight() {
+    let mut s = Running::start(None).await;
+    let body = serde_json::to_vec(&review(
+        "CREATE",
+        ("", "v1", "Pod"),
+        "team-a",
+        hardened_pod("p"),
+        Value::Null,
+    ))
+    .unwrap();
+    let (tx, rx) = tokio::sync::mpsc::channel::<Result<Vec<u8>, std::io::Error>>(4);
+    let stream =
+        futures_util::stream::unfold(rx, |mut rx| async move { rx.recv().await.map(|c| (c, rx)) });
+    let half = body.len() / 2;
+    tx.send(Ok(body[..half].to_vec())).await.unwrap();
+    let request = s
+        .client
+        .post(format!("{}/validate", s.base))
+        .header("content-type", "application/json")
+        .header("content-length", body.len().to_string())
+        .body(reqwest::Body::wrap_stream(stream))
+        .send();
+    let in_flight = tokio::spawn(request);
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    // SIGTERM's path: stop accepting, drain what is in flight.
+    let server = s.server.take().unwrap();
+    let stopping = tokio::spawn(server.shutdown());
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    tx.send(Ok(body[half..].to_vec())).await.unwrap();
+    drop(tx);
+    let r = in_flight
+        .await
+        .unwrap()
+        .expect("the in-flight request is answered");
+    assert_eq!(r.status().as_u16(), 200);
+    let v: Value = r.json().await.unwrap();
+    assert_eq!(v["response"]["allowed"], true);
+    stopping.await.unwrap().unwrap();
+    // New connections are refused once it has stopped.
+    assert!(s
+        .client
+        .get(format!("{}/healthz", s.base))
+        .send()
+        .await
+        .is_err());
+}
