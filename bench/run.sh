@@ -155,6 +155,10 @@ spec:
     "hardening/*": {enabled: false}
 YAML
 time_cmd scan-1-pss "$RUNS" "$WARMUP" "$PALISADE scan --format json --output /dev/null --threads 1 --config $OUT/pss-only.yaml $CORPUS"
+# The same pair with only the summary written (--quiet): the cost of the
+# checks themselves, without building and writing every finding's JSON.
+time_cmd scan-1-quiet "$RUNS" "$WARMUP" "$PALISADE scan --quiet --threads 1 $CORPUS"
+time_cmd scan-1-pss-quiet "$RUNS" "$WARMUP" "$PALISADE scan --quiet --threads 1 --config $OUT/pss-only.yaml $CORPUS"
 
 step "timing: slice ($SLICE_DOCS documents)"
 # Short runs: let the timer pick the count (hyperfine: at least 10 runs / 3 s).

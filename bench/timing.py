@@ -84,6 +84,8 @@ def cmd_report(a: argparse.Namespace) -> int:
     scan1 = load(os.path.join(out, "t-scan-1.json"))
     scand = load(os.path.join(out, "t-scan-default.json"))
     scan_pss = load(os.path.join(out, "t-scan-1-pss.json"))
+    quiet_all = load(os.path.join(out, "t-scan-1-quiet.json"))
+    quiet_pss = load(os.path.join(out, "t-scan-1-pss-quiet.json"))
     slice_1 = load(os.path.join(out, "t-slice-scan-1.json"))
     slice_d = load(os.path.join(out, "t-slice-scan-default.json"))
     checkov = load(os.path.join(out, "t-slice-checkov.json"))
@@ -107,6 +109,10 @@ def cmd_report(a: argparse.Namespace) -> int:
         f"{scan1['mean'] / floor['mean']:.2f}x floor" if scan1 and floor else "")
     row("palisade scan --threads 1, PSS pack only", scan_pss, a.docs, a.bytes,
         f"{scan_pss['mean'] / floor['mean']:.2f}x floor" if scan_pss and floor else "")
+    row("palisade scan --threads 1 --quiet (summary only)", quiet_all, a.docs, a.bytes,
+        f"{quiet_all['mean'] / floor['mean']:.2f}x floor" if quiet_all and floor else "")
+    row("palisade scan --threads 1 --quiet, PSS pack only", quiet_pss, a.docs, a.bytes,
+        f"{quiet_pss['mean'] / floor['mean']:.2f}x floor" if quiet_pss and floor else "")
     row(f"palisade scan (default threads, {a.cpus} CPUs)", scand, a.docs, a.bytes,
         f"{scand['mean'] / floor['mean']:.2f}x floor" if scand and floor else "")
     row("palisade scan --threads 1 (slice)", slice_1, a.slice_docs, a.slice_bytes)
@@ -166,6 +172,9 @@ def cmd_report(a: argparse.Namespace) -> int:
     if scan1 and scan_pss:
         rp = scan1["mean"] / scan_pss["mean"]
         verdicts.append(f"- all packs / PSS pack only (1 thread) = **{rp:.2f}x** (target ≤ 1.5x: {'met' if rp <= 1.5 else 'NOT met'})")
+    if quiet_all and quiet_pss:
+        rq = quiet_all["mean"] / quiet_pss["mean"]
+        verdicts.append(f"- all packs / PSS pack only (1 thread, summary output) = **{rq:.2f}x** (target ≤ 1.5x: {'met' if rq <= 1.5 else 'NOT met'})")
     if checkov and slice_d:
         rc = checkov["mean"] / slice_d["mean"]
         per_doc_ms = checkov["mean"] / a.slice_docs * 1000
@@ -190,7 +199,7 @@ def cmd_report(a: argparse.Namespace) -> int:
     lines.append("Commands timed:")
     lines.append("")
     lines.append("```")
-    for r in (floor, scan1, scan_pss, scand, slice_1, slice_d, checkov):
+    for r in (floor, scan1, scan_pss, quiet_all, quiet_pss, scand, slice_1, slice_d, checkov):
         if r:
             lines.append(r["command"])
     lines.append("```")
