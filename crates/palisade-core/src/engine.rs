@@ -437,6 +437,46 @@ impl Engine {
         Some(out)
     }
 
+    /// Applies the policy to findings of a whole-scan analysis (RBAC, Rego),
+    /// produced outside this engine's rules: per-rule `enabled` and
+    /// `severity` settings (by id or glob) and exemptions (by namespace,
+    /// name and kind; image matches apply to container findings only, so
+    /// not here). Kept findings are appended to `report` and counted;
+    /// exempted ones are counted as suppressed.
+    pub fn apply_policy(&self, findings: Vec<Finding>, report: &mut ScanReport) {
+        for mut f in findings {
+            let mut enabled = true;
+            for s in &self.ctx.policy.rules {
+                if glob_match(&s.rule, f.rule) {
+                    if let Some(e) = s.enabled {
+                        enabled = e;
+                    }
+                    if let Some(sev) = s.severity {
+                        f.severity = sev;
+                    }
+                }
+            }
+            if !enabled {
+                continue;
+            }
+            let id = &f.object;
+            let exempt = self.ctx.policy.exemptions.iter().any(|e| {
+                !(e.expires.is_some_and(|d| d < self.today)
+                    || !any_glob(&e.rules, f.rule)
+                    || !e.images.is_empty()
+                    || (!e.namespaces.is_empty()
+                        && !any_glob(&e.namespaces, id.namespace.as_deref().unwrap_or("")))
+                    || (!e.names.is_empty() && !any_glob(&e.names, &id.name))
+                    || (!e.kinds.is_empty() && !e.kinds.iter().any(|k| k == &id.kind)))
+            });
+            if exempt {
+                report.summary.suppressed += 1;
+            } else {
+                push_finding(report, f);
+            }
+        }
+    }
+
     /// Applies the policy's settings to a finding of an engine rule.
     fn with_setting(&self, id: &str, mut f: Finding) -> Option<Finding> {
         let (enabled, severity) = self.rule_setting(id)?;
