@@ -130,6 +130,7 @@ fn report() -> ScanReport {
             reason: "not a Kubernetes object: no apiVersion or kind".to_string(),
         }],
         summary: Default::default(),
+        ..Default::default()
     }
 }
 

@@ -216,6 +216,7 @@ fn report() -> ScanReport {
             errors: 1,
             suppressed: 2,
         },
+        ..Default::default()
     }
 }
 
