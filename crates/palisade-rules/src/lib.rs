@@ -34,6 +34,8 @@ pub fn catalog() -> Vec<&'static RuleMeta> {
     all.extend(secrets::catalog());
     all.extend(serviceaccount::catalog());
     all.extend(hardening::catalog());
+    // Whole-scan analysis: run by the scan after every object is read.
+    all.extend(palisade_rbac::catalog());
     all.extend([&DUPLICATE_KEY, &EXPIRED_EXEMPTION, &IGNORE_ANNOTATION]);
     all
 }

@@ -26,6 +26,54 @@ pub enum Command {
     Config(ConfigCommand),
     /// Run the admission webhook (HTTPS): /validate, /mutate, /imagereview.
     Serve(ServeArgs),
+    /// Query RBAC: who can do what, a subject's rights, escalation paths.
+    #[command(subcommand)]
+    Rbac(RbacCommand),
+}
+
+/// `palisade rbac`. Each reads the same inputs as `scan` (files,
+/// directories, `-`): RBAC objects, ServiceAccounts and workloads, or a
+/// cluster dump (`kubectl get -A -o yaml ...`).
+#[derive(Debug, Subcommand)]
+pub enum RbacCommand {
+    /// Subjects that may VERB RESOURCE, with the binding, role and rule that grant it.
+    WhoCan {
+        /// Verb (`get`, `create`, `impersonate`, ...).
+        verb: String,
+        /// Resource: `secrets`, `pods/exec`, `deployments.apps`, or a URL such as `/metrics`.
+        resource: String,
+        /// Only grants that apply in this namespace (default: every namespace and cluster-wide).
+        #[arg(long, short = 'n')]
+        namespace: Option<String>,
+        /// `text` or `json`.
+        #[arg(long, default_value = "text")]
+        format: String,
+        /// Files, directories, or - for stdin.
+        #[arg(required = true)]
+        paths: Vec<PathBuf>,
+    },
+    /// The effective rules of SUBJECT: `User:alice`, `Group:devs`,
+    /// `ServiceAccount:NS:NAME` or `system:serviceaccount:NS:NAME`.
+    Can {
+        /// The subject.
+        subject: String,
+        /// `text` or `json`.
+        #[arg(long, default_value = "text")]
+        format: String,
+        /// Files, directories, or - for stdin.
+        #[arg(required = true)]
+        paths: Vec<PathBuf>,
+    },
+    /// Privilege-escalation paths (pod → ServiceAccount → binding → role → rule).
+    Paths {
+        /// `text`, `json`, or `dot` (Graphviz: the subjects, bindings, roles
+        /// and pods of every RBAC finding).
+        #[arg(long, default_value = "text")]
+        format: String,
+        /// Files, directories, or - for stdin.
+        #[arg(required = true)]
+        paths: Vec<PathBuf>,
+    },
 }
 
 /// `palisade serve`.

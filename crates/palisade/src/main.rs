@@ -7,6 +7,7 @@
 mod cli;
 mod config;
 mod config_cmd;
+mod rbac_cmd;
 mod rules_cmd;
 mod scan;
 mod serve_cmd;
@@ -33,6 +34,7 @@ fn main() {
         cli::Command::Rules(args) => rules_cmd::run(args),
         cli::Command::Config(cmd) => config_cmd::run(cmd),
         cli::Command::Serve(args) => serve_cmd::run(args),
+        cli::Command::Rbac(cmd) => rbac_cmd::run(cmd),
     };
     match result {
         Ok(code) => std::process::exit(code),

@@ -28,25 +28,14 @@ enum Source {
 /// not be read.
 type ReadResult = Result<(String, Vec<u8>), Box<ScanReport>>;
 
-pub fn run(cfg: ScanConfig) -> Result<i32> {
-    if let Some(n) = cfg.threads {
-        // Only fails when a global pool exists already, which it cannot here.
-        let _ = rayon::ThreadPoolBuilder::new()
-            .num_threads(n)
-            .build_global();
-    }
-    let engine = Engine::new(
-        palisade_rules::all_rules(),
-        cfg.ctx.clone(),
-        Limits::default(),
-    )
-    .with_parallelism(cfg.threads != Some(1));
-    let sources = collect_sources(&cfg.inputs);
-    // Two passes, so that rules can look across files (a ServiceAccount in
-    // one file, the Deployment using it in another). Inputs are read once
-    // and kept for the second pass (stdin cannot be read twice).
-    let read_one = |s: &Source| read_source(&engine, s);
-    let inputs: Vec<ReadResult> = if cfg.threads == Some(1) {
+/// Reads every input and checks it with `engine`, in two passes, so that
+/// rules can look across files (a ServiceAccount in one file, the
+/// Deployment using it in another). Inputs are read once and kept for the
+/// second pass (stdin cannot be read twice).
+pub fn scan_inputs(engine: &Engine, inputs: &[Input], one_thread: bool) -> ScanReport {
+    let sources = collect_sources(inputs);
+    let read_one = |s: &Source| read_source(engine, s);
+    let inputs: Vec<ReadResult> = if one_thread {
         sources.iter().map(read_one).collect()
     } else {
         sources.par_iter().map(read_one).collect()
@@ -59,7 +48,7 @@ pub fn run(cfg: ScanConfig) -> Result<i32> {
         Ok((name, bytes)) => engine.scan_with_index(&name, &bytes, &idx),
         Err(report) => *report,
     };
-    let parts: Vec<ScanReport> = if cfg.threads == Some(1) {
+    let parts: Vec<ScanReport> = if one_thread {
         inputs.into_iter().map(scan_one).collect()
     } else {
         inputs.into_par_iter().map(scan_one).collect()
@@ -67,6 +56,32 @@ pub fn run(cfg: ScanConfig) -> Result<i32> {
     let mut report = ScanReport::default();
     for p in parts {
         report.merge(p);
+    }
+    report
+}
+
+pub fn run(cfg: ScanConfig) -> Result<i32> {
+    if let Some(n) = cfg.threads {
+        // Only fails when a global pool exists already, which it cannot here.
+        let _ = rayon::ThreadPoolBuilder::new()
+            .num_threads(n)
+            .build_global();
+    }
+    let engine = Engine::new(
+        palisade_rules::all_rules(),
+        cfg.ctx.clone(),
+        Limits::default(),
+    )
+    .with_parallelism(cfg.threads != Some(1))
+    .with_collection(palisade_rbac::is_rbac_input);
+    let mut report = scan_inputs(&engine, &cfg.inputs, cfg.threads == Some(1));
+    // RBAC: permissions of every subject, joined to the workloads' pods.
+    let input = palisade_rbac::Input {
+        objects: std::mem::take(&mut report.kept),
+        pods: std::mem::take(&mut report.pods),
+    };
+    if !input.objects.is_empty() {
+        engine.apply_policy(palisade_rbac::analyze(&input).findings(), &mut report);
     }
     for f in engine.policy_findings() {
         *report.summary.findings.entry(f.severity).or_default() += 1;

@@ -1,0 +1,112 @@
+//! `palisade rbac who-can | can | paths`: questions about the access graph
+//! of the RBAC objects and workloads in the input.
+
+use std::io::Write;
+use std::path::PathBuf;
+
+use anyhow::{bail, Result};
+use palisade_core::{Context, Engine, Limits};
+
+use crate::cli::RbacCommand;
+use crate::config::Input;
+
+/// Runs an `rbac` query; returns the exit status (2 when some input could
+/// not be read, after answering from the rest).
+pub fn run(cmd: RbacCommand) -> Result<i32> {
+    let (paths, format) = match &cmd {
+        RbacCommand::WhoCan { paths, format, .. }
+        | RbacCommand::Can { paths, format, .. }
+        | RbacCommand::Paths { paths, format } => (paths.clone(), format.clone()),
+    };
+    let allowed: &[&str] = match cmd {
+        RbacCommand::Paths { .. } => &["text", "json", "dot"],
+        _ => &["text", "json"],
+    };
+    if !allowed.contains(&format.as_str()) {
+        bail!("--format: {format:?} is not one of {}", allowed.join(", "));
+    }
+    let (analysis, errors) = load(paths)?;
+    let mut out = std::io::stdout().lock();
+    match cmd {
+        RbacCommand::WhoCan {
+            verb,
+            resource,
+            namespace,
+            ..
+        } => {
+            let ns = namespace.as_deref().unwrap_or("*");
+            let grants = analysis.who_can(&verb, &resource, Some(ns));
+            if format == "json" {
+                writeln!(out, "{}", serde_json::to_string_pretty(&grants)?)?;
+            } else if grants.is_empty() {
+                writeln!(out, "nobody can {verb} {resource}")?;
+            } else {
+                for g in &grants {
+                    writeln!(out, "{g}")?;
+                }
+            }
+        }
+        RbacCommand::Can { subject, .. } => {
+            let subject = palisade_rbac::Subject::parse(&subject)
+                .map_err(|e| anyhow::anyhow!("{subject:?}: {e}"))?;
+            let rules = analysis.effective_rules(&subject);
+            if format == "json" {
+                writeln!(out, "{}", serde_json::to_string_pretty(&rules)?)?;
+            } else if rules.is_empty() {
+                writeln!(out, "{} holds no permissions", subject.describe())?;
+            } else {
+                for r in &rules {
+                    writeln!(out, "{r}")?;
+                }
+            }
+        }
+        RbacCommand::Paths { .. } => {
+            let paths = analysis.paths();
+            match format.as_str() {
+                "json" => writeln!(out, "{}", serde_json::to_string_pretty(&paths)?)?,
+                "dot" => write!(out, "{}", analysis.dot())?,
+                _ if paths.is_empty() => writeln!(out, "no privilege-escalation paths")?,
+                _ => {
+                    for p in &paths {
+                        writeln!(out, "{p}")?;
+                    }
+                }
+            }
+        }
+    }
+    out.flush()?;
+    Ok(if errors { 2 } else { 0 })
+}
+
+/// Reads the inputs and analyses their RBAC; reports input errors on stderr.
+fn load(paths: Vec<PathBuf>) -> Result<(palisade_rbac::Analysis, bool)> {
+    if paths.iter().filter(|p| p.as_os_str() == "-").count() > 1 {
+        bail!("-: standard input can be read only once");
+    }
+    let inputs: Vec<Input> = paths
+        .into_iter()
+        .map(|p| {
+            if p.as_os_str() == "-" {
+                Input::Stdin
+            } else {
+                Input::Path(p)
+            }
+        })
+        .collect();
+    // No rules: only the objects and pods the analysis needs are collected.
+    let engine = Engine::new(
+        Vec::new(),
+        Context::from_policy(Default::default()),
+        Limits::default(),
+    )
+    .with_collection(palisade_rbac::is_rbac_input);
+    let report = crate::scan::scan_inputs(&engine, &inputs, false);
+    for e in &report.errors {
+        eprintln!("{}:{}:{}: {}", e.file, e.line, e.column, e.message);
+    }
+    let input = palisade_rbac::Input {
+        objects: report.kept,
+        pods: report.pods,
+    };
+    Ok((palisade_rbac::analyze(&input), !report.errors.is_empty()))
+}
