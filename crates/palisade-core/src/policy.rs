@@ -33,6 +33,9 @@ pub struct Policy {
     pub admission_threshold: Severity,
     /// How `palisade serve` enforces the policy (modes, exemptions, mutations).
     pub admission: AdmissionPolicy,
+    /// Gatekeeper ConstraintTemplates and Constraints: files or directories,
+    /// relative to the policy file.
+    pub constraint_paths: Vec<String>,
 }
 
 impl Default for Policy {
@@ -48,6 +51,7 @@ impl Default for Policy {
             inline_suppressions: Vec::new(),
             admission_threshold: Severity::High,
             admission: AdmissionPolicy::default(),
+            constraint_paths: Vec::new(),
         }
     }
 }

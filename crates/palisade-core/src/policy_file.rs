@@ -80,6 +80,10 @@ spec:
   suppressions:
     inline: []
 
+  # Gatekeeper ConstraintTemplates and Constraints (files or directories,
+  # relative to this file), checked by scan and serve alike.
+  constraints: []
+
   # Admission (palisade serve).
   admission:
     # Findings at or above this severity deny (every Pod Security Standards
@@ -311,10 +315,14 @@ impl Decoder<'_> {
                 "exemptions",
                 "suppressions",
                 "admission",
+                "constraints",
             ],
         ) else {
             return;
         };
+        if let Some(n) = spec.get("constraints") {
+            p.constraint_paths = self.strings(n, "spec.constraints");
+        }
         if let Some(ps) = spec.get("podSecurity") {
             if let Some(ps) = self.map(ps, "spec.podSecurity", &["level", "version"]) {
                 if let Some(n) = ps.get("level") {
