@@ -4,7 +4,6 @@
 //! so no secret value from a manifest reaches it.
 
 use std::io::Write;
-use std::sync::Mutex;
 
 use serde::Serialize;
 
@@ -40,21 +39,58 @@ pub struct Entry<'a> {
     pub latency_ms: f64,
 }
 
-/// Where decision lines go.
+/// Where decision lines go. Lines are handed to a writer thread, so a slow
+/// disk never holds up an admission response; the thread flushes whenever
+/// it has caught up.
 pub struct DecisionLog {
-    out: Mutex<Box<dyn Write + Send>>,
+    tx: Option<std::sync::mpsc::Sender<Vec<u8>>>,
+    writer: Option<std::thread::JoinHandle<()>>,
+}
+
+impl Drop for DecisionLog {
+    /// Lets the writer finish the queued lines (on shutdown).
+    fn drop(&mut self) {
+        drop(self.tx.take());
+        if let Some(w) = self.writer.take() {
+            let _ = w.join();
+        }
+    }
 }
 
 impl DecisionLog {
     /// A log written to `out` (a file, standard output, a buffer in tests).
     pub fn new(out: Box<dyn Write + Send>) -> Self {
+        let (tx, rx) = std::sync::mpsc::channel::<Vec<u8>>();
+        let spawned = std::thread::Builder::new()
+            .name("decision-log".into())
+            .spawn(move || {
+                let mut out = std::io::BufWriter::new(out);
+                while let Ok(line) = rx.recv() {
+                    let mut result = out.write_all(&line);
+                    // Batch whatever else is waiting, then flush.
+                    while let Ok(more) = rx.try_recv() {
+                        result = result.and_then(|()| out.write_all(&more));
+                    }
+                    if let Err(e) = result.and_then(|()| out.flush()) {
+                        tracing::error!("cannot write the decision log: {e}");
+                    }
+                }
+            });
+        let writer = match spawned {
+            Ok(w) => Some(w),
+            Err(e) => {
+                tracing::error!("cannot start the decision-log writer: {e}");
+                None
+            }
+        };
         DecisionLog {
-            out: Mutex::new(out),
+            tx: Some(tx),
+            writer,
         }
     }
 
-    /// Writes one line; a write error is reported on the operational log and
-    /// never fails the request.
+    /// Queues one line; never blocks and never fails the request (an
+    /// encoding or write error is reported on the operational log).
     pub fn record(&self, entry: &Entry<'_>) {
         let mut line = match serde_json::to_vec(entry) {
             Ok(l) => l,
@@ -64,9 +100,8 @@ impl DecisionLog {
             }
         };
         line.push(b'\n');
-        let mut out = self.out.lock().unwrap_or_else(|e| e.into_inner());
-        if let Err(e) = out.write_all(&line).and_then(|()| out.flush()) {
-            tracing::error!("cannot write the decision log: {e}");
+        if self.tx.as_ref().is_none_or(|tx| tx.send(line).is_err()) {
+            tracing::error!("the decision-log writer has stopped; a decision was not logged");
         }
     }
 }

@@ -121,10 +121,19 @@ impl Running {
         (r.status().as_u16(), r.text().await.unwrap())
     }
 
+    /// The decision log, once its writer thread has caught up.
     fn decisions(&self) -> Vec<Value> {
-        std::fs::read_to_string(&self.log)
-            .unwrap_or_default()
-            .lines()
+        let read = || std::fs::read_to_string(&self.log).unwrap_or_default();
+        let mut text = read();
+        for _ in 0..40 {
+            std::thread::sleep(Duration::from_millis(25));
+            let again = read();
+            if again == text && !text.is_empty() {
+                break;
+            }
+            text = again;
+        }
+        text.lines()
             .map(|l| serde_json::from_str(l).unwrap())
             .collect()
     }
@@ -251,9 +260,11 @@ async fn privileged_pod_create_is_denied_with_rule_container_and_field() {
     assert!(r.get("warnings").is_none(), "{r}");
     assert!(r.get("patch").is_none());
     // The decision log: one line, no secret.
+    let decisions = s.decisions();
+    assert_eq!(decisions.len(), 1);
     let log = std::fs::read_to_string(&s.log).unwrap();
     assert!(!log.contains("hunter2"), "{log}");
-    let d = &s.decisions()[0];
+    let d = &decisions[0];
     assert_eq!(d["decision"], "deny");
     assert_eq!(d["endpoint"], "validate");
     assert_eq!(d["user"], "alice@example.com");
