@@ -70,6 +70,8 @@ pub struct Evaluator {
     images: Engine,
     /// Namespace labels read from the cluster, when watched.
     live: Option<Arc<LiveNamespaces>>,
+    /// Gatekeeper constraints, compiled once per policy load.
+    constraints: Option<Arc<palisade_rego::PolicySet>>,
 }
 
 impl Evaluator {
@@ -98,7 +100,15 @@ impl Evaluator {
             pss_only: Mutex::new(HashMap::new()),
             images,
             live: None,
+            constraints: None,
         }
+    }
+
+    /// Evaluates these Gatekeeper constraints too (deny blocks in enforce
+    /// mode, warn becomes a warning, dryrun an audit annotation).
+    pub fn with_constraints(mut self, set: Option<Arc<palisade_rego::PolicySet>>) -> Self {
+        self.constraints = set.filter(|s| !s.is_empty());
+        self
     }
 
     /// Uses namespace labels from the cluster (they take precedence over the
@@ -266,7 +276,11 @@ impl Evaluator {
         let labels = self.namespace_labels(&namespace);
         let psa = PsaLabels::of(labels.as_ref(), self.policy.level, self.policy.version);
         let engine = self.engine_at(psa.enforce.0, psa.enforce.1, false);
-        let findings = check(&engine, &json);
+        let mut findings = check(&engine, &json);
+        let mut dryrun: Vec<String> = Vec::new();
+        if let Some(set) = &self.constraints {
+            self.review_constraints(set, req, &json, &namespace, &mut findings, &mut dryrun);
+        }
         let threshold = self.policy.admission_threshold;
         let (blocking, other): (Vec<&Finding>, Vec<&Finding>) = findings
             .iter()
@@ -323,6 +337,11 @@ impl Evaluator {
                 );
                 rules.extend(pss.iter().map(|f| f.rule));
             }
+        }
+        if !dryrun.is_empty() {
+            dryrun.sort_unstable();
+            dryrun.dedup();
+            audit.insert("constraints-dryrun".into(), dryrun.join(","));
         }
         if !warnings.is_empty() {
             d.response.warnings = Some(warnings);
@@ -388,6 +407,73 @@ impl Evaluator {
         let p = crate::mutate::patch(&json, workload, m);
         d.outcome = if p.0.is_empty() { "allow" } else { "mutate" };
         self.with_patch(d, Some(p))
+    }
+
+    /// Reviews the request against the constraints as Gatekeeper would:
+    /// violations of `deny` and `warn` constraints become findings (high,
+    /// medium), `dryrun` ones are only recorded. An evaluation error is a
+    /// high finding: the webhook fails closed rather than admit unchecked.
+    fn review_constraints(
+        &self,
+        set: &palisade_rego::PolicySet,
+        req: &AdmissionRequest<DynamicObject>,
+        json: &serde_json::Value,
+        namespace: &str,
+        findings: &mut Vec<Finding>,
+        dryrun: &mut Vec<String>,
+    ) {
+        let review = palisade_rego::Review {
+            object: json.clone(),
+            old_object: req
+                .old_object
+                .as_ref()
+                .and_then(|o| serde_json::to_value(o).ok()),
+            operation: operation_name(&req.operation).to_string(),
+            user_info: serde_json::to_value(&req.user_info).unwrap_or_default(),
+            kind: (
+                req.kind.group.clone(),
+                req.kind.version.clone(),
+                req.kind.kind.clone(),
+            ),
+            name: req.name.clone(),
+            namespace: namespace.to_string(),
+            dry_run: req.dry_run,
+            namespace_object: self.namespace_labels(namespace).map(|labels| {
+                serde_json::json!({"apiVersion": "v1", "kind": "Namespace",
+                    "metadata": {"name": namespace, "labels": labels}})
+            }),
+            extra: serde_json::Map::new(),
+        };
+        let outcome = set.review_all(&review, &palisade_rego::Inventory::new());
+        let id =
+            Arc::new(palisade_core::object::object_ref(&Node::from_json(json)).unwrap_or_default());
+        let file: Arc<str> = ADMISSION_FILE.into();
+        let finding = |rule: String, severity: Severity, message: String| Finding {
+            rule: palisade_core::intern_rule_id(&rule),
+            severity,
+            message,
+            object: id.clone(),
+            container: None,
+            path: String::new(),
+            file: file.clone(),
+            line: 0,
+            column: 0,
+            remediation: "Change the object to satisfy the constraint.",
+        };
+        for v in outcome.violations {
+            if v.action == palisade_rego::EnforcementAction::Dryrun {
+                dryrun.push(v.rule_id());
+                continue;
+            }
+            findings.push(finding(v.rule_id(), v.severity(), v.message));
+        }
+        for e in outcome.errors {
+            findings.push(finding(
+                format!("rego/{}/{}", e.constraint_kind, e.constraint_name),
+                Severity::High,
+                format!("the constraint could not be evaluated: {e}"),
+            ));
+        }
     }
 
     fn with_patch(&self, mut d: Decision, patch: Option<json_patch::Patch>) -> Decision {

@@ -191,7 +191,10 @@ impl Server {
         let metrics = Metrics::new();
         metrics.cert_expiry(certs.not_after());
         let state = Arc::new(AppState {
-            eval: ArcSwap::from_pointee(Evaluator::new(policy).with_live_namespaces(live.clone())),
+            eval: ArcSwap::from_pointee(
+                evaluator(policy, opts.policy.as_deref(), live.clone())
+                    .map_err(ServeError::Policy)?,
+            ),
             live: live.clone(),
             metrics,
             log,
@@ -298,6 +301,36 @@ pub fn read_policy(path: &Path) -> Result<Policy, String> {
     })
 }
 
+/// The evaluator of a policy: its engines, plus its Gatekeeper constraints
+/// (paths relative to the policy file) compiled once here.
+fn evaluator(
+    policy: Policy,
+    file: Option<&Path>,
+    live: Option<Arc<LiveNamespaces>>,
+) -> Result<Evaluator, String> {
+    let base = file.and_then(Path::parent).unwrap_or(Path::new(""));
+    let paths: Vec<PathBuf> = policy
+        .constraint_paths
+        .iter()
+        .map(|p| base.join(p))
+        .collect();
+    let set = if paths.is_empty() {
+        None
+    } else {
+        let set = palisade_rego::PolicySet::load(&paths).map_err(|errors| {
+            errors
+                .iter()
+                .map(|e| e.to_string())
+                .collect::<Vec<_>>()
+                .join("; ")
+        })?;
+        Some(Arc::new(set))
+    };
+    Ok(Evaluator::new(policy)
+        .with_live_namespaces(live)
+        .with_constraints(set))
+}
+
 fn file_stamp(path: &Path) -> Option<(SystemTime, u64)> {
     let m = std::fs::metadata(path).ok()?;
     Some((m.modified().ok()?, m.len()))
@@ -337,14 +370,18 @@ async fn reload_loop(state: Arc<AppState>, policy: Option<PathBuf>, every: Durat
             continue;
         }
         match read_policy(path) {
-            Ok(p) => {
-                state.eval.store(Arc::new(
-                    Evaluator::new(p).with_live_namespaces(state.live.clone()),
-                ));
-                state.policy_loaded.store(true, Ordering::Relaxed);
-                state.metrics.policy_reload(true);
-                tracing::info!("policy reloaded from {}", path.display());
-            }
+            Ok(p) => match evaluator(p, Some(path), state.live.clone()) {
+                Ok(e) => {
+                    state.eval.store(Arc::new(e));
+                    state.policy_loaded.store(true, Ordering::Relaxed);
+                    state.metrics.policy_reload(true);
+                    tracing::info!("policy reloaded from {}", path.display());
+                }
+                Err(e) => {
+                    state.metrics.policy_reload(false);
+                    tracing::error!("policy not reloaded, the previous policy keeps serving: {e}");
+                }
+            },
             Err(e) => {
                 state.metrics.policy_reload(false);
                 tracing::error!("policy not reloaded, the previous policy keeps serving: {e}");

@@ -1141,3 +1141,56 @@ async fn shutdown_drains_a_request_in_flight() {
         .await
         .is_err());
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn gatekeeper_constraints_are_enforced_in_the_webhook() {
+    let examples = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../examples/gatekeeper");
+    let policy = format!(
+        "apiVersion: palisade.dev/v1alpha1\nkind: Policy\nspec:\n  constraints:\n  - {}\n  - {}\n",
+        examples.join("template-requiredlabels.yaml").display(),
+        examples.join("constraint-team-label.yaml").display()
+    );
+    let s = Running::start(Some(&policy)).await;
+    let img = hardened_container()["image"].as_str().unwrap().to_string();
+    let unlabelled = deployment(&img, false);
+    let (_, body) = s
+        .post(
+            "/validate",
+            &review(
+                "CREATE",
+                ("apps", "v1", "Deployment"),
+                "team-a",
+                unlabelled.clone(),
+                Value::Null,
+            ),
+        )
+        .await;
+    let r = response(&body);
+    assert_eq!(r["allowed"], false, "{r}");
+    let msg = r["status"]["message"].as_str().unwrap();
+    assert!(
+        msg.contains("[rego/K8sRequiredLabels/workloads-need-team]"),
+        "{msg}"
+    );
+    assert!(msg.contains("every workload needs a team label"), "{msg}");
+    let mut labelled = unlabelled;
+    labelled["metadata"]["labels"]["team"] = json!("storefront");
+    let (_, body) = s
+        .post(
+            "/validate",
+            &review(
+                "CREATE",
+                ("apps", "v1", "Deployment"),
+                "team-a",
+                labelled,
+                Value::Null,
+            ),
+        )
+        .await;
+    assert_eq!(response(&body)["allowed"], true, "{body}");
+    assert!(s.decisions()[0]["rules"]
+        .as_array()
+        .unwrap()
+        .contains(&json!("rego/K8sRequiredLabels/workloads-need-team")));
+    s.stop().await;
+}

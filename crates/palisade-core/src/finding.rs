@@ -159,6 +159,25 @@ pub struct ScanReport {
     pub pods: Vec<PodInfo>,
 }
 
+/// A rule id made at run time (`rego/<ConstraintKind>/<name>`), as the
+/// `'static` string findings carry. Each distinct id is stored once for the
+/// life of the process; ids come from loaded policies, so there are few.
+pub fn intern_rule_id(id: &str) -> &'static str {
+    use std::collections::HashSet;
+    use std::sync::{Mutex, OnceLock};
+    static IDS: OnceLock<Mutex<HashSet<&'static str>>> = OnceLock::new();
+    let mut ids = IDS
+        .get_or_init(|| Mutex::new(HashSet::new()))
+        .lock()
+        .unwrap_or_else(|e| e.into_inner());
+    if let Some(known) = ids.get(id) {
+        return known;
+    }
+    let leaked: &'static str = Box::leak(id.to_string().into_boxed_str());
+    ids.insert(leaked);
+    leaked
+}
+
 /// Which ServiceAccount a workload's pods run as, and whether its token is
 /// in the pods: what RBAC analysis joins to permissions.
 #[derive(Debug, Clone, PartialEq, Eq)]

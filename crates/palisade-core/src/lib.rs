@@ -12,7 +12,9 @@ pub mod policy_file;
 pub mod rule;
 
 pub use engine::Engine;
-pub use finding::{Finding, InputError, PodInfo, ScanReport, Severity, Skipped, Summary};
+pub use finding::{
+    intern_rule_id, Finding, InputError, PodInfo, ScanReport, Severity, Skipped, Summary,
+};
 pub use loader::Limits;
 pub use node::{Node, Pos, Seg, Value};
 pub use object::{Object, ObjectRef, PodPart, PodView, WorkloadKind};

@@ -26,9 +26,22 @@ pub enum Command {
     Config(ConfigCommand),
     /// Run the admission webhook (HTTPS): /validate, /mutate, /imagereview.
     Serve(ServeArgs),
+    /// Run gator test suites (test.gatekeeper.sh/v1alpha1 Suite) for Rego policies.
+    Verify(VerifyArgs),
     /// Query RBAC: who can do what, a subject's rights, escalation paths.
     #[command(subcommand)]
     Rbac(RbacCommand),
+}
+
+/// `palisade verify`.
+#[derive(Debug, Args)]
+pub struct VerifyArgs {
+    /// Suite files or directories (`DIR/...` as in gator: recursive).
+    #[arg(required = true)]
+    pub paths: Vec<PathBuf>,
+    /// `text`, `json` or `junit`.
+    #[arg(long, default_value = "text")]
+    pub format: String,
 }
 
 /// `palisade rbac`. Each reads the same inputs as `scan` (files,
@@ -179,6 +192,13 @@ pub struct ScanArgs {
     /// Worker threads (default: one per core; 1 checks everything in order on one thread).
     #[arg(long, value_name = "N")]
     pub threads: Option<usize>,
+    /// Gatekeeper ConstraintTemplates and Constraints to evaluate (files or
+    /// directories; repeatable; added to the policy file's `constraints`).
+    #[arg(long = "policy", value_name = "PATH")]
+    pub policy: Vec<PathBuf>,
+    /// Extra objects for the constraints' `data.inventory` (files or directories; repeatable).
+    #[arg(long, value_name = "PATH")]
+    pub inventory: Vec<PathBuf>,
 }
 
 /// `palisade rules`.

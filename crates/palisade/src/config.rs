@@ -36,6 +36,10 @@ pub struct ScanConfig {
     pub quiet: bool,
     /// Worker threads (`None`: one per core).
     pub threads: Option<usize>,
+    /// Gatekeeper templates and constraints (policy file's, then `--policy`).
+    pub constraints: Vec<PathBuf>,
+    /// Extra `data.inventory` objects (`--inventory`).
+    pub inventory: Vec<PathBuf>,
 }
 
 impl ScanConfig {
@@ -45,6 +49,19 @@ impl ScanConfig {
             bail!("no input: give files or directories to scan, or - to read standard input");
         }
         let mut policy = load_policy(args.config.as_deref())?;
+        // Constraint paths in the policy file are relative to it.
+        let base = policy
+            .file
+            .as_deref()
+            .map(PathBuf::from)
+            .and_then(|f| f.parent().map(PathBuf::from))
+            .unwrap_or_default();
+        let mut constraints: Vec<PathBuf> = policy
+            .constraint_paths
+            .iter()
+            .map(|p| base.join(p))
+            .collect();
+        constraints.extend(args.policy.iter().cloned());
         // Flags override the policy file.
         if let Some(l) = &args.level {
             policy.level = l.parse::<PssLevel>().map_err(|e| anyhow!("--level: {e}"))?;
@@ -85,6 +102,8 @@ impl ScanConfig {
             fail_on,
             quiet: args.quiet,
             threads: args.threads,
+            constraints,
+            inventory: args.inventory,
         })
     }
 }

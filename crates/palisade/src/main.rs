@@ -11,6 +11,7 @@ mod rbac_cmd;
 mod rules_cmd;
 mod scan;
 mod serve_cmd;
+mod verify_cmd;
 
 use clap::Parser;
 
@@ -35,6 +36,7 @@ fn main() {
         cli::Command::Config(cmd) => config_cmd::run(cmd),
         cli::Command::Serve(args) => serve_cmd::run(args),
         cli::Command::Rbac(cmd) => rbac_cmd::run(cmd),
+        cli::Command::Verify(args) => verify_cmd::run(args),
     };
     match result {
         Ok(code) => std::process::exit(code),

@@ -7,6 +7,7 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{Context as _, Result};
 use palisade_core::{Engine, InputError, Limits, ScanIndex, ScanReport};
+use palisade_rego::{Inventory, PolicySet, Review};
 use palisade_report::{render, RenderOptions};
 use rayon::prelude::*;
 
@@ -72,12 +73,23 @@ pub fn run(cfg: ScanConfig) -> Result<i32> {
         cfg.ctx.clone(),
         Limits::default(),
     )
-    .with_parallelism(cfg.threads != Some(1))
-    .with_collection(palisade_rbac::is_rbac_input);
+    .with_parallelism(cfg.threads != Some(1));
+    // Rego constraints review every object, with the others as inventory,
+    // so every object is kept; otherwise only what RBAC analysis reads.
+    let rego = load_constraints(&cfg)?;
+    let engine = if rego.is_some() {
+        engine.with_collection(keep_all)
+    } else {
+        engine.with_collection(palisade_rbac::is_rbac_input)
+    };
     let mut report = scan_inputs(&engine, &cfg.inputs, cfg.threads == Some(1));
+    let kept = std::mem::take(&mut report.kept);
+    if let Some((set, inventory)) = &rego {
+        review_constraints(&engine, set, inventory.clone(), &kept, &mut report);
+    }
     // RBAC: permissions of every subject, joined to the workloads' pods.
     let input = palisade_rbac::Input {
-        objects: std::mem::take(&mut report.kept),
+        objects: kept,
         pods: std::mem::take(&mut report.pods),
     };
     if !input.objects.is_empty() {
@@ -131,6 +143,102 @@ pub fn run(cfg: ScanConfig) -> Result<i32> {
 }
 
 /// 2 on input errors, 1 on findings at or above the threshold, else 0.
+fn keep_all(_: &str, _: &str) -> bool {
+    true
+}
+
+/// Compiles the Gatekeeper templates and constraints and reads the extra
+/// inventory; `None` when there are none. Load errors stop the scan with
+/// every error's file:line:col (exit status 2).
+fn load_constraints(cfg: &ScanConfig) -> Result<Option<(PolicySet, Inventory)>> {
+    if cfg.constraints.is_empty() {
+        return Ok(None);
+    }
+    let joined = |errors: Vec<palisade_rego::LoadError>| {
+        errors
+            .iter()
+            .map(|e| e.to_string())
+            .collect::<Vec<_>>()
+            .join("\n")
+    };
+    let set = PolicySet::load(&cfg.constraints)
+        .map_err(|e| anyhow::anyhow!("invalid constraints:\n{}", joined(e)))?;
+    let inventory = Inventory::load(&cfg.inventory)
+        .map_err(|e| anyhow::anyhow!("invalid --inventory:\n{}", joined(e)))?;
+    Ok(Some((set, inventory)))
+}
+
+/// Reviews every object against the constraints (an AdmissionReview
+/// document with its own request, anything else as a CREATE), with the
+/// scan's other objects in `data.inventory`. Violations become findings
+/// `rego/<Kind>/<name>` at the object; evaluation errors are input errors.
+fn review_constraints(
+    engine: &Engine,
+    set: &PolicySet,
+    mut inventory: Inventory,
+    objects: &[palisade_core::Object],
+    report: &mut ScanReport,
+) {
+    let docs: Vec<serde_json::Value> = objects.iter().map(|o| o.root.to_json()).collect();
+    for d in &docs {
+        // Objects without a name (generateName) cannot be inventory entries.
+        let _ = inventory.add(d);
+    }
+    let results: Vec<_> = objects
+        .par_iter()
+        .zip(docs.par_iter())
+        .map(|(obj, json)| {
+            let review = if Review::is_admission_review(json) {
+                Review::parse_admission_review(json)
+            } else {
+                Ok(Review::create(json))
+            };
+            (obj, review.map(|r| set.review_all(&r, &inventory)))
+        })
+        .collect();
+    let mut findings = Vec::new();
+    for (obj, outcome) in results {
+        let pos = obj.locate(&[]);
+        let outcome = match outcome {
+            Ok(o) => o,
+            Err(e) => {
+                report.summary.errors += 1;
+                report.errors.push(InputError {
+                    file: obj.file.clone(),
+                    line: pos.line,
+                    column: pos.col,
+                    message: format!("AdmissionReview cannot be reviewed: {e}"),
+                });
+                continue;
+            }
+        };
+        for v in outcome.violations {
+            findings.push(palisade_core::Finding {
+                rule: palisade_core::intern_rule_id(&v.rule_id()),
+                severity: v.severity(),
+                message: v.message,
+                object: obj.id.clone(),
+                container: None,
+                path: palisade_core::node::render_path(&obj.prefix),
+                file: obj.file.clone(),
+                line: pos.line,
+                column: pos.col,
+                remediation: "Change the object to satisfy the constraint, or exclude it in the constraint's spec.match.",
+            });
+        }
+        for e in outcome.errors {
+            report.summary.errors += 1;
+            report.errors.push(InputError {
+                file: obj.file.clone(),
+                line: pos.line,
+                column: pos.col,
+                message: format!("{} {:?}: {e}", obj.id.kind, obj.id.name),
+            });
+        }
+    }
+    engine.apply_policy(findings, report);
+}
+
 fn exit_status(report: &ScanReport, cfg: &ScanConfig) -> i32 {
     if !report.errors.is_empty() {
         2

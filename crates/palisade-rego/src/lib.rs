@@ -1,0 +1,43 @@
+//! palisade-rego: a team's existing Gatekeeper ConstraintTemplates and
+//! Constraints, run unchanged on the [regorus] Rego interpreter — offline in
+//! CI (`palisade scan`), in the admission webhook (`palisade serve`), and
+//! in gator test suites (`palisade verify`).
+//!
+//! - [`PolicySet::load`] reads templates (`templates.gatekeeper.sh/v1`,
+//!   `v1beta1`) and constraints (`constraints.gatekeeper.sh/v1beta1`),
+//!   compiles each template once, validates parameters against its
+//!   `openAPIV3Schema`, and reports every problem with its file, line and
+//!   column.
+//! - [`PolicySet::review`] evaluates one [`Review`] (a manifest reviewed as a
+//!   CREATE, or an AdmissionReview) against every constraint whose
+//!   `spec.match` selects it, with `data.inventory` from an [`Inventory`].
+//!   A compiled set is `Send + Sync`; each evaluation works on a clone of
+//!   the template's prepared engine, so reviews run from many threads.
+//! - [`verify`] runs gator Suite files (`test.gatekeeper.sh/v1alpha1`) and
+//!   reports per test and case, as text, JSON or JUnit.
+//!
+//! Differences from Gatekeeper/OPA that a user may meet: builtin errors
+//! (for example `sprintf` with too few arguments) are evaluation errors
+//! rather than "undefined", so they are reported instead of silently
+//! dropping a violation; CEL (`K8sNativeValidation`) code is not evaluated;
+//! parameters are validated against a subset of OpenAPI v3 (see the
+//! `schema` module) and unknown fields are kept, as gator keeps them.
+
+mod analysis;
+mod constraint;
+pub mod error;
+mod inventory;
+mod matcher;
+mod policy_set;
+mod review;
+mod schema;
+mod source;
+mod template;
+pub mod verify;
+
+pub use constraint::EnforcementAction;
+pub use error::{EvalError, EvalErrorKind, LoadError};
+pub use inventory::Inventory;
+pub use policy_set::{ConstraintInfo, Ignored, Outcome, PolicySet, Violation};
+pub use review::Review;
+pub use verify::{verify, VerifyReport};

@@ -1,0 +1,480 @@
+//! ConstraintTemplates (`templates.gatekeeper.sh/v1`, `v1beta1`): reading
+//! the CRD kind, the parameter schema and the `admission.k8s.gatekeeper.sh`
+//! Rego with its libs, and compiling them once into a prepared regorus
+//! engine that every evaluation clones.
+//!
+//! <https://open-policy-agent.github.io/gatekeeper/website/docs/constrainttemplates>
+//!
+//! Gatekeeper's environment is reproduced as it is seen from the Rego:
+//! `input.review`, `input.parameters`, `data.lib.*` (the libs, each its own
+//! module) and `data.inventory` (a small module whose two rules read the
+//! inventory handed in with each evaluation, so the compiled engine never
+//! changes and needs no re-preparation).
+
+use std::num::{NonZeroU32, NonZeroUsize};
+use std::sync::Arc;
+use std::time::Duration;
+
+use palisade_core::{Node, Object, Pos};
+use regorus::utils::limits::{ExecutionTimerConfig, PolicyLengthConfig};
+use regorus::{Engine, Value};
+use serde_json::Value as Json;
+
+use crate::analysis::unknown_calls;
+use crate::error::{EvalErrorKind, LoadError};
+use crate::source::{field_pos, group_of, object_pos};
+
+/// The API group of ConstraintTemplates.
+pub(crate) const TEMPLATE_GROUP: &str = "templates.gatekeeper.sh";
+/// The only target Gatekeeper's validating webhook evaluates.
+pub(crate) const TARGET: &str = "admission.k8s.gatekeeper.sh";
+/// The key of `input` that carries the inventory to the `data.inventory` module.
+pub(crate) const INVENTORY_KEY: &str = "__palisade_inventory";
+
+/// The module that makes the inventory handed in with `input` appear at
+/// `data.inventory`. Valid as Rego v0 and v1.
+const INVENTORY_MODULE: &str = "package inventory\n\
+cluster := input.__palisade_inventory.cluster\n\
+namespace := input.__palisade_inventory.namespace\n";
+
+/// Default time limit of one evaluation.
+pub(crate) const DEFAULT_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// A violation as the template returned it.
+#[derive(Debug, Clone)]
+pub(crate) struct RawViolation {
+    /// `msg`.
+    pub msg: String,
+    /// `details` (`{}` when absent).
+    pub details: Json,
+}
+
+/// Where a Rego source sits in its file, to turn regorus positions into
+/// file positions.
+#[derive(Debug, Clone)]
+struct SourceMap {
+    /// The name the source was given in regorus.
+    name: String,
+    /// The file it came from.
+    file: Arc<str>,
+    /// Where the string value starts in the file.
+    pos: Pos,
+    /// Whether lines map one to one (a YAML block scalar, padded so regorus
+    /// line numbers are file line numbers). JSON strings and objects built
+    /// without positions do not.
+    exact: bool,
+}
+
+impl SourceMap {
+    /// Maps a regorus line/column to a file position.
+    fn locate(&self, line: u32, col: u32) -> Pos {
+        if self.exact {
+            Pos {
+                line,
+                col: col + self.pos.col.saturating_sub(1),
+            }
+        } else {
+            self.pos
+        }
+    }
+}
+
+/// A compiled ConstraintTemplate.
+#[derive(Debug, Clone)]
+pub(crate) struct Template {
+    /// `spec.crd.spec.names.kind`: the kind of its constraints.
+    pub kind: String,
+    /// The parameter schema (`spec.crd.spec.validation.openAPIV3Schema`).
+    pub schema: Option<Json>,
+    /// Whether the Rego reads `data.inventory` (the inventory is then handed in).
+    pub uses_inventory: bool,
+    /// The prepared engine. Each evaluation works on a clone: measured
+    /// (benches/rego.rs), reusing pooled copies saved nothing on the
+    /// fixture templates, and a clone shares nothing mutable between threads.
+    engine: Engine,
+    /// `data.<package>.violation`.
+    rule: String,
+    /// Where each Rego source came from.
+    sources: Vec<SourceMap>,
+}
+
+/// Splits a regorus error (`\n--> name:line:col\n  |\n...\nerror: msg`)
+/// into its location and its last `error:` line.
+fn split_regorus_error(text: &str) -> (Option<(String, u32, u32)>, String) {
+    let mut loc = None;
+    let mut msg = None;
+    for line in text.lines() {
+        let t = line.trim();
+        if let Some(rest) = t.strip_prefix("--> ") {
+            let mut parts = rest.rsplitn(3, ':');
+            let col = parts.next().and_then(|c| c.parse().ok());
+            let line = parts.next().and_then(|l| l.parse().ok());
+            if let (Some(col), Some(line), Some(name)) = (col, line, parts.next()) {
+                loc = Some((name.to_string(), line, col));
+            }
+        } else if let Some(m) = t.strip_prefix("error: ") {
+            msg = Some(m.to_string());
+        }
+    }
+    let msg = msg.unwrap_or_else(|| text.trim().to_string());
+    (loc, msg)
+}
+
+fn text_of(node: &Node) -> Option<&str> {
+    node.as_str()
+}
+
+impl Template {
+    /// Reads and compiles a ConstraintTemplate object.
+    pub fn compile(obj: &Object) -> Result<Template, Vec<LoadError>> {
+        let file = obj.file.clone();
+        let root = &obj.root;
+        let err = |pos: Pos, msg: String| vec![LoadError::new(&file, pos, msg)];
+        let name = root
+            .get_path(&["metadata", "name"])
+            .and_then(text_of)
+            .ok_or_else(|| {
+                err(
+                    object_pos(obj),
+                    "ConstraintTemplate has no metadata.name".into(),
+                )
+            })?;
+        let kind_path = ["spec", "crd", "spec", "names", "kind"];
+        let kind = root
+            .get_path(&kind_path)
+            .and_then(text_of)
+            .filter(|k| !k.is_empty())
+            .ok_or_else(|| {
+                err(
+                    field_pos(root, &kind_path),
+                    format!("ConstraintTemplate {name}: spec.crd.spec.names.kind is missing"),
+                )
+            })?;
+        if name != kind.to_lowercase() {
+            return Err(err(
+                field_pos(root, &["metadata", "name"]),
+                format!(
+                    "ConstraintTemplate {name}: metadata.name must be the lower-case kind {:?}, as Gatekeeper requires",
+                    kind.to_lowercase()
+                ),
+            ));
+        }
+        let schema = root
+            .get_path(&["spec", "crd", "spec", "validation", "openAPIV3Schema"])
+            .map(Node::to_json);
+        let targets = root
+            .get_path(&["spec", "targets"])
+            .map(Node::items)
+            .unwrap_or_default();
+        let target = match targets {
+            [t] => t,
+            [] => {
+                return Err(err(
+                    field_pos(root, &["spec", "targets"]),
+                    format!(
+                        "ConstraintTemplate {name}: spec.targets must hold one target ({TARGET})"
+                    ),
+                ))
+            }
+            [_, second, ..] => {
+                return Err(err(
+                    second.pos,
+                    format!(
+                        "ConstraintTemplate {name}: only one target is allowed, as in Gatekeeper"
+                    ),
+                ))
+            }
+        };
+        match target.get("target").and_then(text_of) {
+            Some(TARGET) => {}
+            other => {
+                return Err(err(
+                    target.entry("target").map_or(target.pos, |e| e.key_pos),
+                    format!(
+                        "ConstraintTemplate {name}: target {:?} is not {TARGET}",
+                        other.unwrap_or("")
+                    ),
+                ))
+            }
+        }
+        // Rego source: a `code` entry with engine Rego (its `version: v1`
+        // selects Rego v1), else the `rego` and `libs` fields (Rego v0).
+        let code_rego = target
+            .get("code")
+            .map(Node::items)
+            .unwrap_or_default()
+            .iter()
+            .find(|c| c.get("engine").and_then(text_of) == Some("Rego"))
+            .and_then(|c| c.get("source"));
+        let (rego_node, libs_node, v1, field) = match (code_rego, target.get("rego")) {
+            (Some(src), _) if src.get("rego").is_some() => (
+                src.get("rego"),
+                src.get("libs"),
+                src.get("version").and_then(text_of) == Some("v1"),
+                "code[].source.rego",
+            ),
+            (_, Some(rego)) => (Some(rego), target.get("libs"), false, "rego"),
+            _ => (None, None, false, "rego"),
+        };
+        let Some(rego_node) = rego_node else {
+            let has_cel = target
+                .get("code")
+                .map(Node::items)
+                .unwrap_or_default()
+                .iter()
+                .any(|c| c.get("engine").and_then(text_of) == Some("K8sNativeValidation"));
+            let msg = if has_cel {
+                format!("ConstraintTemplate {name}: only K8sNativeValidation (CEL) code, which palisade does not evaluate; add a Rego source")
+            } else {
+                format!("ConstraintTemplate {name}: the {TARGET} target has no rego")
+            };
+            return Err(err(target.pos, msg));
+        };
+        let Some(rego) = rego_node.as_str() else {
+            return Err(err(
+                rego_node.pos,
+                format!("ConstraintTemplate {name}: {field} must be a string"),
+            ));
+        };
+
+        let mut engine = Engine::new();
+        engine.set_rego_v0(!v1);
+        engine.set_policy_length_config(PolicyLengthConfig {
+            max_col: NonZeroU32::new(1 << 16).unwrap_or(NonZeroU32::MIN),
+            max_file_bytes: NonZeroUsize::new(64 << 20).unwrap_or(NonZeroUsize::MIN),
+            max_lines: NonZeroUsize::new(10_000_000).unwrap_or(NonZeroUsize::MIN),
+        });
+        let mut sources = Vec::new();
+        let mut errors = Vec::new();
+        let pkg = match add_source(&mut engine, &mut sources, &file, rego_node, rego, field) {
+            Ok(p) => Some(p),
+            Err((pos, msg)) => {
+                errors.push(LoadError::new(
+                    &file,
+                    pos,
+                    format!("ConstraintTemplate {name}: {field} does not compile: {msg}"),
+                ));
+                None
+            }
+        };
+        let mut uses_inventory = rego.contains("inventory");
+        for (i, lib) in libs_node
+            .map(Node::items)
+            .unwrap_or_default()
+            .iter()
+            .enumerate()
+        {
+            let label = format!("libs[{i}]");
+            let Some(text) = lib.as_str() else {
+                errors.push(LoadError::new(
+                    &file,
+                    lib.pos,
+                    format!("ConstraintTemplate {name}: {label} must be a string"),
+                ));
+                continue;
+            };
+            uses_inventory |= text.contains("inventory");
+            match add_source(&mut engine, &mut sources, &file, lib, text, &label) {
+                Err((pos, msg)) => errors.push(LoadError::new(
+                    &file,
+                    pos,
+                    format!("ConstraintTemplate {name}: {label} does not compile: {msg}"),
+                )),
+                Ok(p) if p != "data.lib" && !p.starts_with("data.lib.") => {
+                    errors.push(LoadError::new(
+                        &file,
+                        lib.pos,
+                        format!(
+                            "ConstraintTemplate {name}: {label} has package {}, but Gatekeeper requires libs under package lib",
+                            p.trim_start_matches("data.")
+                        ),
+                    ));
+                }
+                Ok(_) => {}
+            }
+        }
+        if let Err(e) = engine.add_policy(format!("{file}#inventory"), INVENTORY_MODULE.to_string())
+        {
+            errors.push(LoadError::new(
+                &file,
+                object_pos(obj),
+                format!("internal inventory module: {e}"),
+            ));
+        }
+        let Some(pkg) = pkg else {
+            return Err(errors);
+        };
+        if !errors.is_empty() {
+            return Err(errors);
+        }
+        let modules = engine.get_modules().clone();
+        for call in unknown_calls(modules.iter().map(|m| &**m)) {
+            let map = sources.iter().find(|s| s.name == call.source);
+            let pos = map.map_or(rego_node.pos, |m| m.locate(call.line, call.col));
+            errors.push(LoadError::new(
+                &file,
+                pos,
+                format!(
+                    "ConstraintTemplate {name}: unknown function {}: neither a builtin regorus provides nor defined in the template or its libs",
+                    call.name
+                ),
+            ));
+        }
+        if !errors.is_empty() {
+            return Err(errors);
+        }
+        let rule = format!("{pkg}.violation");
+        if let Err(e) = engine.compile_with_entrypoint(&rule.as_str().into()) {
+            let text = e.to_string();
+            let msg = if text.contains("not a valid rule path") {
+                format!(
+                    "ConstraintTemplate {name}: the rego defines no violation rule (package {})",
+                    pkg.trim_start_matches("data.")
+                )
+            } else {
+                let (pos, msg) = locate_in(&sources, &text, rego_node.pos);
+                return Err(vec![LoadError::new(
+                    &file,
+                    pos,
+                    format!("ConstraintTemplate {name}: rego does not compile: {msg}"),
+                )]);
+            };
+            return Err(err(rego_node.pos, msg));
+        }
+        let mut t = Template {
+            kind: kind.to_string(),
+            schema,
+            uses_inventory,
+            engine,
+            rule,
+            sources,
+        };
+        t.set_timeout(DEFAULT_TIMEOUT);
+        Ok(t)
+    }
+
+    /// Sets the time limit of one evaluation.
+    pub fn set_timeout(&mut self, limit: Duration) {
+        self.engine
+            .set_execution_timer_config(ExecutionTimerConfig {
+                limit,
+                check_interval: NonZeroU32::new(64).unwrap_or(NonZeroU32::MIN),
+            });
+    }
+
+    /// Turns a regorus error into `file:line:col: message`.
+    fn describe(&self, text: &str) -> String {
+        let (loc, msg) = split_regorus_error(text);
+        match loc.and_then(|(name, line, col)| {
+            let map = self.sources.iter().find(|s| s.name == name)?;
+            Some((map, map.locate(line, col)))
+        }) {
+            Some((map, pos)) => format!("{}:{}:{}: {msg}", map.file, pos.line, pos.col),
+            None => msg,
+        }
+    }
+
+    /// Evaluates `violation` on `input` (`{review, parameters, ...}`).
+    pub fn evaluate(&self, input: Value) -> Result<Vec<RawViolation>, (EvalErrorKind, String)> {
+        let mut engine = self.engine.clone();
+        engine.set_input(input);
+        let value = engine
+            .eval_rule(self.rule.clone())
+            .map_err(|e| (EvalErrorKind::Rego, self.describe(&e.to_string())))?;
+        let items: Vec<&Value> = match &value {
+            Value::Undefined => return Ok(Vec::new()),
+            Value::Set(s) => s.iter().collect(),
+            Value::Array(a) => a.iter().collect(),
+            other => {
+                return Err((
+                    EvalErrorKind::Result,
+                    format!("violation is not a set but {}", other),
+                ))
+            }
+        };
+        items.into_iter().map(raw_violation).collect()
+    }
+}
+
+/// Reads one element of `violation`.
+fn raw_violation(v: &Value) -> Result<RawViolation, (EvalErrorKind, String)> {
+    let bad = |what: String| (EvalErrorKind::Result, what);
+    let obj = v.as_object().map_err(|_| {
+        bad(format!(
+            "a violation is not an object with msg and details: {v}"
+        ))
+    })?;
+    let msg = match obj.get(&Value::from("msg")) {
+        None => String::new(),
+        Some(Value::String(s)) => s.to_string(),
+        Some(other) => return Err(bad(format!("a violation's msg is not a string: {other}"))),
+    };
+    let details = match obj.get(&Value::from("details")) {
+        None => Json::Object(Default::default()),
+        Some(d) => serde_json::to_value(d)
+            .map_err(|e| bad(format!("details cannot be represented as JSON: {e}")))?,
+    };
+    Ok(RawViolation { msg, details })
+}
+
+/// Adds one Rego source to `engine`, padded with empty lines when it is a
+/// YAML block scalar so that regorus line numbers are file line numbers.
+/// Returns the package path (`data.lib.x`).
+fn add_source(
+    engine: &mut Engine,
+    sources: &mut Vec<SourceMap>,
+    file: &Arc<str>,
+    node: &Node,
+    text: &str,
+    label: &str,
+) -> Result<String, (Pos, String)> {
+    let exact = !file.ends_with(".json") && node.pos.line > 0;
+    let map = SourceMap {
+        name: format!("{file}#{label}"),
+        file: file.clone(),
+        pos: node.pos,
+        exact,
+    };
+    let padded = if exact {
+        let mut s = "\n".repeat(node.pos.line.saturating_sub(1) as usize);
+        s.push_str(text);
+        s
+    } else {
+        text.to_string()
+    };
+    let result = engine.add_policy(map.name.clone(), padded);
+    sources.push(map);
+    result.map_err(|e| locate_in(sources, &e.to_string(), node.pos))
+}
+
+/// Locates a regorus compile error among `sources` (falling back to `fallback`).
+fn locate_in(sources: &[SourceMap], text: &str, fallback: Pos) -> (Pos, String) {
+    let (loc, msg) = split_regorus_error(text);
+    let pos = loc
+        .and_then(|(name, line, col)| {
+            Some(sources.iter().find(|s| s.name == name)?.locate(line, col))
+        })
+        .unwrap_or(fallback);
+    (pos, msg)
+}
+
+/// Whether an object is a ConstraintTemplate.
+pub(crate) fn is_template(obj: &Object) -> bool {
+    group_of(&obj.id.api_version) == TEMPLATE_GROUP && obj.id.kind == "ConstraintTemplate"
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn regorus_error_text_is_split_into_location_and_message() {
+        let (loc, msg) =
+            split_regorus_error("\n--> a/t.yaml#rego:6:25\n  |\n6 | x\n  |  ^\nerror: expecting }");
+        assert_eq!(loc, Some(("a/t.yaml#rego".to_string(), 6, 25)));
+        assert_eq!(msg, "expecting }");
+        let (loc, msg) = split_regorus_error("plain failure");
+        assert_eq!(loc, None);
+        assert_eq!(msg, "plain failure");
+    }
+}

@@ -1,0 +1,172 @@
+//! `verify` on gator suites: gator's path, case and assertion semantics,
+//! and the text, JSON and JUnit reports.
+
+use std::path::{Path, PathBuf};
+
+use palisade_rego::verify::{verify, VerifyReport};
+
+fn fixtures(p: &str) -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/fixtures")
+        .join(p)
+}
+
+fn run(path: &Path) -> VerifyReport {
+    verify(path).unwrap_or_else(|e| panic!("{e}"))
+}
+
+#[test]
+fn fixture_suite_passes_every_case() {
+    let report = run(&fixtures("suites/suite.yaml"));
+    assert!(report.passed(), "{}", report.to_text());
+    let c = report.counts();
+    assert_eq!(
+        (c.passed, c.failed, c.skipped),
+        (9, 0, 1),
+        "{}",
+        report.to_text()
+    );
+    let tests: Vec<&str> = report.suites[0]
+        .tests
+        .iter()
+        .map(|t| t.name.as_str())
+        .collect();
+    assert_eq!(tests[0], "privileged-containers");
+    assert_eq!(
+        report.suites[0].tests[0].cases[0].violations,
+        ["privileged container app is not allowed"]
+    );
+}
+
+#[test]
+fn directory_reads_its_own_suites_and_dots_recurse() {
+    let flat = run(&fixtures("suites"));
+    assert_eq!(flat.suites.len(), 1);
+    let deep = run(&PathBuf::from(format!(
+        "{}/...",
+        fixtures("suites").display()
+    )));
+    assert_eq!(deep.suites.len(), 2);
+    assert!(deep.suites[0].path.ends_with("nested/suite.yaml"));
+    assert!(deep.passed(), "{}", deep.to_text());
+}
+
+#[test]
+fn failing_assertions_and_invalid_suites_fail_with_reasons() {
+    let report = run(&fixtures("suites-failing/suite.yaml"));
+    assert!(!report.passed());
+    let t = &report.suites[0].tests[0];
+    let err = |i: usize| t.cases[i].error.clone().unwrap_or_default();
+    assert!(
+        err(0).starts_with("got 1 violations but want none"),
+        "{}",
+        err(0)
+    );
+    assert_eq!(t.cases[1].error, None);
+    assert_eq!(err(2), "assertions must be non-empty");
+    assert!(t.cases[3].skipped);
+    let invalid = report.suites[0].tests[1].error.clone().unwrap_or_default();
+    assert!(
+        invalid.contains("expects it to fail its template's schema"),
+        "{invalid}"
+    );
+    let abs = report.suites[0].tests[2].error.clone().unwrap_or_default();
+    assert!(abs.contains("absolute paths are not allowed"), "{abs}");
+    let c = report.counts();
+    assert_eq!((c.passed, c.failed, c.skipped), (1, 4, 1));
+    let text = report.to_text();
+    assert!(text.contains("FAIL  expects-none"), "{text}");
+    assert!(
+        text.trim_end().ends_with("1 passed, 4 failed, 1 skipped"),
+        "{text}"
+    );
+}
+
+#[test]
+fn json_report_has_cases_and_summary() {
+    let report = run(&fixtures("suites-failing/suite.yaml"));
+    let v: serde_json::Value =
+        serde_json::from_str(&report.to_json()).unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(v["passed"], false);
+    assert_eq!(v["summary"]["failed"], 4);
+    assert_eq!(
+        v["suites"][0]["tests"][0]["cases"][0]["name"],
+        "expects-none"
+    );
+    assert_eq!(
+        v["suites"][0]["tests"][0]["cases"][0]["violations"][0],
+        "privileged container app is not allowed"
+    );
+}
+
+#[test]
+fn junit_report_counts_failures_per_suite() {
+    let report = run(&fixtures("suites-failing/suite.yaml"));
+    let x = report.to_junit();
+    assert!(x.starts_with("<?xml"));
+    assert!(
+        x.contains("<testsuites name=\"palisade verify\" tests=\"6\" failures=\"4\" skipped=\"1\""),
+        "{x}"
+    );
+    assert!(
+        x.contains("name=\"wrong-expectations/expects-none\""),
+        "{x}"
+    );
+    assert!(
+        x.contains("<failure message=\"got 1 violations but want none"),
+        "{x}"
+    );
+    assert!(
+        x.contains("name=\"wrong-expectations/skipped\" time=\"0.000\"><skipped/>"),
+        "{x}"
+    );
+}
+
+#[test]
+fn template_that_does_not_compile_fails_its_test_with_the_line() {
+    let d = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("verify-broken");
+    std::fs::create_dir_all(&d).unwrap_or_else(|e| panic!("{e}"));
+    std::fs::write(
+        d.join("t.yaml"),
+        "apiVersion: templates.gatekeeper.sh/v1\nkind: ConstraintTemplate\nmetadata: {name: k8sx}\nspec:\n  crd: {spec: {names: {kind: K8sX}}}\n  targets:\n  - target: admission.k8s.gatekeeper.sh\n    rego: |\n      package x\n      violation[{\"msg\": m}] { m := 1 + }\n",
+    )
+    .unwrap_or_else(|e| panic!("{e}"));
+    std::fs::write(
+        d.join("c.yaml"),
+        "apiVersion: constraints.gatekeeper.sh/v1beta1\nkind: K8sX\nmetadata: {name: x}\n",
+    )
+    .unwrap_or_else(|e| panic!("{e}"));
+    std::fs::write(
+        d.join("suite.yaml"),
+        "apiVersion: test.gatekeeper.sh/v1alpha1\nkind: Suite\ntests:\n- name: broken\n  template: t.yaml\n  constraint: c.yaml\n  cases:\n  - name: c\n    object: c.yaml\n    assertions: [{violations: no}]\n",
+    )
+    .unwrap_or_else(|e| panic!("{e}"));
+    let report = run(&d.join("suite.yaml"));
+    let err = report.suites[0].tests[0].error.clone().unwrap_or_default();
+    assert!(err.contains("t.yaml:10:"), "{err}");
+    assert!(!report.passed());
+}
+
+#[test]
+fn a_file_that_is_not_a_suite_and_a_missing_path_are_errors() {
+    assert!(verify(&fixtures("policies/privileged.yaml")).is_err());
+    assert!(verify(&fixtures("no-such-dir")).is_err());
+    assert!(verify(&fixtures("policies")).is_err());
+}
+
+#[test]
+fn unparsable_yaml_in_a_suite_directory_fails_the_run() {
+    let d = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("verify-unparsable");
+    let _ = std::fs::remove_dir_all(&d);
+    std::fs::create_dir_all(&d).unwrap_or_else(|e| panic!("{e}"));
+    std::fs::write(
+        d.join("suite.yaml"),
+        "apiVersion: test.gatekeeper.sh/v1alpha1\nkind: Suite\ntests: [\n",
+    )
+    .unwrap_or_else(|e| panic!("{e}"));
+    let report = run(&d);
+    assert!(!report.passed());
+    assert_eq!(report.suites.len(), 1);
+    let err = report.suites[0].error.clone().unwrap_or_default();
+    assert!(err.contains("suite.yaml:"), "{err}");
+}

@@ -1,0 +1,133 @@
+//! Gatekeeper policies from the command line: `scan --policy` reports
+//! constraint violations as `rego/<Kind>/<name>` findings at the object,
+//! broken templates stop the scan with their file and line, and `verify`
+//! runs gator suites.
+
+use std::path::PathBuf;
+use std::process::{Command, Output};
+
+use serde_json::Value;
+
+fn repo() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..")
+}
+
+fn run(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_palisade"))
+        .current_dir(repo())
+        .env_remove("PALISADE_CONFIG")
+        .args(args)
+        .output()
+        .expect("palisade runs")
+}
+
+#[test]
+fn scan_with_policy_reports_constraint_violations_at_the_object() {
+    let o = run(&[
+        "scan",
+        "--format",
+        "json",
+        "--policy",
+        "examples/gatekeeper/template-requiredlabels.yaml",
+        "--policy",
+        "examples/gatekeeper/constraint-team-label.yaml",
+        "examples/gatekeeper/cases/",
+    ]);
+    assert_eq!(o.status.code(), Some(1));
+    let json: Value = serde_json::from_slice(&o.stdout).unwrap();
+    let rego: Vec<&Value> = json["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|f| f["rule"].as_str().unwrap().starts_with("rego/"))
+        .collect();
+    assert_eq!(rego.len(), 1, "{rego:?}");
+    let f = rego[0];
+    assert_eq!(f["rule"], "rego/K8sRequiredLabels/workloads-need-team");
+    assert_eq!(f["object"]["name"], "orphan");
+    assert_eq!(f["severity"], "high");
+    assert_eq!(f["line"], 1);
+    assert!(f["file"].as_str().unwrap().ends_with("unlabelled.yaml"));
+    assert!(f["message"].as_str().unwrap().contains("team label"));
+}
+
+#[test]
+fn constraints_from_the_policy_file_are_relative_to_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let gk = repo().join("examples/gatekeeper");
+    std::fs::copy(
+        gk.join("template-requiredlabels.yaml"),
+        dir.path().join("t.yaml"),
+    )
+    .unwrap();
+    std::fs::copy(
+        gk.join("constraint-team-label.yaml"),
+        dir.path().join("c.yaml"),
+    )
+    .unwrap();
+    let policy = dir.path().join("palisade.yaml");
+    std::fs::write(
+        &policy,
+        "apiVersion: palisade.dev/v1alpha1\nkind: Policy\nspec:\n  constraints: [t.yaml, c.yaml]\n",
+    )
+    .unwrap();
+    let o = run(&[
+        "scan",
+        "--format",
+        "json",
+        "--config",
+        policy.to_str().unwrap(),
+        "examples/gatekeeper/cases/unlabelled.yaml",
+    ]);
+    let json: Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert!(json
+        .to_string()
+        .contains("rego/K8sRequiredLabels/workloads-need-team"));
+}
+
+#[test]
+fn a_template_that_does_not_compile_stops_the_scan_with_its_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let bad = dir.path().join("bad.yaml");
+    std::fs::write(
+        &bad,
+        "apiVersion: templates.gatekeeper.sh/v1\nkind: ConstraintTemplate\nmetadata:\n  name: k8sbroken\nspec:\n  crd:\n    spec:\n      names:\n        kind: K8sBroken\n  targets:\n  - target: admission.k8s.gatekeeper.sh\n    rego: |\n      package k8sbroken\n      violation[{\"msg\": msg}] {\n        msg := \n      }\n",
+    )
+    .unwrap();
+    let o = run(&[
+        "scan",
+        "--policy",
+        bad.to_str().unwrap(),
+        "examples/hardened/",
+    ]);
+    assert_eq!(o.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(err.contains("bad.yaml:"), "{err}");
+}
+
+#[test]
+fn verify_runs_gator_suites_and_fails_on_a_failing_case() {
+    let o = run(&["verify", "examples/gatekeeper/suite.yaml"]);
+    assert_eq!(
+        o.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&o.stdout)
+    );
+    let out = String::from_utf8_lossy(&o.stdout);
+    assert!(out.contains("2 passed, 0 failed"), "{out}");
+    let o = run(&[
+        "verify",
+        "--format",
+        "junit",
+        "crates/palisade-rego/tests/fixtures/suites-failing/suite.yaml",
+    ]);
+    assert_eq!(o.status.code(), Some(1));
+    let xml = String::from_utf8_lossy(&o.stdout);
+    assert!(
+        xml.contains("<testsuites") && xml.contains("<failure"),
+        "{xml}"
+    );
+    let o = run(&["verify", "no/such/suite.yaml"]);
+    assert_eq!(o.status.code(), Some(2));
+}
