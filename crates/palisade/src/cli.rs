@@ -31,6 +31,34 @@ pub enum Command {
     /// Query RBAC: who can do what, a subject's rights, escalation paths.
     #[command(subcommand)]
     Rbac(RbacCommand),
+    /// Resolve image tags to digests and print pinned references.
+    Resolve(ResolveArgs),
+}
+
+/// `palisade resolve`.
+#[derive(Debug, Args)]
+pub struct ResolveArgs {
+    /// Image references (`alpine:3.20`, `ghcr.io/org/app:1.2`, `REPO@sha256:...`).
+    #[arg(required = true)]
+    pub images: Vec<String>,
+    /// Registry (`HOST:PORT`) to reach over plain HTTP; repeatable.
+    #[arg(long = "insecure-registry", value_name = "HOST:PORT")]
+    pub insecure_registries: Vec<String>,
+    /// Platform chosen from multi-arch images: `os/arch[/variant]`.
+    #[arg(long, default_value = "linux/amd64")]
+    pub platform: String,
+    /// Docker `config.json` with registry credentials (default: `$DOCKER_CONFIG` or `~/.docker`).
+    #[arg(long, value_name = "FILE")]
+    pub registry_config: Option<PathBuf>,
+    /// PEM file of extra CA certificates for registries.
+    #[arg(long, value_name = "FILE")]
+    pub registry_ca: Option<PathBuf>,
+    /// Timeout of each registry request, in seconds.
+    #[arg(long, default_value_t = 30)]
+    pub timeout: u64,
+    /// `text` (one pinned reference per line) or `json`.
+    #[arg(long, default_value = "text")]
+    pub format: String,
 }
 
 /// `palisade verify`.

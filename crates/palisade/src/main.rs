@@ -8,6 +8,7 @@ mod cli;
 mod config;
 mod config_cmd;
 mod rbac_cmd;
+mod resolve_cmd;
 mod rules_cmd;
 mod scan;
 mod serve_cmd;
@@ -37,6 +38,7 @@ fn main() {
         cli::Command::Serve(args) => serve_cmd::run(args),
         cli::Command::Rbac(cmd) => rbac_cmd::run(cmd),
         cli::Command::Verify(args) => verify_cmd::run(args),
+        cli::Command::Resolve(args) => resolve_cmd::run(args),
     };
     match result {
         Ok(code) => std::process::exit(code),

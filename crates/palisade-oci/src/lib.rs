@@ -1,0 +1,389 @@
+//! Registry client for palisade: resolves image references (tags) to
+//! manifest digests over the OCI distribution API, through `oci-client`.
+//!
+//! What this crate adds on top of `oci-client`: credentials from a Docker
+//! `config.json`, platform selection in image indexes, an independent sha256
+//! check of every fetched manifest, retries with backoff on 429/5xx and
+//! transport errors, a per-request timeout, and a TTL cache of tag → digest
+//! lookups. It does no policy work: callers decide what a digest means.
+
+mod auth;
+mod error;
+mod platform;
+
+use std::collections::HashMap;
+use std::future::Future;
+use std::path::PathBuf;
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
+use oci_client::client::{Certificate, CertificateEncoding, ClientConfig, ClientProtocol};
+use oci_client::errors::OciDistributionError;
+use oci_client::manifest::{
+    OciImageIndex, IMAGE_MANIFEST_LIST_MEDIA_TYPE, IMAGE_MANIFEST_MEDIA_TYPE,
+    OCI_IMAGE_INDEX_MEDIA_TYPE, OCI_IMAGE_MEDIA_TYPE,
+};
+use oci_client::Reference;
+use serde::Serialize;
+use sha2::{Digest as _, Sha256};
+
+pub use error::OciError;
+pub use platform::Platform;
+
+/// Manifest media types accepted when resolving (Docker v2 schema 2 and OCI).
+const ACCEPTED_MEDIA_TYPES: &[&str] = &[
+    OCI_IMAGE_INDEX_MEDIA_TYPE,
+    IMAGE_MANIFEST_LIST_MEDIA_TYPE,
+    OCI_IMAGE_MEDIA_TYPE,
+    IMAGE_MANIFEST_MEDIA_TYPE,
+];
+
+/// Attempts per registry call (the first try plus two retries).
+const ATTEMPTS: u32 = 3;
+/// Delay before the first retry; doubled for each further one.
+const FIRST_BACKOFF: Duration = Duration::from_millis(250);
+
+/// How the client reaches registries.
+#[derive(Debug, Clone)]
+pub struct ClientOptions {
+    /// Registries (`HOST:PORT`) spoken to over plain HTTP.
+    pub insecure_registries: Vec<String>,
+    /// PEM file of extra CA certificates to trust.
+    pub ca_file: Option<PathBuf>,
+    /// Docker `config.json` to read credentials from (default: `$DOCKER_CONFIG` or `~/.docker`).
+    pub registry_config: Option<PathBuf>,
+    /// Platform chosen from image indexes.
+    pub platform: Platform,
+    /// Timeout of each registry request.
+    pub timeout: Duration,
+    /// How long a tag → digest lookup is reused.
+    pub cache_ttl: Duration,
+}
+
+impl Default for ClientOptions {
+    fn default() -> Self {
+        Self {
+            insecure_registries: Vec::new(),
+            ca_file: None,
+            registry_config: None,
+            platform: Platform::default(),
+            timeout: Duration::from_secs(30),
+            cache_ttl: Duration::from_secs(300),
+        }
+    }
+}
+
+/// The outcome of resolving one image reference.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Resolved {
+    /// The normalised reference, e.g. `docker.io/library/alpine:3.20`.
+    pub reference: String,
+    /// Digest of the manifest the reference points to (the index digest for a multi-arch image).
+    pub digest: String,
+    /// Media type of that manifest.
+    pub media_type: String,
+    /// For an index: digest of the manifest chosen for the requested platform.
+    pub platform_digest: Option<String>,
+}
+
+impl Resolved {
+    /// The pinned form `registry/repo:tag@sha256:...` (the tag is kept when there was one).
+    pub fn pinned(&self) -> String {
+        // `reference` is normalised by us; strip any digest it already carries.
+        let base = self
+            .reference
+            .split_once('@')
+            .map_or(self.reference.as_str(), |(b, _)| b);
+        format!("{base}@{}", self.digest)
+    }
+}
+
+/// A registry client with a tag → digest cache.
+pub struct Client {
+    inner: oci_client::Client,
+    options: ClientOptions,
+    cache: Mutex<HashMap<String, (Resolved, Instant)>>,
+}
+
+impl std::fmt::Debug for Client {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Client")
+            .field("options", &self.options)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Client {
+    /// Builds a client; fails only when the CA file cannot be read.
+    pub fn new(options: ClientOptions) -> Result<Self, OciError> {
+        let mut extra_root_certificates = Vec::new();
+        if let Some(path) = &options.ca_file {
+            let data = std::fs::read(path).map_err(|e| OciError::Config {
+                path: path.clone(),
+                reason: e.to_string(),
+            })?;
+            extra_root_certificates.push(Certificate {
+                encoding: CertificateEncoding::Pem,
+                data,
+            });
+        }
+        let protocol = if options.insecure_registries.is_empty() {
+            ClientProtocol::Https
+        } else {
+            ClientProtocol::HttpsExcept(options.insecure_registries.clone())
+        };
+        let config = ClientConfig {
+            protocol,
+            extra_root_certificates,
+            // Index entries are chosen here (see `choose_platform`), not by oci-client.
+            platform_resolver: None,
+            read_timeout: Some(options.timeout),
+            connect_timeout: Some(options.timeout),
+            ..ClientConfig::default()
+        };
+        Ok(Self {
+            inner: oci_client::Client::new(config),
+            options,
+            cache: Mutex::new(HashMap::new()),
+        })
+    }
+
+    /// Resolves `reference` (a tag or digest reference) to its manifest digest.
+    pub async fn resolve(&self, reference: &str) -> Result<Resolved, OciError> {
+        let parsed = parse_reference(reference)?;
+        let normalised = parsed.whole();
+        let key = format!("{normalised}|{}", self.options.platform);
+        if let Some(hit) = self.cached(&key) {
+            return Ok(hit);
+        }
+        let resolved = self.resolve_uncached(&parsed, normalised).await?;
+        if let Ok(mut cache) = self.cache.lock() {
+            cache.insert(key, (resolved.clone(), Instant::now()));
+        }
+        Ok(resolved)
+    }
+
+    fn cached(&self, key: &str) -> Option<Resolved> {
+        let mut cache = self.cache.lock().ok()?;
+        match cache.get(key) {
+            Some((r, at)) if at.elapsed() < self.options.cache_ttl => Some(r.clone()),
+            Some(_) => {
+                cache.remove(key);
+                None
+            }
+            None => None,
+        }
+    }
+
+    async fn resolve_uncached(
+        &self,
+        image: &Reference,
+        normalised: String,
+    ) -> Result<Resolved, OciError> {
+        let auth = auth::registry_auth(
+            image.resolve_registry(),
+            self.options.registry_config.as_deref(),
+        )?;
+        let (body, digest) = self
+            .with_retries(&normalised, || {
+                self.inner
+                    .pull_manifest_raw(image, &auth, ACCEPTED_MEDIA_TYPES)
+            })
+            .await?;
+        verify_digest(&body, &digest).map_err(|e| e.for_reference(&normalised))?;
+        if let Some(requested) = image.digest() {
+            verify_digest(&body, requested).map_err(|e| e.for_reference(&normalised))?;
+        }
+        let media_type = media_type_of(&body).map_err(|reason| OciError::Registry {
+            reference: normalised.clone(),
+            reason,
+        })?;
+        let platform_digest = if is_index(&media_type) {
+            let index: OciImageIndex =
+                serde_json::from_slice(&body).map_err(|e| OciError::Registry {
+                    reference: normalised.clone(),
+                    reason: format!("invalid image index: {e}"),
+                })?;
+            let chosen = platform::choose(&index, &self.options.platform).ok_or_else(|| {
+                OciError::NoPlatform {
+                    reference: normalised.clone(),
+                    platform: self.options.platform.to_string(),
+                    available: platform::available(&index),
+                }
+            })?;
+            let by_digest = image.clone_with_digest(chosen.clone());
+            let (platform_body, platform_header) = self
+                .with_retries(&normalised, || {
+                    self.inner
+                        .pull_manifest_raw(&by_digest, &auth, ACCEPTED_MEDIA_TYPES)
+                })
+                .await?;
+            verify_digest(&platform_body, &chosen).map_err(|e| e.for_reference(&normalised))?;
+            verify_digest(&platform_body, &platform_header)
+                .map_err(|e| e.for_reference(&normalised))?;
+            Some(chosen)
+        } else {
+            None
+        };
+        Ok(Resolved {
+            reference: normalised,
+            digest,
+            media_type,
+            platform_digest,
+        })
+    }
+
+    /// Runs one registry call with the per-request timeout, retrying
+    /// 429/5xx answers and transport errors with exponential backoff.
+    async fn with_retries<T, F, Fut>(&self, reference: &str, mut call: F) -> Result<T, OciError>
+    where
+        F: FnMut() -> Fut,
+        Fut: Future<Output = Result<T, OciDistributionError>>,
+    {
+        let mut backoff = FIRST_BACKOFF;
+        let mut attempt = 1;
+        loop {
+            let outcome = tokio::time::timeout(self.options.timeout, call()).await;
+            let err = match outcome {
+                Ok(Ok(value)) => return Ok(value),
+                Ok(Err(e)) => OciError::from_distribution(reference, e),
+                Err(_) => OciError::Unreachable {
+                    reference: reference.to_string(),
+                    reason: format!("timed out after {:?}", self.options.timeout),
+                },
+            };
+            if attempt >= ATTEMPTS || !err.is_retryable() {
+                return Err(err);
+            }
+            tracing::debug!(reference, attempt, error = %err, "retrying registry call");
+            tokio::time::sleep(backoff).await;
+            backoff *= 2;
+            attempt += 1;
+        }
+    }
+}
+
+/// Checks that `body` hashes to `digest` (`sha256:<hex>`; other algorithms are rejected).
+pub fn verify_digest(body: &[u8], digest: &str) -> Result<(), OciError> {
+    let Some(expected) = digest.strip_prefix("sha256:") else {
+        return Err(OciError::DigestMismatch {
+            reference: String::new(),
+            expected: digest.to_string(),
+            actual: "unsupported digest algorithm".to_string(),
+        });
+    };
+    let actual = hex::encode(Sha256::digest(body));
+    if actual.eq_ignore_ascii_case(expected) {
+        Ok(())
+    } else {
+        Err(OciError::DigestMismatch {
+            reference: String::new(),
+            expected: digest.to_string(),
+            actual: format!("sha256:{actual}"),
+        })
+    }
+}
+
+/// Parses and normalises a reference (`alpine` → `docker.io/library/alpine:latest`).
+fn parse_reference(reference: &str) -> Result<Reference, OciError> {
+    reference
+        .parse()
+        .map_err(|e: oci_client::ParseError| OciError::InvalidReference {
+            reference: reference.to_string(),
+            reason: e.to_string(),
+        })
+}
+
+fn is_index(media_type: &str) -> bool {
+    media_type == OCI_IMAGE_INDEX_MEDIA_TYPE || media_type == IMAGE_MANIFEST_LIST_MEDIA_TYPE
+}
+
+/// The manifest's media type: its `mediaType` field, or (OCI allows leaving
+/// it out) guessed from whether it lists `manifests`.
+fn media_type_of(body: &[u8]) -> Result<String, String> {
+    #[derive(serde::Deserialize)]
+    struct Probe {
+        #[serde(rename = "mediaType")]
+        media_type: Option<String>,
+        manifests: Option<serde_json::Value>,
+    }
+    let probe: Probe =
+        serde_json::from_slice(body).map_err(|e| format!("manifest is not JSON: {e}"))?;
+    let media_type = match (probe.media_type, probe.manifests) {
+        (Some(m), _) => m,
+        (None, Some(_)) => OCI_IMAGE_INDEX_MEDIA_TYPE.to_string(),
+        (None, None) => OCI_IMAGE_MEDIA_TYPE.to_string(),
+    };
+    if ACCEPTED_MEDIA_TYPES.contains(&media_type.as_str()) {
+        Ok(media_type)
+    } else {
+        Err(format!("unsupported manifest media type {media_type}"))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn verify_digest_accepts_matching_bytes() {
+        let body = br#"{"schemaVersion":2}"#;
+        let digest = format!("sha256:{}", hex::encode(Sha256::digest(body)));
+        assert!(verify_digest(body, &digest).is_ok());
+    }
+
+    #[test]
+    fn verify_digest_rejects_tampered_bytes() {
+        let body = br#"{"schemaVersion":2}"#;
+        let digest = format!("sha256:{}", hex::encode(Sha256::digest(body)));
+        let tampered = br#"{"schemaVersion":3}"#;
+        let err = verify_digest(tampered, &digest).unwrap_err();
+        assert!(matches!(err, OciError::DigestMismatch { .. }), "{err}");
+        assert!(err.to_string().contains(&digest), "{err}");
+    }
+
+    #[test]
+    fn verify_digest_rejects_unknown_algorithm() {
+        assert!(verify_digest(b"x", "md5:abc").is_err());
+    }
+
+    #[test]
+    fn media_type_is_guessed_when_absent() {
+        assert_eq!(
+            media_type_of(br#"{"schemaVersion":2,"manifests":[]}"#).unwrap(),
+            OCI_IMAGE_INDEX_MEDIA_TYPE
+        );
+        assert_eq!(
+            media_type_of(br#"{"schemaVersion":2,"layers":[]}"#).unwrap(),
+            OCI_IMAGE_MEDIA_TYPE
+        );
+        assert!(media_type_of(br#"{"mediaType":"text/plain"}"#).is_err());
+        assert!(media_type_of(b"not json").is_err());
+    }
+
+    #[test]
+    fn short_names_are_normalised_to_docker_hub() {
+        let r = parse_reference("alpine").unwrap();
+        assert_eq!(r.whole(), "docker.io/library/alpine:latest");
+        assert_eq!(r.resolve_registry(), "index.docker.io");
+        let r = parse_reference("ghcr.io/org/app:1.2").unwrap();
+        assert_eq!(r.whole(), "ghcr.io/org/app:1.2");
+        assert!(parse_reference("UPPER/Case:bad tag").is_err());
+    }
+
+    #[test]
+    fn pinned_keeps_tag_and_adds_digest() {
+        let r = Resolved {
+            reference: "docker.io/library/alpine:3.20".into(),
+            digest: "sha256:ab".into(),
+            media_type: OCI_IMAGE_MEDIA_TYPE.into(),
+            platform_digest: None,
+        };
+        assert_eq!(r.pinned(), "docker.io/library/alpine:3.20@sha256:ab");
+        let r = Resolved {
+            reference: "docker.io/library/alpine@sha256:ab".into(),
+            ..r
+        };
+        assert_eq!(r.pinned(), "docker.io/library/alpine@sha256:ab");
+    }
+}

@@ -1,0 +1,343 @@
+//! Test harness shared by the registry tests of palisade-oci and the CLI:
+//! a real `docker-registry` on a free loopback port, and OCI image layouts
+//! written by hand and pushed with `skopeo`.
+#![allow(dead_code)]
+
+use std::io::{Read, Write};
+use std::net::{TcpListener, TcpStream};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use sha2::{Digest, Sha256};
+
+const REGISTRY_BIN: &str = "/usr/bin/docker-registry";
+const INSTALL_HINT: &str =
+    "install them with: apt-get install -y docker-registry skopeo (CI installs them)";
+
+/// A running `docker-registry`, killed on drop.
+pub struct Registry {
+    child: Child,
+    /// `127.0.0.1:PORT`.
+    pub host: String,
+    _dir: tempfile::TempDir,
+}
+
+impl Registry {
+    /// Starts a registry with filesystem storage; panics (fails the test) when
+    /// the binaries are missing.
+    pub fn start() -> Self {
+        require_tools();
+        let dir = tempfile::tempdir().unwrap();
+        let port = free_port();
+        let host = format!("127.0.0.1:{port}");
+        let storage = dir.path().join("storage");
+        std::fs::create_dir_all(&storage).unwrap();
+        let config = dir.path().join("config.yml");
+        std::fs::write(
+            &config,
+            format!(
+                "version: 0.1\nlog:\n  level: error\nstorage:\n  filesystem:\n    rootdirectory: {}\nhttp:\n  addr: {host}\n",
+                storage.display()
+            ),
+        )
+        .unwrap();
+        let child = Command::new(REGISTRY_BIN)
+            .arg("serve")
+            .arg(&config)
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap_or_else(|e| panic!("cannot start {REGISTRY_BIN}: {e}; {INSTALL_HINT}"));
+        let mut registry = Self {
+            child,
+            host,
+            _dir: dir,
+        };
+        registry.wait_ready();
+        registry
+    }
+
+    fn wait_ready(&mut self) {
+        let deadline = Instant::now() + Duration::from_secs(20);
+        while Instant::now() < deadline {
+            if let Ok(Some(status)) = self.child.try_wait() {
+                panic!("docker-registry exited early: {status}");
+            }
+            if http_status(&self.host, "/v2/") == Some(200) {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        panic!("docker-registry on {} did not answer GET /v2/", self.host);
+    }
+
+    /// Pushes the layout's `tag` to `REPO:TAG` (`dest`) in this registry.
+    pub fn push(&self, layout: &Path, tag: &str, dest: &str) {
+        let dest = format!("docker://{}/{dest}", self.host);
+        let out = Command::new("skopeo")
+            .args([
+                "--insecure-policy",
+                "copy",
+                "--all",
+                "--dest-tls-verify=false",
+            ])
+            .arg(format!("oci:{}:{tag}", layout.display()))
+            .arg(&dest)
+            .output()
+            .unwrap_or_else(|e| panic!("cannot run skopeo: {e}; {INSTALL_HINT}"));
+        assert!(
+            out.status.success(),
+            "skopeo copy to {dest} failed: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+
+    /// The digest skopeo reports for `REPO:TAG` (of the top-level manifest).
+    pub fn skopeo_digest(&self, repo_tag: &str) -> String {
+        let raw = self.skopeo_raw(repo_tag);
+        format!("sha256:{}", hex::encode(Sha256::digest(&raw)))
+    }
+
+    /// `skopeo inspect --raw`: the manifest bytes as the registry serves them.
+    pub fn skopeo_raw(&self, repo_tag: &str) -> Vec<u8> {
+        let out = Command::new("skopeo")
+            .args(["inspect", "--raw", "--tls-verify=false"])
+            .arg(format!("docker://{}/{repo_tag}", self.host))
+            .output()
+            .unwrap_or_else(|e| panic!("cannot run skopeo: {e}; {INSTALL_HINT}"));
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        out.stdout
+    }
+
+    /// `Digest` from plain `skopeo inspect` (single-platform images).
+    pub fn skopeo_inspect_digest(&self, repo_tag: &str) -> String {
+        let out = Command::new("skopeo")
+            .args(["inspect", "--tls-verify=false"])
+            .arg(format!("docker://{}/{repo_tag}", self.host))
+            .output()
+            .unwrap_or_else(|e| panic!("cannot run skopeo: {e}; {INSTALL_HINT}"));
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+        v["Digest"].as_str().unwrap().to_string()
+    }
+}
+
+impl Drop for Registry {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn require_tools() {
+    for tool in [REGISTRY_BIN, "/usr/bin/skopeo"] {
+        assert!(
+            Path::new(tool).exists(),
+            "{tool} is missing: these tests need a real registry; {INSTALL_HINT}"
+        );
+    }
+}
+
+fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+/// A free port with nothing listening (for "unreachable" tests).
+pub fn closed_port() -> u16 {
+    free_port()
+}
+
+fn http_status(host: &str, path: &str) -> Option<u16> {
+    let mut s = TcpStream::connect(host).ok()?;
+    s.set_read_timeout(Some(Duration::from_secs(2))).ok()?;
+    write!(s, "GET {path} HTTP/1.0\r\nHost: {host}\r\n\r\n").ok()?;
+    let mut buf = String::new();
+    s.read_to_string(&mut buf).ok()?;
+    buf.split_whitespace().nth(1)?.parse().ok()
+}
+
+/// An OCI image layout being written by hand.
+pub struct Layout {
+    /// The layout directory.
+    pub dir: PathBuf,
+    _tmp: tempfile::TempDir,
+    index_entries: Vec<serde_json::Value>,
+}
+
+/// A descriptor of a blob written into a layout.
+#[derive(Clone, Debug)]
+pub struct Blob {
+    /// `sha256:...`.
+    pub digest: String,
+    /// Length in bytes.
+    pub size: usize,
+}
+
+impl Layout {
+    /// An empty layout.
+    pub fn new() -> Self {
+        let tmp = tempfile::tempdir().unwrap();
+        let dir = tmp.path().join("layout");
+        std::fs::create_dir_all(dir.join("blobs/sha256")).unwrap();
+        std::fs::write(dir.join("oci-layout"), r#"{"imageLayoutVersion":"1.0.0"}"#).unwrap();
+        let layout = Self {
+            dir,
+            _tmp: tmp,
+            index_entries: Vec::new(),
+        };
+        layout.write_index();
+        layout
+    }
+
+    /// Writes `bytes` as a blob named by its sha256.
+    pub fn blob(&self, bytes: &[u8]) -> Blob {
+        let hex = hex::encode(Sha256::digest(bytes));
+        std::fs::write(self.dir.join("blobs/sha256").join(&hex), bytes).unwrap();
+        Blob {
+            digest: format!("sha256:{hex}"),
+            size: bytes.len(),
+        }
+    }
+
+    /// Writes a single-platform image (config + one gzip layer holding a file
+    /// with `content`) and returns its manifest blob.
+    pub fn image(&self, os: &str, arch: &str, content: &str) -> Blob {
+        let (tar, tar_gz) = layer_bytes(content);
+        let diff_id = format!("sha256:{}", hex::encode(Sha256::digest(&tar)));
+        let layer = self.blob(&tar_gz);
+        let config = serde_json::json!({
+            "architecture": arch,
+            "os": os,
+            "config": {},
+            "rootfs": {"type": "layers", "diff_ids": [diff_id]},
+        });
+        let config = self.blob(&serde_json::to_vec(&config).unwrap());
+        let manifest = serde_json::json!({
+            "schemaVersion": 2,
+            "mediaType": "application/vnd.oci.image.manifest.v1+json",
+            "config": {"mediaType": "application/vnd.oci.image.config.v1+json", "digest": config.digest, "size": config.size},
+            "layers": [{"mediaType": "application/vnd.oci.image.layer.v1.tar+gzip", "digest": layer.digest, "size": layer.size}],
+        });
+        self.blob(&serde_json::to_vec(&manifest).unwrap())
+    }
+
+    /// Writes an image index of `(os, arch, manifest)` entries and returns its blob.
+    pub fn index(&self, entries: &[(&str, &str, &Blob)]) -> Blob {
+        let manifests: Vec<serde_json::Value> = entries
+            .iter()
+            .map(|(os, arch, m)| {
+                serde_json::json!({
+                    "mediaType": "application/vnd.oci.image.manifest.v1+json",
+                    "digest": m.digest, "size": m.size,
+                    "platform": {"os": os, "architecture": arch},
+                })
+            })
+            .collect();
+        let index = serde_json::json!({
+            "schemaVersion": 2,
+            "mediaType": "application/vnd.oci.image.index.v1+json",
+            "manifests": manifests,
+        });
+        self.blob(&serde_json::to_vec(&index).unwrap())
+    }
+
+    /// Names `blob` (a manifest or index of `media_type`) `tag` in index.json.
+    pub fn tag(&mut self, tag: &str, blob: &Blob, media_type: &str) {
+        self.index_entries.push(serde_json::json!({
+            "mediaType": media_type, "digest": blob.digest, "size": blob.size,
+            "annotations": {"org.opencontainers.image.ref.name": tag},
+        }));
+        self.write_index();
+    }
+
+    fn write_index(&self) {
+        let index = serde_json::json!({"schemaVersion": 2, "manifests": self.index_entries});
+        std::fs::write(
+            self.dir.join("index.json"),
+            serde_json::to_vec(&index).unwrap(),
+        )
+        .unwrap();
+    }
+}
+
+/// A one-file tar and its gzip, made with the system `tar` and `gzip`.
+fn layer_bytes(content: &str) -> (Vec<u8>, Vec<u8>) {
+    let tmp = tempfile::tempdir().unwrap();
+    std::fs::write(tmp.path().join("hello.txt"), content).unwrap();
+    let tar = Command::new("tar")
+        .args(["-C"])
+        .arg(tmp.path())
+        .args(["-cf", "-", "hello.txt"])
+        .output()
+        .unwrap();
+    assert!(tar.status.success());
+    let mut gzip = Command::new("gzip")
+        .args(["-n", "-c"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    gzip.stdin.take().unwrap().write_all(&tar.stdout).unwrap();
+    let gz = gzip.wait_with_output().unwrap();
+    assert!(gz.status.success());
+    (tar.stdout, gz.stdout)
+}
+
+/// Media types used in index.json.
+pub const OCI_MANIFEST: &str = "application/vnd.oci.image.manifest.v1+json";
+/// The OCI image index media type.
+pub const OCI_INDEX: &str = "application/vnd.oci.image.index.v1+json";
+
+/// A registry holding `test/app:v1` (single linux/amd64 image) and
+/// `test/multi:v1` (index of linux/amd64 and linux/arm64).
+pub struct Fixture {
+    /// The running registry.
+    pub registry: Registry,
+    /// Manifest of `test/app:v1`.
+    pub app: Blob,
+    /// Index of `test/multi:v1`.
+    pub multi: Blob,
+    /// Its linux/amd64 manifest.
+    pub multi_amd64: Blob,
+    /// Its linux/arm64 manifest.
+    pub multi_arm64: Blob,
+}
+
+impl Fixture {
+    /// Starts a registry and pushes the images.
+    pub fn new() -> Self {
+        let registry = Registry::start();
+        let mut layout = Layout::new();
+        let app = layout.image("linux", "amd64", "app");
+        layout.tag("v1", &app, OCI_MANIFEST);
+        let multi_amd64 = layout.image("linux", "amd64", "multi amd64");
+        let multi_arm64 = layout.image("linux", "arm64", "multi arm64");
+        let multi = layout.index(&[
+            ("linux", "amd64", &multi_amd64),
+            ("linux", "arm64", &multi_arm64),
+        ]);
+        layout.tag("multi", &multi, OCI_INDEX);
+        registry.push(&layout.dir, "v1", "test/app:v1");
+        registry.push(&layout.dir, "multi", "test/multi:v1");
+        Self {
+            registry,
+            app,
+            multi,
+            multi_amd64,
+            multi_arm64,
+        }
+    }
+}
