@@ -12,12 +12,13 @@ use std::sync::{Arc, Mutex};
 
 use kube_core::admission::{AdmissionRequest, AdmissionResponse, Operation};
 use kube_core::DynamicObject;
-use palisade_core::object::{objects_of, Content};
+use palisade_core::object::{object_ref, objects_of, Content};
 
 use crate::namespaces::LiveNamespaces;
 use palisade_core::policy::{any_glob, Mode};
 use palisade_core::{
-    Context, Engine, Finding, Limits, Node, Policy, PssLevel, PssVersion, Severity, WorkloadKind,
+    Context, Engine, Finding, Limits, Node, ObjectRef, Policy, PssLevel, PssVersion, Severity,
+    WorkloadKind,
 };
 
 /// The file name findings of admitted objects carry.
@@ -53,6 +54,33 @@ pub struct Decision {
     pub operation: &'static str,
     /// Whether the request was a dry run.
     pub dry_run: bool,
+}
+
+impl Decision {
+    /// The decision on `req` before anything is checked: admitted, `outcome`.
+    fn new(req: &AdmissionRequest<DynamicObject>, mode: Mode, outcome: &'static str) -> Self {
+        Decision {
+            response: AdmissionResponse::from(req),
+            mode,
+            outcome,
+            rules: Vec::new(),
+            kind: req.kind.kind.clone(),
+            namespace: req.namespace.clone().unwrap_or_default(),
+            name: req.name.clone(),
+            user: req.user_info.username.clone().unwrap_or_default(),
+            operation: operation_name(&req.operation),
+            dry_run: req.dry_run,
+        }
+    }
+}
+
+/// The `apiVersion` of the request's kind (`v1`, `apps/v1`).
+fn api_version(req: &AdmissionRequest<DynamicObject>) -> String {
+    if req.kind.group.is_empty() {
+        req.kind.version.clone()
+    } else {
+        format!("{}/{}", req.kind.group, req.kind.version)
+    }
 }
 
 /// Evaluates admission requests against one policy.
@@ -159,30 +187,9 @@ impl Evaluator {
 
     /// Decides a validating request.
     pub fn validate(&self, req: &AdmissionRequest<DynamicObject>) -> Decision {
-        self.decide(req, None)
-    }
-
-    /// Decides a request and, for `/mutate`, attaches `patch` when the object
-    /// is admitted. The caller computes the patch (see [`crate::mutate`]).
-    pub fn decide(
-        &self,
-        req: &AdmissionRequest<DynamicObject>,
-        patch: Option<json_patch::Patch>,
-    ) -> Decision {
         let namespace = req.namespace.clone().unwrap_or_default();
-        let mode = self.mode_of(&namespace);
-        let mut d = Decision {
-            response: AdmissionResponse::from(req),
-            mode,
-            outcome: "allow",
-            rules: Vec::new(),
-            kind: req.kind.kind.clone(),
-            namespace: namespace.clone(),
-            name: req.name.clone(),
-            user: req.user_info.username.clone().unwrap_or_default(),
-            operation: operation_name(&req.operation),
-            dry_run: req.dry_run,
-        };
+        let labels = self.namespace_labels(&namespace);
+        let mut d = Decision::new(req, self.mode_for(&namespace, labels.as_ref()), "allow");
         if !matches!(req.operation, Operation::Create | Operation::Update) {
             d.outcome = "skip";
             return d;
@@ -195,11 +202,7 @@ impl Evaluator {
                 return d;
             }
         }
-        let api_version = if req.kind.group.is_empty() {
-            req.kind.version.clone()
-        } else {
-            format!("{}/{}", req.kind.group, req.kind.version)
-        };
+        let api_version = api_version(req);
         let Some(workload) = WorkloadKind::of(&api_version, &req.kind.kind) else {
             d.outcome = "skip";
             if self.policy.admission.allow_unknown_kinds {
@@ -255,31 +258,39 @@ impl Evaluator {
         }
         if self.exempt_request(req, &namespace, &json, workload) {
             d.outcome = "exempt";
-            return self.with_patch(d, patch);
+            return d;
         }
-        if req.operation == Operation::Update {
-            if let Some(old) = req
-                .old_object
+        let old = req
+            .old_object
+            .as_ref()
+            .and_then(|o| serde_json::to_value(o).ok());
+        if req.operation == Operation::Update
+            && old
                 .as_ref()
-                .and_then(|o| serde_json::to_value(o).ok())
-            {
-                if pod_template_unchanged(&json, &old, workload) {
-                    // Like Pod Security Admission: an update that leaves the
-                    // pod spec alone (labels, annotations, status, replicas)
-                    // is allowed even if the old spec violates.
-                    d.outcome = "allow";
-                    return self.with_patch(d, patch);
-                }
-            }
+                .is_some_and(|old| pod_template_unchanged(&json, old, workload))
+        {
+            // Like Pod Security Admission: an update that leaves the pod
+            // spec alone (labels, annotations, status, replicas) is allowed
+            // even if the old spec violates.
+            return d;
         }
 
-        let labels = self.namespace_labels(&namespace);
         let psa = PsaLabels::of(labels.as_ref(), self.policy.level, self.policy.version);
         let engine = self.engine_at(psa.enforce.0, psa.enforce.1, false);
-        let mut findings = check(&engine, &json);
+        let root = Node::from_json(&json);
+        let id = Arc::new(object_ref(&root).unwrap_or_default());
+        let mut findings = check_root(&engine, root);
         let mut dryrun: Vec<String> = Vec::new();
         if let Some(set) = &self.constraints {
-            self.review_constraints(set, req, &json, &namespace, &mut findings, &mut dryrun);
+            let review = ConstraintReview {
+                req,
+                json: &json,
+                old: old.as_ref(),
+                namespace: &namespace,
+                labels: labels.as_ref(),
+                id,
+            };
+            review.run(set, &mut findings, &mut dryrun);
         }
         let threshold = self.policy.admission_threshold;
         let (blocking, other): (Vec<&Finding>, Vec<&Finding>) = findings
@@ -289,7 +300,7 @@ impl Evaluator {
         let mut warnings: Vec<String> = other.iter().map(|f| warning(f)).collect();
         let mut audit: BTreeMap<String, String> = BTreeMap::new();
 
-        match mode {
+        match d.mode {
             Mode::Enforce if !blocking.is_empty() => {
                 d.outcome = "deny";
                 d.response = d.response.deny(status_message(
@@ -347,16 +358,13 @@ impl Evaluator {
             d.response.warnings = Some(warnings);
         }
         if !audit.is_empty() && !req.dry_run {
-            audit.insert("mode".into(), mode.as_str().into());
+            audit.insert("mode".into(), d.mode.as_str().into());
             d.response.audit_annotations = audit.into_iter().collect();
         }
         rules.sort_unstable();
         rules.dedup();
         d.rules = rules;
-        if d.outcome == "deny" {
-            return d;
-        }
-        self.with_patch(d, patch)
+        d
     }
 
     /// Decides a mutating request: the patch of the defaults the policy
@@ -365,28 +373,12 @@ impl Evaluator {
     /// Never denies: judging is `/validate`'s job, after mutation.
     pub fn mutate(&self, req: &AdmissionRequest<DynamicObject>) -> Decision {
         let namespace = req.namespace.clone().unwrap_or_default();
-        let mut d = Decision {
-            response: AdmissionResponse::from(req),
-            mode: self.mode_of(&namespace),
-            outcome: "skip",
-            rules: Vec::new(),
-            kind: req.kind.kind.clone(),
-            namespace: namespace.clone(),
-            name: req.name.clone(),
-            user: req.user_info.username.clone().unwrap_or_default(),
-            operation: operation_name(&req.operation),
-            dry_run: req.dry_run,
-        };
+        let mut d = Decision::new(req, self.mode_of(&namespace), "skip");
         let m = &self.policy.admission.mutations;
         if !m.any() || req.sub_resource.is_some() {
             return d;
         }
-        let api_version = if req.kind.group.is_empty() {
-            req.kind.version.clone()
-        } else {
-            format!("{}/{}", req.kind.group, req.kind.version)
-        };
-        let Some(workload) = WorkloadKind::of(&api_version, &req.kind.kind) else {
+        let Some(workload) = WorkloadKind::of(&api_version(req), &req.kind.kind) else {
             return d;
         };
         let applies = match req.operation {
@@ -409,73 +401,6 @@ impl Evaluator {
         self.with_patch(d, Some(p))
     }
 
-    /// Reviews the request against the constraints as Gatekeeper would:
-    /// violations of `deny` and `warn` constraints become findings (high,
-    /// medium), `dryrun` ones are only recorded. An evaluation error is a
-    /// high finding: the webhook fails closed rather than admit unchecked.
-    fn review_constraints(
-        &self,
-        set: &palisade_rego::PolicySet,
-        req: &AdmissionRequest<DynamicObject>,
-        json: &serde_json::Value,
-        namespace: &str,
-        findings: &mut Vec<Finding>,
-        dryrun: &mut Vec<String>,
-    ) {
-        let review = palisade_rego::Review {
-            object: json.clone(),
-            old_object: req
-                .old_object
-                .as_ref()
-                .and_then(|o| serde_json::to_value(o).ok()),
-            operation: operation_name(&req.operation).to_string(),
-            user_info: serde_json::to_value(&req.user_info).unwrap_or_default(),
-            kind: (
-                req.kind.group.clone(),
-                req.kind.version.clone(),
-                req.kind.kind.clone(),
-            ),
-            name: req.name.clone(),
-            namespace: namespace.to_string(),
-            dry_run: req.dry_run,
-            namespace_object: self.namespace_labels(namespace).map(|labels| {
-                serde_json::json!({"apiVersion": "v1", "kind": "Namespace",
-                    "metadata": {"name": namespace, "labels": labels}})
-            }),
-            extra: serde_json::Map::new(),
-        };
-        let outcome = set.review_all(&review, &palisade_rego::Inventory::new());
-        let id =
-            Arc::new(palisade_core::object::object_ref(&Node::from_json(json)).unwrap_or_default());
-        let file: Arc<str> = ADMISSION_FILE.into();
-        let finding = |rule: String, severity: Severity, message: String| Finding {
-            rule: palisade_core::intern_rule_id(&rule),
-            severity,
-            message,
-            object: id.clone(),
-            container: None,
-            path: String::new(),
-            file: file.clone(),
-            line: 0,
-            column: 0,
-            remediation: "Change the object to satisfy the constraint.",
-        };
-        for v in outcome.violations {
-            if v.action == palisade_rego::EnforcementAction::Dryrun {
-                dryrun.push(v.rule_id());
-                continue;
-            }
-            findings.push(finding(v.rule_id(), v.severity(), v.message));
-        }
-        for e in outcome.errors {
-            findings.push(finding(
-                format!("rego/{}/{}", e.constraint_kind, e.constraint_name),
-                Severity::High,
-                format!("the constraint could not be evaluated: {e}"),
-            ));
-        }
-    }
-
     fn with_patch(&self, mut d: Decision, patch: Option<json_patch::Patch>) -> Decision {
         if let Some(p) = patch.filter(|p| !p.0.is_empty()) {
             match d.response.clone().with_patch(p) {
@@ -489,18 +414,19 @@ impl Evaluator {
     /// The mode of a namespace: the first `admission.modes` entry that
     /// matches, else the default.
     pub fn mode_of(&self, namespace: &str) -> Mode {
+        self.mode_for(namespace, self.namespace_labels(namespace).as_ref())
+    }
+
+    /// [`Evaluator::mode_of`] with the namespace's labels already looked up.
+    fn mode_for(&self, namespace: &str, labels: Option<&BTreeMap<String, String>>) -> Mode {
         let adm = &self.policy.admission;
-        let labels = self.namespace_labels(namespace);
         adm.modes
             .iter()
             .find(|m| {
                 (m.namespaces.is_empty() || any_glob(&m.namespaces, namespace))
-                    && m.match_labels.iter().all(|(k, v)| {
-                        labels
-                            .as_ref()
-                            .and_then(|l| l.get(k))
-                            .is_some_and(|lv| lv == v)
-                    })
+                    && m.match_labels
+                        .iter()
+                        .all(|(k, v)| labels.and_then(|l| l.get(k)).is_some_and(|lv| lv == v))
             })
             .map_or(adm.default_mode, |m| m.mode)
     }
@@ -541,6 +467,80 @@ impl Evaluator {
     }
 }
 
+/// One admission request reviewed against the Gatekeeper constraints.
+struct ConstraintReview<'a> {
+    req: &'a AdmissionRequest<DynamicObject>,
+    json: &'a serde_json::Value,
+    old: Option<&'a serde_json::Value>,
+    namespace: &'a str,
+    labels: Option<&'a BTreeMap<String, String>>,
+    id: Arc<ObjectRef>,
+}
+
+impl ConstraintReview<'_> {
+    /// Reviews the request as Gatekeeper would: violations of `deny` and
+    /// `warn` constraints become findings (high, medium), `dryrun` ones are
+    /// only recorded. An evaluation error is a high finding: the webhook
+    /// fails closed rather than admit unchecked.
+    fn run(
+        self,
+        set: &palisade_rego::PolicySet,
+        findings: &mut Vec<Finding>,
+        dryrun: &mut Vec<String>,
+    ) {
+        let req = self.req;
+        let namespace = self.namespace;
+        let review = palisade_rego::Review {
+            object: self.json.clone(),
+            old_object: self.old.cloned(),
+            operation: operation_name(&req.operation).to_string(),
+            user_info: serde_json::to_value(&req.user_info).unwrap_or_default(),
+            kind: (
+                req.kind.group.clone(),
+                req.kind.version.clone(),
+                req.kind.kind.clone(),
+            ),
+            name: req.name.clone(),
+            namespace: namespace.to_string(),
+            dry_run: req.dry_run,
+            namespace_object: self.labels.map(|labels| {
+                serde_json::json!({"apiVersion": "v1", "kind": "Namespace",
+                    "metadata": {"name": namespace, "labels": labels}})
+            }),
+            extra: serde_json::Map::new(),
+        };
+        let outcome = set.review_all(&review, &palisade_rego::Inventory::new());
+        let id = self.id;
+        let file: Arc<str> = ADMISSION_FILE.into();
+        let finding = |rule: String, severity: Severity, message: String| Finding {
+            rule: palisade_core::intern_rule_id(&rule),
+            severity,
+            message,
+            object: id.clone(),
+            container: None,
+            path: String::new(),
+            file: file.clone(),
+            line: 0,
+            column: 0,
+            remediation: "Change the object to satisfy the constraint.",
+        };
+        for v in outcome.violations {
+            if v.action == palisade_rego::EnforcementAction::Dryrun {
+                dryrun.push(v.rule_id());
+                continue;
+            }
+            findings.push(finding(v.rule_id(), v.severity(), v.message));
+        }
+        for e in outcome.errors {
+            findings.push(finding(
+                format!("rego/{}/{}", e.constraint_kind, e.constraint_name),
+                Severity::High,
+                format!("the constraint could not be evaluated: {e}"),
+            ));
+        }
+    }
+}
+
 /// Builds an engine over every rule (or the PSS rules only) at a level and version.
 fn engine_for(policy: &Policy, level: PssLevel, version: PssVersion, pss_only: bool) -> Engine {
     let mut p = policy.clone();
@@ -556,7 +556,11 @@ fn engine_for(policy: &Policy, level: PssLevel, version: PssVersion, pss_only: b
 
 /// Checks one object (as JSON) and returns its findings.
 pub fn check(engine: &Engine, json: &serde_json::Value) -> Vec<Finding> {
-    let root = Node::from_json(json);
+    check_root(engine, Node::from_json(json))
+}
+
+/// [`check`] on an object already turned into a tree.
+fn check_root(engine: &Engine, root: Node) -> Vec<Finding> {
     let file: Arc<str> = ADMISSION_FILE.into();
     match objects_of(&file, root) {
         Content::Objects(objects) => objects

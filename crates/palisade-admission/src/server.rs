@@ -25,7 +25,7 @@ use axum_server::Handle;
 use base64::Engine as _;
 use kube_core::admission::{AdmissionRequest, AdmissionReview};
 use kube_core::DynamicObject;
-use palisade_core::policy_file::parse_policy;
+use palisade_core::policy_file::{read_policy_file, PolicyFileError};
 use palisade_core::Policy;
 use tower::limit::ConcurrencyLimitLayer;
 
@@ -192,8 +192,7 @@ impl Server {
         metrics.cert_expiry(certs.not_after());
         let state = Arc::new(AppState {
             eval: ArcSwap::from_pointee(
-                evaluator(policy, opts.policy.as_deref(), live.clone())
-                    .map_err(ServeError::Policy)?,
+                evaluator(policy, live.clone()).map_err(ServeError::Policy)?,
             ),
             live: live.clone(),
             metrics,
@@ -289,41 +288,21 @@ async fn wait_for_signal() {
 
 /// Reads and validates a policy file.
 pub fn read_policy(path: &Path) -> Result<Policy, String> {
-    let text = std::fs::read_to_string(path)
-        .map_err(|e| format!("cannot read {}: {e}", path.display()))?;
-    let name = path.display().to_string();
-    parse_policy(&name, &text).map_err(|errors| {
-        errors
-            .iter()
-            .map(|d| format!("{name}:{}:{}: {}", d.pos.line, d.pos.col, d.message))
-            .collect::<Vec<_>>()
-            .join("; ")
+    read_policy_file(path).map_err(|e| match e {
+        PolicyFileError::Read(e) => format!("cannot read {}: {e}", path.display()),
+        PolicyFileError::Invalid(lines) => lines.join("; "),
     })
 }
 
 /// The evaluator of a policy: its engines, plus its Gatekeeper constraints
 /// (paths relative to the policy file) compiled once here.
-fn evaluator(
-    policy: Policy,
-    file: Option<&Path>,
-    live: Option<Arc<LiveNamespaces>>,
-) -> Result<Evaluator, String> {
-    let base = file.and_then(Path::parent).unwrap_or(Path::new(""));
-    let paths: Vec<PathBuf> = policy
-        .constraint_paths
-        .iter()
-        .map(|p| base.join(p))
-        .collect();
+fn evaluator(policy: Policy, live: Option<Arc<LiveNamespaces>>) -> Result<Evaluator, String> {
+    let paths = policy.constraint_paths_resolved();
     let set = if paths.is_empty() {
         None
     } else {
-        let set = palisade_rego::PolicySet::load(&paths).map_err(|errors| {
-            errors
-                .iter()
-                .map(|e| e.to_string())
-                .collect::<Vec<_>>()
-                .join("; ")
-        })?;
+        let set = palisade_rego::PolicySet::load(&paths)
+            .map_err(|errors| palisade_rego::join_errors(&errors, "; "))?;
         Some(Arc::new(set))
     };
     Ok(Evaluator::new(policy)
@@ -370,7 +349,7 @@ async fn reload_loop(state: Arc<AppState>, policy: Option<PathBuf>, every: Durat
             continue;
         }
         match read_policy(path) {
-            Ok(p) => match evaluator(p, Some(path), state.live.clone()) {
+            Ok(p) => match evaluator(p, state.live.clone()) {
                 Ok(e) => {
                     state.eval.store(Arc::new(e));
                     state.policy_loaded.store(true, Ordering::Relaxed);

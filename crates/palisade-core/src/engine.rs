@@ -104,20 +104,8 @@ impl Engine {
             .iter()
             .map(|r| {
                 let meta = r.meta();
-                let mut enabled = !(ctx.level == PssLevel::Privileged && meta.level.is_some());
-                let mut severity = meta.severity;
-                // Later entries win, so a specific rule can follow a glob.
-                for s in &ctx.policy.rules {
-                    if glob_match(&s.rule, meta.id) {
-                        if let Some(e) = s.enabled {
-                            enabled = e;
-                        }
-                        if let Some(sev) = s.severity {
-                            severity = sev;
-                        }
-                    }
-                }
-                (enabled, severity)
+                let enabled = !(ctx.level == PssLevel::Privileged && meta.level.is_some());
+                ctx.policy.setting(meta.id, enabled, meta.severity)
             })
             .collect();
         Engine {
@@ -423,18 +411,7 @@ impl Engine {
             .into_iter()
             .find(|m| m.id == id)
             .map(|m| m.severity)?;
-        let mut out = (true, meta_sev);
-        for s in &self.ctx.policy.rules {
-            if glob_match(&s.rule, id) {
-                if let Some(e) = s.enabled {
-                    out.0 = e;
-                }
-                if let Some(sev) = s.severity {
-                    out.1 = sev;
-                }
-            }
-        }
-        Some(out)
+        Some(self.ctx.policy.setting(id, true, meta_sev))
     }
 
     /// Applies the policy to findings of a whole-scan analysis (RBAC, Rego),
@@ -444,31 +421,17 @@ impl Engine {
     /// not here). Kept findings are appended to `report` and counted;
     /// exempted ones are counted as suppressed.
     pub fn apply_policy(&self, findings: Vec<Finding>, report: &mut ScanReport) {
+        let policy = &self.ctx.policy;
         for mut f in findings {
-            let mut enabled = true;
-            for s in &self.ctx.policy.rules {
-                if glob_match(&s.rule, f.rule) {
-                    if let Some(e) = s.enabled {
-                        enabled = e;
-                    }
-                    if let Some(sev) = s.severity {
-                        f.severity = sev;
-                    }
-                }
-            }
+            let (enabled, severity) = policy.setting(f.rule, true, f.severity);
             if !enabled {
                 continue;
             }
-            let id = &f.object;
-            let exempt = self.ctx.policy.exemptions.iter().any(|e| {
-                !(e.expires.is_some_and(|d| d < self.today)
-                    || !any_glob(&e.rules, f.rule)
-                    || !e.images.is_empty()
-                    || (!e.namespaces.is_empty()
-                        && !any_glob(&e.namespaces, id.namespace.as_deref().unwrap_or("")))
-                    || (!e.names.is_empty() && !any_glob(&e.names, &id.name))
-                    || (!e.kinds.is_empty() && !e.kinds.iter().any(|k| k == &id.kind)))
-            });
+            f.severity = severity;
+            let exempt = policy
+                .exemptions
+                .iter()
+                .any(|e| e.images.is_empty() && e.covers(f.rule, &f.object, self.today));
             if exempt {
                 report.summary.suppressed += 1;
             } else {
@@ -500,17 +463,7 @@ impl Engine {
         container: Option<&str>,
         t: &Target<'_>,
     ) -> bool {
-        if e.expires.is_some_and(|d| d < self.today) || !any_glob(&e.rules, rule) {
-            return false;
-        }
-        let ns = obj.id.namespace.as_deref().unwrap_or("");
-        if !e.namespaces.is_empty() && !any_glob(&e.namespaces, ns) {
-            return false;
-        }
-        if !e.names.is_empty() && !any_glob(&e.names, &obj.id.name) {
-            return false;
-        }
-        if !e.kinds.is_empty() && !e.kinds.iter().any(|k| k == &obj.id.kind) {
+        if !e.covers(rule, &obj.id, self.today) {
             return false;
         }
         if !e.images.is_empty() {
@@ -622,15 +575,7 @@ fn locate(obj: &Object, meta: &RuleMeta, v: Violation) -> Finding {
 /// The ServiceAccount identity of a workload's pods.
 fn pod_info(obj: &Object, view: &PodView<'_>, idx: &ScanIndex) -> PodInfo {
     let spec = view.spec;
-    let (sa, key) = ["serviceAccountName", "serviceAccount"]
-        .into_iter()
-        .find_map(|k| {
-            spec.get(k)
-                .and_then(Node::as_str)
-                .filter(|n| !n.is_empty())
-                .map(|n| (n, Some(k)))
-        })
-        .unwrap_or(("default", None));
+    let (sa, key) = view.service_account();
     let namespace = obj.id.namespace.clone().unwrap_or_default();
     let automount = match spec
         .get("automountServiceAccountToken")

@@ -104,6 +104,23 @@ pub enum PodPart {
 }
 
 impl<'a> PodView<'a> {
+    /// The ServiceAccount the pod runs as, and the pod-spec key that names
+    /// it (`None` when neither key is set and the API server defaults it to
+    /// `default`).
+    pub fn service_account(&self) -> (&'a str, Option<&'static str>) {
+        for key in ["serviceAccountName", "serviceAccount"] {
+            if let Some(name) = self
+                .spec
+                .get(key)
+                .and_then(Node::as_str)
+                .filter(|n| !n.is_empty())
+            {
+                return (name, Some(key));
+            }
+        }
+        ("default", None)
+    }
+
     /// The full path, from the object root, of a field of the pod.
     pub fn path(&self, part: PodPart, rel: &[Seg]) -> Vec<Seg> {
         let mut p: Vec<Seg> = self

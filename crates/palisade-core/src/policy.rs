@@ -38,6 +38,36 @@ pub struct Policy {
     pub constraint_paths: Vec<String>,
 }
 
+impl Policy {
+    /// Whether rule `id` is on and its severity, starting from the rule's
+    /// own defaults; later `rules` entries win, so a specific rule can
+    /// follow a glob.
+    pub fn setting(&self, id: &str, enabled: bool, severity: Severity) -> (bool, Severity) {
+        let mut out = (enabled, severity);
+        for s in &self.rules {
+            if glob_match(&s.rule, id) {
+                if let Some(e) = s.enabled {
+                    out.0 = e;
+                }
+                if let Some(sev) = s.severity {
+                    out.1 = sev;
+                }
+            }
+        }
+        out
+    }
+
+    /// The `constraints` paths, resolved against the policy file's directory.
+    pub fn constraint_paths_resolved(&self) -> Vec<std::path::PathBuf> {
+        let base = self
+            .file
+            .as_deref()
+            .and_then(|f| std::path::Path::new(f).parent())
+            .unwrap_or(std::path::Path::new(""));
+        self.constraint_paths.iter().map(|p| base.join(p)).collect()
+    }
+}
+
 impl Default for Policy {
     fn default() -> Self {
         Policy {
@@ -264,6 +294,20 @@ pub struct Date {
     pub month: u32,
     /// Day, 1-31.
     pub day: u32,
+}
+
+impl Exemption {
+    /// Whether the exemption covers `rule` on the object `id` on day
+    /// `today`: not expired, and the rule, namespace, name and kind match.
+    /// Image matches are the caller's to check (they concern one container).
+    pub fn covers(&self, rule: &str, id: &crate::ObjectRef, today: Date) -> bool {
+        !(self.expires.is_some_and(|d| d < today)
+            || !any_glob(&self.rules, rule)
+            || (!self.namespaces.is_empty()
+                && !any_glob(&self.namespaces, id.namespace.as_deref().unwrap_or("")))
+            || (!self.names.is_empty() && !any_glob(&self.names, &id.name))
+            || (!self.kinds.is_empty() && !self.kinds.iter().any(|k| k == &id.kind)))
+    }
 }
 
 impl Date {

@@ -115,6 +115,29 @@ spec:
       runAsNonRoot: false
 "#;
 
+/// Why a policy file could not be used.
+#[derive(Debug)]
+pub enum PolicyFileError {
+    /// The file could not be read.
+    Read(std::io::Error),
+    /// The file is invalid: one `file:line:col: message` line per error.
+    Invalid(Vec<String>),
+}
+
+/// Reads and validates a policy file; errors name it with line and column.
+pub fn read_policy_file(path: &std::path::Path) -> Result<Policy, PolicyFileError> {
+    let text = std::fs::read_to_string(path).map_err(PolicyFileError::Read)?;
+    let name = path.display().to_string();
+    parse_policy(&name, &text).map_err(|errors| {
+        PolicyFileError::Invalid(
+            errors
+                .iter()
+                .map(|e| format!("{name}:{}:{}: {}", e.pos.line, e.pos.col, e.message))
+                .collect(),
+        )
+    })
+}
+
 /// Reads a policy from YAML text; `file` names it in errors and findings.
 pub fn parse_policy(file: &str, text: &str) -> Result<Policy, Vec<Diagnostic>> {
     let loaded = load_str(text, &Limits::default());

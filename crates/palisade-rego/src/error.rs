@@ -39,6 +39,15 @@ impl LoadError {
     }
 }
 
+/// Every error on its own `file:line:col: message` entry, joined by `separator`.
+pub fn join_errors(errors: &[LoadError], separator: &str) -> String {
+    errors
+        .iter()
+        .map(LoadError::to_string)
+        .collect::<Vec<_>>()
+        .join(separator)
+}
+
 impl fmt::Display for LoadError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match (self.line, self.column) {

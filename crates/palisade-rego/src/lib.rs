@@ -36,7 +36,7 @@ mod template;
 pub mod verify;
 
 pub use constraint::EnforcementAction;
-pub use error::{EvalError, EvalErrorKind, LoadError};
+pub use error::{join_errors, EvalError, EvalErrorKind, LoadError};
 pub use inventory::Inventory;
 pub use policy_set::{ConstraintInfo, Ignored, Outcome, PolicySet, Violation};
 pub use review::Review;

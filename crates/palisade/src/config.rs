@@ -4,7 +4,7 @@
 use std::path::PathBuf;
 
 use anyhow::{anyhow, bail, Result};
-use palisade_core::policy_file::{parse_policy, DEFAULT_FILE};
+use palisade_core::policy_file::{read_policy_file, PolicyFileError, DEFAULT_FILE};
 use palisade_core::{Context, Policy, PssLevel, PssVersion, Severity};
 use palisade_report::Format;
 
@@ -50,17 +50,7 @@ impl ScanConfig {
         }
         let mut policy = load_policy(args.config.as_deref())?;
         // Constraint paths in the policy file are relative to it.
-        let base = policy
-            .file
-            .as_deref()
-            .map(PathBuf::from)
-            .and_then(|f| f.parent().map(PathBuf::from))
-            .unwrap_or_default();
-        let mut constraints: Vec<PathBuf> = policy
-            .constraint_paths
-            .iter()
-            .map(|p| base.join(p))
-            .collect();
+        let mut constraints = policy.constraint_paths_resolved();
         constraints.extend(args.policy.iter().cloned());
         // Flags override the policy file.
         if let Some(l) = &args.level {
@@ -121,14 +111,8 @@ pub fn load_policy(explicit: Option<&std::path::Path>) -> Result<Policy> {
             p
         }
     };
-    let text = std::fs::read_to_string(&path)
-        .map_err(|e| anyhow!("--config: cannot read {}: {e}", path.display()))?;
-    let name = path.to_string_lossy();
-    parse_policy(&name, &text).map_err(|errors| {
-        let lines: Vec<String> = errors
-            .iter()
-            .map(|e| format!("{name}:{}:{}: {}", e.pos.line, e.pos.col, e.message))
-            .collect();
-        anyhow!("invalid policy file:\n{}", lines.join("\n"))
+    read_policy_file(&path).map_err(|e| match e {
+        PolicyFileError::Read(e) => anyhow!("--config: cannot read {}: {e}", path.display()),
+        PolicyFileError::Invalid(lines) => anyhow!("invalid policy file:\n{}", lines.join("\n")),
     })
 }

@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{Context as _, Result};
 use palisade_core::{Engine, InputError, Limits, ScanIndex, ScanReport};
-use palisade_rego::{Inventory, PolicySet, Review};
+use palisade_rego::{join_errors, Inventory, PolicySet, Review};
 use palisade_report::{render, RenderOptions};
 use rayon::prelude::*;
 
@@ -154,17 +154,10 @@ fn load_constraints(cfg: &ScanConfig) -> Result<Option<(PolicySet, Inventory)>> 
     if cfg.constraints.is_empty() {
         return Ok(None);
     }
-    let joined = |errors: Vec<palisade_rego::LoadError>| {
-        errors
-            .iter()
-            .map(|e| e.to_string())
-            .collect::<Vec<_>>()
-            .join("\n")
-    };
     let set = PolicySet::load(&cfg.constraints)
-        .map_err(|e| anyhow::anyhow!("invalid constraints:\n{}", joined(e)))?;
+        .map_err(|e| anyhow::anyhow!("invalid constraints:\n{}", join_errors(&e, "\n")))?;
     let inventory = Inventory::load(&cfg.inventory)
-        .map_err(|e| anyhow::anyhow!("invalid --inventory:\n{}", joined(e)))?;
+        .map_err(|e| anyhow::anyhow!("invalid --inventory:\n{}", join_errors(&e, "\n")))?;
     Ok(Some((set, inventory)))
 }
 

@@ -2,23 +2,12 @@
 //! workload findings, located in the files; `rbac who-can | can | paths`
 //! answer questions about the same inputs.
 
-use std::path::PathBuf;
-use std::process::{Command, Output};
+mod common;
 
+use std::process::Output;
+
+use common::run;
 use serde_json::Value;
-
-fn repo() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..")
-}
-
-fn run(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_palisade"))
-        .current_dir(repo())
-        .env_remove("PALISADE_CONFIG")
-        .args(args)
-        .output()
-        .expect("palisade runs")
-}
 
 fn stdout(o: &Output) -> String {
     String::from_utf8_lossy(&o.stdout).into_owned()

@@ -3,23 +3,10 @@
 //! broken templates stop the scan with their file and line, and `verify`
 //! runs gator suites.
 
-use std::path::PathBuf;
-use std::process::{Command, Output};
+mod common;
 
+use common::{repo, run};
 use serde_json::Value;
-
-fn repo() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..")
-}
-
-fn run(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_palisade"))
-        .current_dir(repo())
-        .env_remove("PALISADE_CONFIG")
-        .args(args)
-        .output()
-        .expect("palisade runs")
-}
 
 #[test]
 fn scan_with_policy_reports_constraint_violations_at_the_object() {

@@ -72,8 +72,11 @@ impl ImageRef {
     /// The grammar is the distribution/reference one the runtimes use
     /// (ASCII only, like Go's `\w`).
     pub fn parse(text: &str) -> Result<ImageRef, String> {
-        if let Some(why) = explain(text) {
-            return Err(why);
+        if text.is_empty() {
+            return Err("image is empty".into());
+        }
+        if text.chars().any(char::is_whitespace) {
+            return Err("image contains whitespace".into());
         }
         let (name_tag, digest) = match text.split_once('@') {
             Some((n, d)) => (n, Some(d)),
@@ -83,6 +86,9 @@ impl ImageRef {
             Some((n, t)) if !t.contains('/') => (n, Some(t)),
             _ => (name_tag, None),
         };
+        if let Some(why) = explain(name, tag, digest) {
+            return Err(why);
+        }
         let (registry, repository) = split_domain(name)?;
         if repository.len() > 255 {
             return Err(format!(
@@ -173,14 +179,7 @@ impl ImageRef {
 /// optional numeric port.
 fn split_domain(name: &str) -> Result<(String, String), String> {
     let (mut domain, remainder) = match name.split_once('/') {
-        Some((first, rest))
-            if first.contains('.')
-                || first.contains(':')
-                || first == "localhost"
-                || first.bytes().any(|b| b.is_ascii_uppercase()) =>
-        {
-            (first.to_string(), rest.to_string())
-        }
+        Some((first, rest)) if is_registry_host(first) => (first.to_string(), rest.to_string()),
         _ => ("docker.io".to_string(), name.to_string()),
     };
     let (host, port) = match domain.split_once(':') {
@@ -219,6 +218,15 @@ fn split_domain(name: &str) -> Result<(String, String), String> {
         remainder
     };
     Ok((domain, repository))
+}
+
+/// Whether the first component of a name is a registry host rather than a
+/// repository path component (Go's `splitDockerDomain`).
+fn is_registry_host(first: &str) -> bool {
+    first.contains('.')
+        || first.contains(':')
+        || first == "localhost"
+        || first.bytes().any(|b| b.is_ascii_uppercase())
 }
 
 /// `[a-z0-9]+((\.|_|__|-+)[a-z0-9]+)*`, the distribution path-component grammar.
@@ -289,27 +297,14 @@ fn digest_problem(digest: &str) -> Option<String> {
     })
 }
 
-/// A specific reason why `text` is not a valid reference, naming the part
-/// that is wrong (an upper-case repository, a bad tag, a short digest); the
-/// structure of the name is checked by [`split_domain`].
-fn explain(text: &str) -> Option<String> {
-    if text.is_empty() {
-        return Some("image is empty".into());
-    }
-    if text.chars().any(char::is_whitespace) {
-        return Some("image contains whitespace".into());
-    }
-    let (name_tag, digest) = match text.split_once('@') {
-        Some((n, d)) => (n, Some(d)),
-        None => (text, None),
-    };
+/// A specific reason why a reference, split into name, tag and digest, is
+/// not valid, naming the part that is wrong (an upper-case repository, a bad
+/// tag, a short digest); the structure of the name is checked by
+/// [`split_domain`].
+fn explain(name: &str, tag: Option<&str>, digest: Option<&str>) -> Option<String> {
     if let Some(why) = digest.and_then(digest_problem) {
         return Some(why);
     }
-    let (name, tag) = match name_tag.rsplit_once(':') {
-        Some((n, t)) if !t.contains('/') => (n, Some(t)),
-        _ => (name_tag, None),
-    };
     if let Some(t) = tag {
         let first_ok = t
             .chars()
@@ -325,15 +320,8 @@ fn explain(text: &str) -> Option<String> {
         }
     }
     let mut parts: Vec<&str> = name.split('/').collect();
-    if parts.len() > 1 {
-        let first = parts[0];
-        if first.contains('.')
-            || first.contains(':')
-            || first == "localhost"
-            || first.bytes().any(|b| b.is_ascii_uppercase())
-        {
-            parts.remove(0);
-        }
+    if parts.len() > 1 && is_registry_host(parts[0]) {
+        parts.remove(0);
     }
     for p in parts {
         if p.is_empty() {

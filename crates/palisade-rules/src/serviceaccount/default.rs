@@ -4,7 +4,7 @@
 
 use palisade_core::{Context, PodPart, Rule, RuleMeta, Severity, Target, Violation};
 
-use super::{label, sa_path, service_account, CIS_URL};
+use super::{label, sa_path, CIS_URL};
 
 /// Catalog entry.
 pub static META: RuleMeta = RuleMeta {
@@ -30,7 +30,7 @@ impl Rule for DefaultServiceAccount {
 
     fn check(&self, target: &Target<'_>, _: &Context, out: &mut Vec<Violation>) {
         let Some(view) = target.pod else { return };
-        let (sa, key) = service_account(view.spec);
+        let (sa, key) = view.service_account();
         if sa != "default" {
             return;
         }

@@ -7,7 +7,7 @@
 //! ServiceAccounts found anywhere in the scan are looked up by the
 //! workload's namespace (`""` when unset) and name.
 
-use palisade_core::{Node, Rule, RuleMeta, Seg};
+use palisade_core::{Rule, RuleMeta, Seg};
 
 mod default;
 mod token_automount;
@@ -30,21 +30,6 @@ pub fn rules() -> Vec<Box<dyn Rule>> {
 /// Catalog entries of this pack, in `palisade rules` order.
 pub fn catalog() -> Vec<&'static RuleMeta> {
     vec![&token_automount::META, &default::META]
-}
-
-/// The ServiceAccount a pod runs as, and the pod-spec key that names it
-/// (`None` when neither key is set and the API server defaults it).
-pub fn service_account(spec: &Node) -> (&str, Option<&'static str>) {
-    for key in ["serviceAccountName", "serviceAccount"] {
-        if let Some(name) = spec
-            .get(key)
-            .and_then(Node::as_str)
-            .filter(|n| !n.is_empty())
-        {
-            return (name, Some(key));
-        }
-    }
-    ("default", None)
 }
 
 /// Path, relative to the pod spec, of the key that names the ServiceAccount

@@ -4,7 +4,7 @@
 
 use palisade_core::{Context, Node, PodPart, Rule, RuleMeta, Seg, Severity, Target, Violation};
 
-use super::{label, service_account, CIS_URL};
+use super::{label, CIS_URL};
 
 /// Catalog entry.
 pub static META: RuleMeta = RuleMeta {
@@ -30,7 +30,7 @@ impl Rule for TokenAutomount {
 
     fn check(&self, target: &Target<'_>, _: &Context, out: &mut Vec<Violation>) {
         let Some(view) = target.pod else { return };
-        let (sa, _) = service_account(view.spec);
+        let (sa, _) = view.service_account();
         let namespace = target.object.id.namespace.as_deref().unwrap_or("");
         let who = label(namespace, sa);
         let path = view.path(PodPart::Spec, &[Seg::key("automountServiceAccountToken")]);
