@@ -25,51 +25,53 @@ pub struct Registry {
 
 impl Registry {
     /// Starts a registry with filesystem storage; panics (fails the test) when
-    /// the binaries are missing.
+    /// the binaries are missing. The port is picked free and then handed to
+    /// the registry, so another process can take it in between: a registry
+    /// that exits at once is started again on a fresh port (five tries), and
+    /// its own error output is shown when every try fails.
     pub fn start() -> Self {
         require_tools();
         let dir = tempfile::tempdir().unwrap();
-        let port = free_port();
-        let host = format!("127.0.0.1:{port}");
         let storage = dir.path().join("storage");
         std::fs::create_dir_all(&storage).unwrap();
-        let config = dir.path().join("config.yml");
-        std::fs::write(
-            &config,
-            format!(
-                "version: 0.1\nlog:\n  level: error\nstorage:\n  filesystem:\n    rootdirectory: {}\nhttp:\n  addr: {host}\n",
-                storage.display()
-            ),
-        )
-        .unwrap();
-        let child = Command::new(REGISTRY_BIN)
-            .arg("serve")
-            .arg(&config)
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap_or_else(|e| panic!("cannot start {REGISTRY_BIN}: {e}; {INSTALL_HINT}"));
-        let mut registry = Self {
-            child,
-            host,
-            _dir: dir,
-        };
-        registry.wait_ready();
-        registry
-    }
-
-    fn wait_ready(&mut self) {
-        let deadline = Instant::now() + Duration::from_secs(20);
-        while Instant::now() < deadline {
-            if let Ok(Some(status)) = self.child.try_wait() {
-                panic!("docker-registry exited early: {status}");
+        let mut last_error = String::new();
+        for attempt in 0..5 {
+            let host = format!("127.0.0.1:{}", free_port());
+            let config = dir.path().join("config.yml");
+            std::fs::write(
+                &config,
+                format!(
+                    "version: 0.1\nlog:\n  level: error\nstorage:\n  filesystem:\n    rootdirectory: {}\nhttp:\n  addr: {host}\n",
+                    storage.display()
+                ),
+            )
+            .unwrap();
+            let log_path = dir.path().join(format!("registry-{attempt}.log"));
+            let log = std::fs::File::create(&log_path).unwrap();
+            let mut child = Command::new(REGISTRY_BIN)
+                .arg("serve")
+                .arg(&config)
+                .stdout(Stdio::null())
+                .stderr(log)
+                .spawn()
+                .unwrap_or_else(|e| panic!("cannot start {REGISTRY_BIN}: {e}; {INSTALL_HINT}"));
+            match wait_ready(&mut child, &host) {
+                Ok(()) => {
+                    return Self {
+                        child,
+                        host,
+                        _dir: dir,
+                    }
+                }
+                Err(e) => {
+                    let _ = child.kill();
+                    let _ = child.wait();
+                    let output = std::fs::read_to_string(&log_path).unwrap_or_default();
+                    last_error = format!("{e}: {}", output.trim());
+                }
             }
-            if http_status(&self.host, "/v2/") == Some(200) {
-                return;
-            }
-            std::thread::sleep(Duration::from_millis(100));
         }
-        panic!("docker-registry on {} did not answer GET /v2/", self.host);
+        panic!("docker-registry did not start: {last_error}");
     }
 
     /// Pushes the layout's `tag` to `REPO:TAG` (`dest`) in this registry.
@@ -129,6 +131,23 @@ impl Registry {
         let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
         v["Digest"].as_str().unwrap().to_string()
     }
+}
+
+/// Waits until the registry answers `GET /v2/`; an error when it exits first.
+fn wait_ready(child: &mut Child, host: &str) -> Result<(), String> {
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while Instant::now() < deadline {
+        if let Ok(Some(status)) = child.try_wait() {
+            return Err(format!("docker-registry on {host} exited early ({status})"));
+        }
+        if http_status(host, "/v2/") == Some(200) {
+            return Ok(());
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    Err(format!(
+        "docker-registry on {host} did not answer GET /v2/ within 20 s"
+    ))
 }
 
 impl Drop for Registry {
