@@ -11,7 +11,7 @@ use palisade_core::policy::Mode;
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 
-use crate::review::{check, effective_severity, Evaluator};
+use crate::review::{check, effective_severity, Evaluator, Online};
 
 /// The API version of ImageReview.
 pub const API_VERSION: &str = "imagepolicy.k8s.io/v1alpha1";
@@ -82,9 +82,35 @@ pub struct ImageDecision {
     pub mode: Mode,
 }
 
+/// The images of `spec` the registry checks need to see.
+pub fn images_to_check(eval: &Evaluator, spec: &ImageReviewSpec) -> Vec<String> {
+    let Some(supply) = eval.supply() else {
+        return Vec::new();
+    };
+    let mut images: Vec<String> = spec
+        .containers
+        .iter()
+        .map(|c| c.image.clone())
+        .filter(|i| supply.wants(i))
+        .collect();
+    images.sort_unstable();
+    images.dedup();
+    images
+}
+
 /// Reviews the images of `spec`: each is checked as the image of a container
 /// of a pod in `spec.namespace`, so exemptions by namespace and image apply.
 pub fn review(eval: &Evaluator, spec: &ImageReviewSpec) -> ImageDecision {
+    review_with(eval, spec, None)
+}
+
+/// [`review`] with what the registry said about the images (signatures,
+/// registry errors): see [`images_to_check`].
+pub fn review_with(
+    eval: &Evaluator,
+    spec: &ImageReviewSpec,
+    online: Option<&Online>,
+) -> ImageDecision {
     let containers: Vec<serde_json::Value> = spec
         .containers
         .iter()
@@ -97,7 +123,8 @@ pub fn review(eval: &Evaluator, spec: &ImageReviewSpec) -> ImageDecision {
     }
     let pod = json!({"apiVersion": "v1", "kind": "Pod", "metadata": meta,
         "spec": {"containers": containers}});
-    let findings = check(eval.image_engine(), &pod);
+    let mut findings = check(eval.image_engine(), &pod);
+    findings.extend(eval.image_registry_findings(&pod, online));
     let threshold = eval.policy().admission_threshold;
     let mode = eval.mode_of(&spec.namespace);
     let blocking: Vec<_> = findings

@@ -10,9 +10,25 @@
 //! <https://kubernetes.io/docs/concepts/security/pod-security-standards/>
 
 use json_patch::jsonptr::PointerBuf;
-use json_patch::{AddOperation, Patch, PatchOperation};
-use palisade_core::{Mutations, WorkloadKind};
+use json_patch::{AddOperation, Patch, PatchOperation, ReplaceOperation};
+use palisade_core::{ImageUse, Mutations, WorkloadKind};
 use serde_json::{json, Map, Value};
+
+/// Replaces every image written with a tag only by the same reference
+/// pinned to the digest the registry gave (`nginx:1.27` becomes
+/// `nginx:1.27@sha256:...`): what runs is what was verified.
+pub fn pin_digests(uses: &[ImageUse], online: &crate::review::Online) -> Vec<PatchOperation> {
+    uses.iter()
+        .filter_map(|at| {
+            let pinned = online.get(&at.image)?.pinned()?;
+            let path = PointerBuf::parse(&at.pointer).ok()?;
+            Some(PatchOperation::Replace(ReplaceOperation {
+                path,
+                value: Value::String(pinned),
+            }))
+        })
+        .collect()
+}
 
 /// The patch that applies `m` to `object`, a workload of kind `kind`.
 /// Empty when nothing is missing (or the object has no pod spec).

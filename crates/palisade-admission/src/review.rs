@@ -17,9 +17,10 @@ use palisade_core::object::{object_ref, objects_of, Content};
 use crate::namespaces::LiveNamespaces;
 use palisade_core::policy::{any_glob, Mode};
 use palisade_core::{
-    Context, Engine, Finding, Limits, Node, ObjectRef, Policy, PssLevel, PssVersion, Severity,
-    WorkloadKind,
+    Context, Engine, Finding, ImageUse, Limits, Node, Object, ObjectRef, Policy, PssLevel,
+    PssVersion, Severity, WorkloadKind,
 };
+use palisade_supply::{Checked, Supply};
 
 /// The file name findings of admitted objects carry.
 const ADMISSION_FILE: &str = "<admission>";
@@ -100,7 +101,13 @@ pub struct Evaluator {
     live: Option<Arc<LiveNamespaces>>,
     /// Gatekeeper constraints, compiled once per policy load.
     constraints: Option<Arc<palisade_rego::PolicySet>>,
+    /// The checks that ask the registry (signatures, digests), when the
+    /// policy has any.
+    supply: Option<Arc<Supply>>,
 }
+
+/// What the registry said about the images of one request, by image as written.
+pub type Online = HashMap<String, Checked>;
 
 impl Evaluator {
     /// Builds the engines of `policy`.
@@ -129,7 +136,106 @@ impl Evaluator {
             images,
             live: None,
             constraints: None,
+            supply: None,
         }
+    }
+
+    /// Asks the registry too (`images.verify`, `images.mutateDigest`).
+    pub fn with_supply(mut self, supply: Option<Supply>) -> Self {
+        self.supply = supply.map(Arc::new);
+        self
+    }
+
+    /// The registry checks, when the policy asks for any.
+    pub fn supply(&self) -> Option<&Arc<Supply>> {
+        self.supply.as_ref()
+    }
+
+    /// The images of a request's workload that the registry checks need to
+    /// see: none for requests that are not checked (other operations and
+    /// kinds, subresources, exempt requests), so those never wait on a registry.
+    pub fn images_to_check(&self, req: &AdmissionRequest<DynamicObject>) -> Vec<String> {
+        let Some(supply) = &self.supply else {
+            return Vec::new();
+        };
+        if !matches!(req.operation, Operation::Create | Operation::Update)
+            || !matches!(
+                req.sub_resource.as_deref(),
+                None | Some("ephemeralcontainers")
+            )
+        {
+            return Vec::new();
+        }
+        let Some(workload) = WorkloadKind::of(&api_version(req), &req.kind.kind) else {
+            return Vec::new();
+        };
+        let Some(json) = req
+            .object
+            .as_ref()
+            .and_then(|o| serde_json::to_value(o).ok())
+        else {
+            return Vec::new();
+        };
+        let namespace = req.namespace.clone().unwrap_or_default();
+        if self.exempt_request(req, &namespace, &json, workload) {
+            return Vec::new();
+        }
+        let Some(spec) = pod_spec(&json, workload) else {
+            return Vec::new();
+        };
+        let mut images = Vec::new();
+        for list in ["initContainers", "containers", "ephemeralContainers"] {
+            for c in spec
+                .get(list)
+                .and_then(|l| l.as_array())
+                .into_iter()
+                .flatten()
+            {
+                if let Some(image) = c.get("image").and_then(|i| i.as_str()) {
+                    if supply.wants(image) {
+                        images.push(image.to_string());
+                    }
+                }
+            }
+        }
+        images.sort_unstable();
+        images.dedup();
+        images
+    }
+
+    /// The registry findings of the images of a Pod (the one an ImageReview
+    /// is checked as), with the policy's settings and exemptions applied.
+    pub fn image_registry_findings(
+        &self,
+        pod: &serde_json::Value,
+        online: Option<&Online>,
+    ) -> Vec<Finding> {
+        let root = Node::from_json(pod);
+        let id = Arc::new(object_ref(&root).unwrap_or_default());
+        self.online_findings(&self.images, &root, &id, online)
+    }
+
+    /// The registry findings of the images of `root` (the object of a
+    /// request), with the policy's settings and exemptions applied.
+    fn online_findings(
+        &self,
+        engine: &Engine,
+        root: &Node,
+        id: &Arc<ObjectRef>,
+        online: Option<&Online>,
+    ) -> Vec<Finding> {
+        let (Some(supply), Some(online)) = (&self.supply, online) else {
+            return Vec::new();
+        };
+        let file: Arc<str> = ADMISSION_FILE.into();
+        let findings: Vec<(Finding, Option<String>)> = image_uses(root, id)
+            .iter()
+            .filter_map(|at| Some(supply.findings(online.get(&at.image)?, at, id, &file)))
+            .flatten()
+            .collect();
+        let mut report = palisade_core::ScanReport::default();
+        engine.apply_image_policy(findings, &mut report);
+        report.findings
     }
 
     /// Evaluates these Gatekeeper constraints too (deny blocks in enforce
@@ -185,8 +291,18 @@ impl Evaluator {
             .clone()
     }
 
-    /// Decides a validating request.
+    /// Decides a validating request (without registry checks).
     pub fn validate(&self, req: &AdmissionRequest<DynamicObject>) -> Decision {
+        self.validate_with(req, None)
+    }
+
+    /// Decides a validating request, with what the registry said about its
+    /// images (see [`Evaluator::images_to_check`]).
+    pub fn validate_with(
+        &self,
+        req: &AdmissionRequest<DynamicObject>,
+        online: Option<&Online>,
+    ) -> Decision {
         let namespace = req.namespace.clone().unwrap_or_default();
         let labels = self.namespace_labels(&namespace);
         let mut d = Decision::new(req, self.mode_for(&namespace, labels.as_ref()), "allow");
@@ -279,7 +395,9 @@ impl Evaluator {
         let engine = self.engine_at(psa.enforce.0, psa.enforce.1, false);
         let root = Node::from_json(&json);
         let id = Arc::new(object_ref(&root).unwrap_or_default());
+        let online_findings = self.online_findings(&engine, &root, &id, online);
         let mut findings = check_root(&engine, root);
+        findings.extend(online_findings);
         let mut dryrun: Vec<String> = Vec::new();
         if let Some(set) = &self.constraints {
             let review = ConstraintReview {
@@ -372,10 +490,21 @@ impl Evaluator {
     /// after creation; controllers' templates can, on create and update).
     /// Never denies: judging is `/validate`'s job, after mutation.
     pub fn mutate(&self, req: &AdmissionRequest<DynamicObject>) -> Decision {
+        self.mutate_with(req, None)
+    }
+
+    /// [`Evaluator::mutate`], also pinning image tags to the digests the
+    /// registry gave (`images.mutateDigest`).
+    pub fn mutate_with(
+        &self,
+        req: &AdmissionRequest<DynamicObject>,
+        online: Option<&Online>,
+    ) -> Decision {
         let namespace = req.namespace.clone().unwrap_or_default();
         let mut d = Decision::new(req, self.mode_of(&namespace), "skip");
         let m = &self.policy.admission.mutations;
-        if !m.any() || req.sub_resource.is_some() {
+        let pin = self.policy.images.mutate_digest && online.is_some();
+        if !(m.any() || pin) || req.sub_resource.is_some() {
             return d;
         }
         let Some(workload) = WorkloadKind::of(&api_version(req), &req.kind.kind) else {
@@ -396,7 +525,12 @@ impl Evaluator {
         if !applies || self.exempt_request(req, &namespace, &json, workload) {
             return d;
         }
-        let p = crate::mutate::patch(&json, workload, m);
+        let mut p = crate::mutate::patch(&json, workload, m);
+        if let Some(online) = online.filter(|_| pin) {
+            let root = Node::from_json(&json);
+            let id = Arc::new(object_ref(&root).unwrap_or_default());
+            p.0.extend(crate::mutate::pin_digests(&image_uses(&root, &id), online));
+        }
         d.outcome = if p.0.is_empty() { "allow" } else { "mutate" };
         self.with_patch(d, Some(p))
     }
@@ -560,6 +694,20 @@ pub fn check(engine: &Engine, json: &serde_json::Value) -> Vec<Finding> {
 }
 
 /// [`check`] on an object already turned into a tree.
+/// Where each container image of a request's object is written.
+fn image_uses(root: &Node, id: &Arc<ObjectRef>) -> Vec<ImageUse> {
+    let object = Object {
+        file: ADMISSION_FILE.into(),
+        id: id.clone(),
+        prefix: Vec::new(),
+        root: root.clone(),
+    };
+    match object.pod_view() {
+        Ok(view) => object.image_uses(&view),
+        Err(_) => Vec::new(),
+    }
+}
+
 fn check_root(engine: &Engine, root: Node) -> Vec<Finding> {
     let file: Arc<str> = ADMISSION_FILE.into();
     match objects_of(&file, root) {

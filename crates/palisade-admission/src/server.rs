@@ -33,7 +33,7 @@ use crate::decision_log::{now_ms, DecisionLog, Entry};
 use crate::imagereview::{self, ImageReview};
 use crate::metrics::Metrics;
 use crate::namespaces::LiveNamespaces;
-use crate::review::{Decision, Evaluator};
+use crate::review::{Decision, Evaluator, Online};
 use crate::tls::{server_config, CertStore};
 
 /// The AdmissionReview API version served.
@@ -89,6 +89,8 @@ pub struct ServeOptions {
     pub shutdown_grace: Duration,
     /// Where namespace labels come from.
     pub namespaces: NamespaceSource,
+    /// How registries are reached (for `images.verify` and `images.mutateDigest`).
+    pub registry: palisade_oci::ClientOptions,
 }
 
 impl ServeOptions {
@@ -108,6 +110,7 @@ impl ServeOptions {
             reload_interval: Duration::from_secs(2),
             shutdown_grace: Duration::from_secs(25),
             namespaces: NamespaceSource::PolicyFile,
+            registry: palisade_oci::ClientOptions::default(),
         }
     }
 }
@@ -139,6 +142,7 @@ struct AppState {
     policy_loaded: AtomicBool,
     max_body_bytes: usize,
     request_timeout: Duration,
+    registry: palisade_oci::ClientOptions,
 }
 
 /// A running server.
@@ -192,7 +196,7 @@ impl Server {
         metrics.cert_expiry(certs.not_after());
         let state = Arc::new(AppState {
             eval: ArcSwap::from_pointee(
-                evaluator(policy, live.clone()).map_err(ServeError::Policy)?,
+                evaluator(policy, live.clone(), &opts.registry).map_err(ServeError::Policy)?,
             ),
             live: live.clone(),
             metrics,
@@ -201,6 +205,7 @@ impl Server {
             policy_loaded: AtomicBool::new(true),
             max_body_bytes: opts.max_body_bytes,
             request_timeout: opts.request_timeout,
+            registry: opts.registry.clone(),
         });
         let app = router(state.clone(), opts.max_concurrent);
 
@@ -295,8 +300,13 @@ pub fn read_policy(path: &Path) -> Result<Policy, String> {
 }
 
 /// The evaluator of a policy: its engines, plus its Gatekeeper constraints
-/// (paths relative to the policy file) compiled once here.
-fn evaluator(policy: Policy, live: Option<Arc<LiveNamespaces>>) -> Result<Evaluator, String> {
+/// (paths relative to the policy file) compiled once here, and its registry
+/// checks (keys read here; caches start empty).
+fn evaluator(
+    policy: Policy,
+    live: Option<Arc<LiveNamespaces>>,
+    registry: &palisade_oci::ClientOptions,
+) -> Result<Evaluator, String> {
     let paths = policy.constraint_paths_resolved();
     let set = if paths.is_empty() {
         None
@@ -305,9 +315,15 @@ fn evaluator(policy: Policy, live: Option<Arc<LiveNamespaces>>) -> Result<Evalua
             .map_err(|errors| palisade_rego::join_errors(&errors, "; "))?;
         Some(Arc::new(set))
     };
+    let supply = palisade_supply::Supply::from_policy(
+        &policy,
+        registry.clone(),
+        policy.images.mutate_digest,
+    )?;
     Ok(Evaluator::new(policy)
         .with_live_namespaces(live)
-        .with_constraints(set))
+        .with_constraints(set)
+        .with_supply(supply))
 }
 
 fn file_stamp(path: &Path) -> Option<(SystemTime, u64)> {
@@ -349,7 +365,7 @@ async fn reload_loop(state: Arc<AppState>, policy: Option<PathBuf>, every: Durat
             continue;
         }
         match read_policy(path) {
-            Ok(p) => match evaluator(p, state.live.clone()) {
+            Ok(p) => match evaluator(p, state.live.clone(), &state.registry) {
                 Ok(e) => {
                     state.eval.store(Arc::new(e));
                     state.policy_loaded.store(true, Ordering::Relaxed);
@@ -497,11 +513,14 @@ async fn admission(state: Arc<AppState>, req: Request, endpoint: &'static str) -
             return bad_request(StatusCode::BAD_REQUEST, m);
         }
     };
-    let eval = state.eval.load();
+    let eval = state.eval.load_full();
+    // Registry checks first (awaited, not blocking a worker), then the
+    // synchronous evaluation with their answers.
+    let online = ask_registry(&eval, eval.images_to_check(&request)).await;
     let decision: Decision = if endpoint == "mutate" {
-        eval.mutate(&request)
+        eval.mutate_with(&request, online.as_ref())
     } else {
-        eval.validate(&request)
+        eval.validate_with(&request, online.as_ref())
     };
     let uid = request.uid.clone();
     let out = match encode_review(&decision) {
@@ -535,6 +554,15 @@ async fn admission(state: Arc<AppState>, req: Request, endpoint: &'static str) -
     json_response(out)
 }
 
+/// What the registry says about `images` (none asked: `None`).
+async fn ask_registry(eval: &Evaluator, images: Vec<String>) -> Option<Online> {
+    let supply = eval.supply()?;
+    if images.is_empty() {
+        return None;
+    }
+    Some(supply.check_all(images).await)
+}
+
 /// The AdmissionReview response. The patch is written as the API defines
 /// it, a base64 string (Go's `[]byte`); kube-core would write an array of
 /// numbers.
@@ -564,8 +592,9 @@ async fn imagereview(State(state): State<Arc<AppState>>, req: Request) -> Respon
         }
     };
     let spec = review.spec.clone().unwrap_or_default();
-    let eval = state.eval.load();
-    let decision = imagereview::review(&eval, &spec);
+    let eval = state.eval.load_full();
+    let online = ask_registry(&eval, imagereview::images_to_check(&eval, &spec)).await;
+    let decision = imagereview::review_with(&eval, &spec, online.as_ref());
     let answer = ImageReview {
         api_version: review.api_version.clone(),
         kind: review.kind.clone(),

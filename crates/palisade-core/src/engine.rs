@@ -76,6 +76,8 @@ pub struct Engine {
     /// Objects to keep for whole-input analysis, by `(apiVersion, kind)`;
     /// when set, workloads' pod identities are collected too.
     keep: Option<fn(&str, &str) -> bool>,
+    /// Whether collected pods list their images (for the registry rules).
+    images: bool,
 }
 
 /// Adds the ServiceAccounts of `objects` to `idx`.
@@ -116,7 +118,16 @@ impl Engine {
             parallel: true,
             today: Date::today(),
             keep: None,
+            images: false,
         }
+    }
+
+    /// Lists every container image of the collected pods (see
+    /// [`Engine::with_collection`]), with its location: the input of the
+    /// rules that ask the registry.
+    pub fn with_image_uses(mut self) -> Self {
+        self.images = true;
+        self
     }
 
     /// Collects, into each report, the objects `keep` selects (by apiVersion
@@ -320,7 +331,11 @@ impl Engine {
                 report.kept.push(obj.clone());
             }
             if let Some(view) = &pod {
-                report.pods.push(pod_info(obj, view, idx));
+                let mut info = pod_info(obj, view, idx);
+                if self.images {
+                    info.images = obj.image_uses(view);
+                }
+                report.pods.push(info);
             }
         }
         let suppress = InlineSuppression::of(obj, &self.ctx.policy.inline_suppressions);
@@ -421,17 +436,28 @@ impl Engine {
     /// not here). Kept findings are appended to `report` and counted;
     /// exempted ones are counted as suppressed.
     pub fn apply_policy(&self, findings: Vec<Finding>, report: &mut ScanReport) {
+        self.apply_image_policy(findings.into_iter().map(|f| (f, None)), report);
+    }
+
+    /// [`Engine::apply_policy`] for findings about an image: exemptions
+    /// that match images (`match.images`) apply to them too.
+    pub fn apply_image_policy(
+        &self,
+        findings: impl IntoIterator<Item = (Finding, Option<String>)>,
+        report: &mut ScanReport,
+    ) {
         let policy = &self.ctx.policy;
-        for mut f in findings {
+        for (mut f, image) in findings {
             let (enabled, severity) = policy.setting(f.rule, true, f.severity);
             if !enabled {
                 continue;
             }
             f.severity = severity;
-            let exempt = policy
-                .exemptions
-                .iter()
-                .any(|e| e.images.is_empty() && e.covers(f.rule, &f.object, self.today));
+            let exempt = policy.exemptions.iter().any(|e| {
+                let image_matches = e.images.is_empty()
+                    || image.as_deref().is_some_and(|img| any_glob(&e.images, img));
+                image_matches && e.covers(f.rule, &f.object, self.today)
+            });
             if exempt {
                 report.summary.suppressed += 1;
             } else {
@@ -607,6 +633,7 @@ fn pod_info(obj: &Object, view: &PodView<'_>, idx: &ScanIndex) -> PodInfo {
         namespace,
         service_account: sa.to_string(),
         token_mounted: automount || projected,
+        images: Vec::new(),
     }
 }
 

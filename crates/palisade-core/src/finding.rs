@@ -137,6 +137,9 @@ pub struct Summary {
     pub errors: usize,
     /// Findings not reported because an exemption or an inline suppression covers them.
     pub suppressed: usize,
+    /// What the scan did not check and why (`--offline`: network rules skipped).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub notes: Vec<String>,
 }
 
 /// Everything a scan produced.
@@ -198,6 +201,25 @@ pub struct PodInfo {
     /// setting, else the ServiceAccount's when in the scan, else yes), or
     /// projected explicitly through a `serviceAccountToken` volume source.
     pub token_mounted: bool,
+    /// Every container image, for the rules that ask the registry.
+    pub images: Vec<ImageUse>,
+}
+
+/// One container's image, where it is written.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ImageUse {
+    /// The container's name.
+    pub container: String,
+    /// The image reference as written.
+    pub image: String,
+    /// Field path in the object's kind (`spec.template.spec.containers[0].image`).
+    pub path: String,
+    /// The same as a JSON pointer (`/spec/template/spec/containers/0/image`).
+    pub pointer: String,
+    /// 1-based line of the field.
+    pub line: u32,
+    /// 1-based column.
+    pub column: u32,
 }
 
 impl ScanReport {
@@ -223,6 +245,7 @@ impl ScanReport {
         }
         s.errors += o.errors;
         s.suppressed += o.suppressed;
+        s.notes.extend(o.notes);
     }
 
     /// Whether any finding is at or above `threshold`.

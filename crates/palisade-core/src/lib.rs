@@ -13,10 +13,12 @@ pub mod rule;
 
 pub use engine::Engine;
 pub use finding::{
-    intern_rule_id, Finding, InputError, PodInfo, ScanReport, Severity, Skipped, Summary,
+    intern_rule_id, Finding, ImageUse, InputError, PodInfo, ScanReport, Severity, Skipped, Summary,
 };
 pub use loader::Limits;
 pub use node::{Node, Pos, Seg, Value};
 pub use object::{Object, ObjectRef, PodPart, PodView, WorkloadKind};
-pub use policy::{AdmissionPolicy, Mode, Mutations, Policy, ScanIndex};
+pub use policy::{
+    AdmissionPolicy, FailurePolicy, ImagePolicy, Mode, Mutations, Policy, ScanIndex, VerifyRule,
+};
 pub use rule::{Context, PssLevel, PssVersion, Rule, RuleMeta, Target, Violation};

@@ -6,7 +6,8 @@ use std::sync::Arc;
 
 use serde::Serialize;
 
-use crate::node::{Node, Pos, Seg};
+use crate::finding::ImageUse;
+use crate::node::{render_path, Node, Pos, Seg};
 
 /// The identity of an object, as reported with every finding.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Default)]
@@ -172,6 +173,49 @@ impl Object {
                 Err(ViewError::MissingSpec { path: p.join(".") })
             }
         }
+    }
+
+    /// The images of every container (init, app, ephemeral) of the pod,
+    /// where they are written; entries without a string image are left to
+    /// the static rules, which report them.
+    pub fn image_uses(&self, view: &PodView<'_>) -> Vec<ImageUse> {
+        let mut out = Vec::new();
+        for list in ["initContainers", "containers", "ephemeralContainers"] {
+            let Some(items) = view.spec.get(list) else {
+                continue;
+            };
+            for (i, c) in items.items().iter().enumerate() {
+                let Some(image) = c.get("image").and_then(Node::as_str) else {
+                    continue;
+                };
+                let path = view.path(
+                    PodPart::Spec,
+                    &[Seg::key(list), Seg::Index(i), Seg::key("image")],
+                );
+                let pos = self.locate(&path);
+                let mut pointer = String::new();
+                for seg in &path {
+                    pointer.push('/');
+                    match seg {
+                        Seg::Key(k) => pointer.push_str(&k.replace('~', "~0").replace('/', "~1")),
+                        Seg::Index(i) => pointer.push_str(&i.to_string()),
+                    }
+                }
+                out.push(ImageUse {
+                    container: c
+                        .get("name")
+                        .and_then(Node::as_str)
+                        .unwrap_or_default()
+                        .to_string(),
+                    image: image.to_string(),
+                    path: render_path(&path),
+                    pointer,
+                    line: pos.line,
+                    column: pos.col,
+                });
+            }
+        }
+        out
     }
 
     /// The position of the field at `path` (relative to the object root).

@@ -59,12 +59,20 @@ impl Policy {
 
     /// The `constraints` paths, resolved against the policy file's directory.
     pub fn constraint_paths_resolved(&self) -> Vec<std::path::PathBuf> {
-        let base = self
-            .file
+        let base = self.base_dir();
+        self.constraint_paths.iter().map(|p| base.join(p)).collect()
+    }
+
+    /// A path written in the policy file, relative to the file's directory.
+    pub fn relative_path(&self, path: &str) -> std::path::PathBuf {
+        self.base_dir().join(path)
+    }
+
+    fn base_dir(&self) -> &std::path::Path {
+        self.file
             .as_deref()
             .and_then(|f| std::path::Path::new(f).parent())
-            .unwrap_or(std::path::Path::new(""));
-        self.constraint_paths.iter().map(|p| base.join(p)).collect()
+            .unwrap_or(std::path::Path::new(""))
     }
 }
 
@@ -226,6 +234,38 @@ pub struct ImagePolicy {
     /// Whether every image must be pinned by digest (`image/digest-required`,
     /// high, is reported instead of `image/digest`).
     pub require_digest: bool,
+    /// cosign signature requirements (`images.verify`), checked against the registry.
+    pub verify: Vec<VerifyRule>,
+    /// Whether `/mutate` pins image tags to the digest they point to now.
+    pub mutate_digest: bool,
+    /// What a registry failure (unreachable, unauthorized, malformed
+    /// content) means for an image a network rule has to check.
+    pub failure_policy: FailurePolicy,
+}
+
+/// One `images.verify` entry: images matching `images` must carry a cosign
+/// signature by one of `keys`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct VerifyRule {
+    /// Image globs, matched like `trustedRegistries` (`ghcr.io/acme/**`).
+    pub images: Vec<String>,
+    /// Public keys: inline PEM text, or a PEM file path relative to the policy file.
+    pub keys: Vec<String>,
+    /// Whether an unsigned image is a finding (`false`: only signatures
+    /// present but invalid are reported).
+    pub required: bool,
+    /// Line of the entry in the policy file (0 when built in code).
+    pub line: u32,
+}
+
+/// `images.failurePolicy`, named as in Kubernetes webhook configurations.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum FailurePolicy {
+    /// A registry failure is a high finding (`image/registry-error`): denied in enforce mode.
+    #[default]
+    Fail,
+    /// A registry failure is a low finding: a warning, never a denial.
+    Ignore,
 }
 
 /// `secrets`.

@@ -10,8 +10,8 @@ use crate::finding::Severity;
 use crate::loader::{load_str, Diagnostic, Limits};
 use crate::node::{Node, Pos, Value};
 use crate::policy::{
-    Date, Exemption, ExtraPattern, Mode, ModeRule, Mutations, Policy, RequestExemptions,
-    RuleSetting,
+    Date, Exemption, ExtraPattern, FailurePolicy, Mode, ModeRule, Mutations, Policy,
+    RequestExemptions, RuleSetting, VerifyRule,
 };
 use crate::rule::{PssLevel, PssVersion};
 
@@ -48,6 +48,19 @@ spec:
     # Require every image to be pinned by digest (image/digest-required, high,
     # replaces image/digest).
     requireDigest: false
+    # cosign signatures checked against the registry (image/signature):
+    # images matching a glob need a valid signature by one of the keys
+    # (PEM files relative to this file, or inline PEM). required: false only
+    # reports signatures that are present but invalid.
+    verify: []
+    #   - images: [registry.example.com/team/**]
+    #     keys: [cosign.pub]
+    #     required: true
+    # Pin image tags to the digest they point to now, in /mutate.
+    mutateDigest: false
+    # A registry that cannot be asked: Fail (a high finding, denied in
+    # enforce mode) or Ignore (a warning).
+    failurePolicy: Fail
 
   secrets:
     # Shannon entropy (bits per character) from which a generic credential
@@ -371,7 +384,13 @@ impl Decoder<'_> {
             if let Some(images) = self.map(
                 images,
                 "spec.images",
-                &["trustedRegistries", "requireDigest"],
+                &[
+                    "trustedRegistries",
+                    "requireDigest",
+                    "verify",
+                    "mutateDigest",
+                    "failurePolicy",
+                ],
             ) {
                 if let Some(n) = images.get("trustedRegistries") {
                     p.images.trusted_registries = self.strings(n, "spec.images.trustedRegistries");
@@ -380,6 +399,22 @@ impl Decoder<'_> {
                     p.images.require_digest = self
                         .boolean(n, "spec.images.requireDigest")
                         .unwrap_or(false);
+                }
+                if let Some(n) = images.get("mutateDigest") {
+                    p.images.mutate_digest =
+                        self.boolean(n, "spec.images.mutateDigest").unwrap_or(false);
+                }
+                if let Some(n) = images.get("failurePolicy") {
+                    if let Some(f) = self.parsed(n, "spec.images.failurePolicy", |s| match s {
+                        "Fail" => Ok(FailurePolicy::Fail),
+                        "Ignore" => Ok(FailurePolicy::Ignore),
+                        other => Err(format!("{other:?} is not Fail or Ignore")),
+                    }) {
+                        p.images.failure_policy = f;
+                    }
+                }
+                if let Some(n) = images.get("verify") {
+                    self.verify_rules(n, p);
                 }
             }
         }
@@ -686,6 +721,51 @@ impl Decoder<'_> {
             if !matches!(n.value, Value::Seq(_) | Value::Null) {
                 self.error(n.pos, "spec.secrets.extraPatterns must be a list");
             }
+        }
+    }
+
+    fn verify_rules(&mut self, node: &Node, p: &mut Policy) {
+        let Value::Seq(items) = &node.value else {
+            self.error(
+                node.pos,
+                "spec.images.verify must be a list of {images, keys, required}",
+            );
+            return;
+        };
+        for item in items {
+            let Some(m) = self.map(
+                item,
+                "spec.images.verify[]",
+                &["images", "keys", "required"],
+            ) else {
+                continue;
+            };
+            let list = |d: &mut Self, k: &str| {
+                m.get(k)
+                    .map(|n| d.strings(n, &format!("spec.images.verify[].{k}")))
+                    .unwrap_or_default()
+            };
+            let images = list(self, "images");
+            let keys = list(self, "keys");
+            if images.is_empty() {
+                self.error(item.pos, "a verify entry needs images: [globs]");
+            }
+            if keys.is_empty() {
+                self.error(
+                    item.pos,
+                    "a verify entry needs keys: [PEM files or inline PEM public keys]",
+                );
+            }
+            let required = m
+                .get("required")
+                .and_then(|n| self.boolean(n, "spec.images.verify[].required"))
+                .unwrap_or(true);
+            p.images.verify.push(VerifyRule {
+                images,
+                keys,
+                required,
+                line: item.pos.line,
+            });
         }
     }
 

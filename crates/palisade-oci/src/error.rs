@@ -3,7 +3,7 @@
 
 use std::path::PathBuf;
 
-use oci_client::errors::{OciDistributionError, OciErrorCode};
+use oci_client::errors::{DigestError, OciDistributionError, OciErrorCode};
 
 /// What went wrong while talking to a registry.
 #[derive(Debug, thiserror::Error)]
@@ -48,6 +48,16 @@ pub enum OciError {
         /// The digest of the bytes received.
         actual: String,
     },
+    /// A blob is larger than the caller allows.
+    #[error("{reference}: blob is larger than the limit of {limit} bytes{}", size.map(|s| format!(" ({s} bytes)")).unwrap_or_default())]
+    TooLarge {
+        /// The blob, as `registry/repository@digest`.
+        reference: String,
+        /// The limit in bytes.
+        limit: u64,
+        /// The size the registry announced, when it did.
+        size: Option<u64>,
+    },
     /// An image index has no manifest for the requested platform.
     #[error("{reference}: no manifest for platform {platform} (index has: {available})")]
     NoPlatform {
@@ -90,9 +100,26 @@ impl OciError {
     /// Whether trying the same request again may succeed (429, 5xx, transport errors).
     pub fn is_retryable(&self) -> bool {
         match self {
-            OciError::Unreachable { .. } => true,
+            // A certificate the client does not trust stays untrusted.
+            OciError::Unreachable { reason, .. } => !reason.contains("invalid peer certificate"),
             OciError::Status { code, .. } => *code == 429 || *code >= 500,
             _ => false,
+        }
+    }
+
+    /// The error after the last attempt: a registry that kept answering
+    /// 429/5xx is unreachable for the caller.
+    pub(crate) fn gave_up(self, attempts: u32) -> Self {
+        match self {
+            OciError::Status {
+                reference,
+                code,
+                message,
+            } => OciError::Unreachable {
+                reference,
+                reason: format!("HTTP {code} on all {attempts} attempts: {message}"),
+            },
+            other => other,
         }
     }
 
@@ -107,6 +134,31 @@ impl OciError {
                 actual,
             },
             other => other,
+        }
+    }
+
+    /// Sorts an error met while reading a blob body: `oci-client` reports
+    /// a digest mismatch at the end of the stream as an I/O error wrapping
+    /// its `DigestError`; anything else is the connection failing midway.
+    pub(crate) fn from_blob_stream(reference: &str, err: std::io::Error) -> Self {
+        let reference = reference.to_string();
+        match err
+            .get_ref()
+            .and_then(|inner| inner.downcast_ref::<DigestError>())
+        {
+            Some(DigestError::VerificationError { expected, actual }) => OciError::DigestMismatch {
+                reference,
+                expected: expected.clone(),
+                actual: actual.clone(),
+            },
+            Some(other) => OciError::Registry {
+                reference,
+                reason: other.to_string(),
+            },
+            None => OciError::Unreachable {
+                reference,
+                reason: error_chain(&err),
+            },
         }
     }
 

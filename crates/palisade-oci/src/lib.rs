@@ -6,8 +6,12 @@
 //! check of every fetched manifest, retries with backoff on 429/5xx and
 //! transport errors, a per-request timeout, and a TTL cache of tag → digest
 //! lookups. It does no policy work: callers decide what a digest means.
+//!
+//! It also fetches blobs and raw manifests with the same checks, and verifies
+//! keyed cosign signatures of an image digest (see [`Client::verify_cosign`]).
 
 mod auth;
+mod cosign;
 mod error;
 mod platform;
 
@@ -17,16 +21,19 @@ use std::path::PathBuf;
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
+use futures_util::StreamExt as _;
 use oci_client::client::{Certificate, CertificateEncoding, ClientConfig, ClientProtocol};
 use oci_client::errors::OciDistributionError;
 use oci_client::manifest::{
-    OciImageIndex, IMAGE_MANIFEST_LIST_MEDIA_TYPE, IMAGE_MANIFEST_MEDIA_TYPE,
+    OciDescriptor, OciImageIndex, IMAGE_MANIFEST_LIST_MEDIA_TYPE, IMAGE_MANIFEST_MEDIA_TYPE,
     OCI_IMAGE_INDEX_MEDIA_TYPE, OCI_IMAGE_MEDIA_TYPE,
 };
+use oci_client::secrets::RegistryAuth;
 use oci_client::Reference;
 use serde::Serialize;
 use sha2::{Digest as _, Sha256};
 
+pub use cosign::{PublicKey, SignatureCheck};
 pub use error::OciError;
 pub use platform::Platform;
 
@@ -98,11 +105,14 @@ impl Resolved {
     }
 }
 
-/// A registry client with a tag → digest cache.
+/// A registry client with a tag → digest cache and a cache of signature checks.
 pub struct Client {
     inner: oci_client::Client,
     options: ClientOptions,
     cache: Mutex<HashMap<String, (Resolved, Instant)>>,
+    /// Signature checks by (repository, digest, key fingerprints); the
+    /// instant is set only for results that expire (see [`cosign`]).
+    signatures: Mutex<HashMap<String, (SignatureCheck, Option<Instant>)>>,
 }
 
 impl std::fmt::Debug for Client {
@@ -145,6 +155,7 @@ impl Client {
             inner: oci_client::Client::new(config),
             options,
             cache: Mutex::new(HashMap::new()),
+            signatures: Mutex::new(HashMap::new()),
         })
     }
 
@@ -180,10 +191,7 @@ impl Client {
         image: &Reference,
         normalised: String,
     ) -> Result<Resolved, OciError> {
-        let auth = auth::registry_auth(
-            image.resolve_registry(),
-            self.options.registry_config.as_deref(),
-        )?;
+        let auth = self.auth_for(image)?;
         let (body, digest) = self
             .with_retries(&normalised, || {
                 self.inner
@@ -233,12 +241,151 @@ impl Client {
         })
     }
 
-    /// Runs one registry call with the per-request timeout, retrying
-    /// 429/5xx answers and transport errors with exponential backoff.
+    /// Fetches the raw manifest bytes of `reference` (tag or digest) and
+    /// verifies its digest; returns (bytes, digest, media type).
+    pub async fn fetch_manifest(
+        &self,
+        reference: &str,
+    ) -> Result<(Vec<u8>, String, String), OciError> {
+        let image = parse_reference(reference)?;
+        self.fetch_manifest_of(&image).await
+    }
+
+    /// [`Client::fetch_manifest`] of a parsed reference.
+    async fn fetch_manifest_of(
+        &self,
+        image: &Reference,
+    ) -> Result<(Vec<u8>, String, String), OciError> {
+        let normalised = image.whole();
+        let auth = self.auth_for(image)?;
+        let (body, digest) = self
+            .with_retries(&normalised, || {
+                self.inner
+                    .pull_manifest_raw(image, &auth, ACCEPTED_MEDIA_TYPES)
+            })
+            .await?;
+        verify_digest(&body, &digest).map_err(|e| e.for_reference(&normalised))?;
+        if let Some(requested) = image.digest() {
+            verify_digest(&body, requested).map_err(|e| e.for_reference(&normalised))?;
+        }
+        let media_type = media_type_of(&body).map_err(|reason| OciError::Registry {
+            reference: normalised.clone(),
+            reason,
+        })?;
+        Ok((body.to_vec(), digest, media_type))
+    }
+
+    /// Fetches a blob of the repository of `reference` (its tag or digest
+    /// part is ignored) by `digest`, refusing more than `max_bytes`, and
+    /// verifies its sha256.
+    pub async fn fetch_blob(
+        &self,
+        reference: &str,
+        digest: &str,
+        max_bytes: u64,
+    ) -> Result<Vec<u8>, OciError> {
+        let image = parse_reference(reference)?;
+        self.fetch_blob_of(&image, digest, max_bytes).await
+    }
+
+    /// [`Client::fetch_blob`] of a parsed reference.
+    async fn fetch_blob_of(
+        &self,
+        image: &Reference,
+        digest: &str,
+        max_bytes: u64,
+    ) -> Result<Vec<u8>, OciError> {
+        let name = format!("{}/{}@{digest}", image.registry(), image.repository());
+        // The digest becomes part of the URL: only a well-formed sha256 goes there.
+        if !is_sha256_digest(digest) {
+            return Err(OciError::InvalidReference {
+                reference: name,
+                reason: "a blob digest must be sha256: followed by 64 lowercase hex digits"
+                    .to_string(),
+            });
+        }
+        let auth = self.auth_for(image)?;
+        self.inner
+            .store_auth_if_needed(image.resolve_registry(), &auth)
+            .await;
+        let descriptor = OciDescriptor {
+            digest: digest.to_string(),
+            ..OciDescriptor::default()
+        };
+        let body = self
+            .with_retries_of(&name, || {
+                self.read_blob(image, &descriptor, &name, max_bytes)
+            })
+            .await?;
+        verify_digest(&body, digest).map_err(|e| e.for_reference(&name))?;
+        Ok(body)
+    }
+
+    /// One attempt at reading a blob, stopping as soon as it exceeds `max_bytes`.
+    async fn read_blob(
+        &self,
+        image: &Reference,
+        descriptor: &OciDescriptor,
+        name: &str,
+        max_bytes: u64,
+    ) -> Result<Vec<u8>, OciError> {
+        let too_large = |size: Option<u64>| OciError::TooLarge {
+            reference: name.to_string(),
+            limit: max_bytes,
+            size,
+        };
+        let mut stream = self
+            .inner
+            .pull_blob_stream(image, descriptor)
+            .await
+            .map_err(|e| OciError::from_distribution(name, e))?;
+        if let Some(length) = stream.content_length {
+            if length > max_bytes {
+                return Err(too_large(Some(length)));
+            }
+        }
+        let mut body = Vec::new();
+        while let Some(chunk) = stream.next().await {
+            let chunk = chunk.map_err(|e| OciError::from_blob_stream(name, e))?;
+            if body.len() as u64 + chunk.len() as u64 > max_bytes {
+                return Err(too_large(None));
+            }
+            body.extend_from_slice(&chunk);
+        }
+        Ok(body)
+    }
+
+    /// Credentials for the registry of `image` from the Docker config.
+    fn auth_for(&self, image: &Reference) -> Result<RegistryAuth, OciError> {
+        auth::registry_auth(
+            image.resolve_registry(),
+            self.options.registry_config.as_deref(),
+        )
+    }
+
+    /// Runs one `oci-client` call with [`Client::with_retries_of`].
     async fn with_retries<T, F, Fut>(&self, reference: &str, mut call: F) -> Result<T, OciError>
     where
         F: FnMut() -> Fut,
         Fut: Future<Output = Result<T, OciDistributionError>>,
+    {
+        self.with_retries_of(reference, || {
+            let attempt = call();
+            async move {
+                attempt
+                    .await
+                    .map_err(|e| OciError::from_distribution(reference, e))
+            }
+        })
+        .await
+    }
+
+    /// Runs one registry call with the per-request timeout, retrying
+    /// 429/5xx answers and transport errors with exponential backoff.
+    async fn with_retries_of<T, F, Fut>(&self, reference: &str, mut call: F) -> Result<T, OciError>
+    where
+        F: FnMut() -> Fut,
+        Fut: Future<Output = Result<T, OciError>>,
     {
         let mut backoff = FIRST_BACKOFF;
         let mut attempt = 1;
@@ -246,14 +393,17 @@ impl Client {
             let outcome = tokio::time::timeout(self.options.timeout, call()).await;
             let err = match outcome {
                 Ok(Ok(value)) => return Ok(value),
-                Ok(Err(e)) => OciError::from_distribution(reference, e),
+                Ok(Err(e)) => e,
                 Err(_) => OciError::Unreachable {
                     reference: reference.to_string(),
                     reason: format!("timed out after {:?}", self.options.timeout),
                 },
             };
-            if attempt >= ATTEMPTS || !err.is_retryable() {
+            if !err.is_retryable() {
                 return Err(err);
+            }
+            if attempt >= ATTEMPTS {
+                return Err(err.gave_up(attempt));
             }
             tracing::debug!(reference, attempt, error = %err, "retrying registry call");
             tokio::time::sleep(backoff).await;
@@ -261,6 +411,17 @@ impl Client {
             attempt += 1;
         }
     }
+}
+
+/// Whether `digest` is `sha256:` and 64 lowercase hex digits (what a blob
+/// URL or a `.sig` tag may be built from).
+fn is_sha256_digest(digest: &str) -> bool {
+    digest.strip_prefix("sha256:").is_some_and(|hex| {
+        hex.len() == 64
+            && hex
+                .bytes()
+                .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
+    })
 }
 
 /// Checks that `body` hashes to `digest` (`sha256:<hex>`; other algorithms are rejected).

@@ -134,6 +134,7 @@ fn pod() -> impl Strategy<Value = PodInfo> {
         namespace: ns,
         service_account: sa,
         token_mounted: token,
+        images: Vec::new(),
     })
 }
 

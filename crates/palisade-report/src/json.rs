@@ -79,6 +79,8 @@ struct JsonSummary<'a> {
     findings: SeverityCounts,
     errors: usize,
     suppressed: usize,
+    #[serde(skip_serializing_if = "<[String]>::is_empty")]
+    notes: &'a [String],
 }
 
 /// Most severe first, every severity present.
@@ -166,6 +168,7 @@ pub(crate) fn write(report: &ScanReport, out: &mut dyn Write) -> io::Result<()> 
             },
             errors: report.errors.len(),
             suppressed: s.suppressed,
+            notes: &s.notes,
         },
     };
     serde_json::to_writer_pretty(&mut *out, &doc)?;

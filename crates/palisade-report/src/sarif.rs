@@ -91,6 +91,12 @@ fn build(report: &ScanReport, catalog: &[&RuleMeta], base: &Base) -> Sarif {
         .map(|e| error_notification(e, base))
         .collect();
     notifications.extend(report.skipped.iter().map(|s| skipped_notification(s, base)));
+    notifications.extend(report.summary.notes.iter().map(|n| {
+        Notification::builder()
+            .level(json!("note"))
+            .message(text_message(n))
+            .build()
+    }));
 
     // Input errors are reported, not fatal: the scan itself ran to the end.
     let invocation = Invocation::builder()

@@ -80,6 +80,9 @@ pub(crate) fn write(
         }
         writeln!(out)?;
     }
+    for note in &report.summary.notes {
+        writeln!(out, "{} {}", st.paint("note:", "2"), clean(note))?;
+    }
     writeln!(out, "{}", summary_line(report))
 }
 

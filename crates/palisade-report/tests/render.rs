@@ -215,6 +215,7 @@ fn report() -> ScanReport {
             findings: by_severity,
             errors: 1,
             suppressed: 2,
+            notes: Vec::new(),
         },
         ..Default::default()
     }

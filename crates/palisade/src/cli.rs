@@ -41,24 +41,41 @@ pub struct ResolveArgs {
     /// Image references (`alpine:3.20`, `ghcr.io/org/app:1.2`, `REPO@sha256:...`).
     #[arg(required = true)]
     pub images: Vec<String>,
-    /// Registry (`HOST:PORT`) to reach over plain HTTP; repeatable.
-    #[arg(long = "insecure-registry", value_name = "HOST:PORT")]
-    pub insecure_registries: Vec<String>,
-    /// Platform chosen from multi-arch images: `os/arch[/variant]`.
-    #[arg(long, default_value = "linux/amd64")]
-    pub platform: String,
-    /// Docker `config.json` with registry credentials (default: `$DOCKER_CONFIG` or `~/.docker`).
-    #[arg(long, value_name = "FILE")]
-    pub registry_config: Option<PathBuf>,
-    /// PEM file of extra CA certificates for registries.
-    #[arg(long, value_name = "FILE")]
-    pub registry_ca: Option<PathBuf>,
-    /// Timeout of each registry request, in seconds.
-    #[arg(long, default_value_t = 30)]
-    pub timeout: u64,
+    #[command(flatten)]
+    pub registry: RegistryArgs,
     /// `text` (one pinned reference per line) or `json`.
     #[arg(long, default_value = "text")]
     pub format: String,
+}
+
+/// How network commands reach registries (`resolve`, `scan`, `serve`).
+#[derive(Debug, Args, Clone)]
+pub struct RegistryArgs {
+    /// Registry (`HOST:PORT`) to reach over plain HTTP; repeatable.
+    #[arg(
+        long = "insecure-registry",
+        value_name = "HOST:PORT",
+        env = "PALISADE_INSECURE_REGISTRIES",
+        value_delimiter = ','
+    )]
+    pub insecure_registries: Vec<String>,
+    /// Platform chosen from multi-arch images: `os/arch[/variant]`.
+    #[arg(long, default_value = "linux/amd64", env = "PALISADE_PLATFORM")]
+    pub platform: String,
+    /// Docker `config.json` with registry credentials (default: `$DOCKER_CONFIG` or `~/.docker`).
+    #[arg(long, value_name = "FILE", env = "PALISADE_REGISTRY_CONFIG")]
+    pub registry_config: Option<PathBuf>,
+    /// PEM file of extra CA certificates for registries.
+    #[arg(long, value_name = "FILE", env = "PALISADE_REGISTRY_CA")]
+    pub registry_ca: Option<PathBuf>,
+    /// Timeout of each registry request, in seconds.
+    #[arg(
+        long = "registry-timeout",
+        alias = "timeout",
+        default_value_t = 30,
+        env = "PALISADE_REGISTRY_TIMEOUT"
+    )]
+    pub timeout: u64,
 }
 
 /// `palisade verify`.
@@ -160,6 +177,9 @@ pub struct ServeArgs {
     /// connecting with the in-cluster service account or KUBECONFIG.
     #[arg(long, env = "PALISADE_WATCH_NAMESPACES")]
     pub watch_namespaces: bool,
+    /// Registries, for images.verify and images.mutateDigest.
+    #[command(flatten)]
+    pub registry: RegistryArgs,
 }
 
 /// `palisade config`.
@@ -227,6 +247,17 @@ pub struct ScanArgs {
     /// Extra objects for the constraints' `data.inventory` (files or directories; repeatable).
     #[arg(long, value_name = "PATH")]
     pub inventory: Vec<PathBuf>,
+    /// Report, for every image written with a tag, the digest the tag points
+    /// to now (image/resolved-digest, info), asking the registry.
+    #[arg(long, conflicts_with = "offline")]
+    pub resolve: bool,
+    /// Never ask a registry: the network rules (image/signature,
+    /// image/resolved-digest) are skipped, and the summary says so.
+    #[arg(long, env = "PALISADE_OFFLINE")]
+    pub offline: bool,
+    /// Registries, for images.verify and --resolve.
+    #[command(flatten)]
+    pub registry: RegistryArgs,
 }
 
 /// `palisade rules`.
@@ -238,4 +269,22 @@ pub struct RulesArgs {
     /// Output format: table or json.
     #[arg(long, short = 'f', default_value = "table")]
     pub format: String,
+}
+
+impl RegistryArgs {
+    /// The registry client's options.
+    pub fn client_options(&self) -> anyhow::Result<palisade_oci::ClientOptions> {
+        let platform: palisade_oci::Platform = self
+            .platform
+            .parse()
+            .map_err(|e: String| anyhow::anyhow!("--platform: {e}"))?;
+        Ok(palisade_oci::ClientOptions {
+            insecure_registries: self.insecure_registries.clone(),
+            ca_file: self.registry_ca.clone(),
+            registry_config: self.registry_config.clone(),
+            platform,
+            timeout: std::time::Duration::from_secs(self.timeout.max(1)),
+            ..palisade_oci::ClientOptions::default()
+        })
+    }
 }

@@ -40,6 +40,10 @@ pub struct ScanConfig {
     pub constraints: Vec<PathBuf>,
     /// Extra `data.inventory` objects (`--inventory`).
     pub inventory: Vec<PathBuf>,
+    /// The checks that ask the registry (`None`: nothing to ask, or `--offline`).
+    pub supply: Option<palisade_supply::Supply>,
+    /// `--offline`.
+    pub offline: bool,
 }
 
 impl ScanConfig {
@@ -84,8 +88,20 @@ impl ScanConfig {
                 }
             })
             .collect();
+        let supply = if args.offline {
+            None
+        } else {
+            palisade_supply::Supply::from_policy(
+                &policy,
+                args.registry.client_options()?,
+                args.resolve,
+            )
+            .map_err(|e| anyhow!("{}: {e}", policy.file.as_deref().unwrap_or("policy")))?
+        };
         Ok(ScanConfig {
             inputs,
+            supply,
+            offline: args.offline,
             ctx: Context::from_policy(policy),
             format,
             output: args.output,

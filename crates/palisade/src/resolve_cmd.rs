@@ -2,10 +2,9 @@
 //! through the registry client in `palisade-oci`.
 
 use std::io::Write;
-use std::time::Duration;
 
 use anyhow::{bail, Context, Result};
-use palisade_oci::{Client, ClientOptions, Platform};
+use palisade_oci::Client;
 
 use crate::cli::ResolveArgs;
 
@@ -15,18 +14,7 @@ pub fn run(args: ResolveArgs) -> Result<i32> {
     if !["text", "json"].contains(&args.format.as_str()) {
         bail!("--format: {:?} is not one of text, json", args.format);
     }
-    let platform: Platform = args
-        .platform
-        .parse()
-        .map_err(|e: String| anyhow::anyhow!("--platform: {e}"))?;
-    let client = Client::new(ClientOptions {
-        insecure_registries: args.insecure_registries,
-        ca_file: args.registry_ca,
-        registry_config: args.registry_config,
-        platform,
-        timeout: Duration::from_secs(args.timeout.max(1)),
-        ..ClientOptions::default()
-    })?;
+    let client = Client::new(args.registry.client_options()?)?;
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()

@@ -82,7 +82,21 @@ pub fn run(cfg: ScanConfig) -> Result<i32> {
     } else {
         engine.with_collection(palisade_rbac::is_rbac_input)
     };
+    let engine = if cfg.supply.is_some() {
+        engine.with_image_uses()
+    } else {
+        engine
+    };
     let mut report = scan_inputs(&engine, &cfg.inputs, cfg.threads == Some(1));
+    if let Some(supply) = &cfg.supply {
+        let findings = check_images(supply, &report.pods)?;
+        engine.apply_image_policy(findings, &mut report);
+    }
+    if cfg.offline {
+        report.summary.notes.push(
+            "--offline: the registry rules (image/signature, image/resolved-digest, image/registry-error) were not checked".into(),
+        );
+    }
     let kept = std::mem::take(&mut report.kept);
     if let Some((set, inventory)) = &rego {
         review_constraints(&engine, set, inventory.clone(), &kept, &mut report);
@@ -140,6 +154,31 @@ pub fn run(cfg: ScanConfig) -> Result<i32> {
         }
     }
     Ok(exit_status(&report, &cfg))
+}
+
+/// Asks the registry about every image of the scan's pods (each distinct
+/// image once) and returns the findings at each place it is used.
+fn check_images(
+    supply: &palisade_supply::Supply,
+    pods: &[palisade_core::PodInfo],
+) -> Result<Vec<(palisade_core::Finding, Option<String>)>> {
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .context("cannot start the async runtime")?;
+    let images = pods
+        .iter()
+        .flat_map(|p| p.images.iter().map(|u| u.image.clone()));
+    let checked = runtime.block_on(supply.check_all(images));
+    let mut out = Vec::new();
+    for pod in pods {
+        for at in &pod.images {
+            if let Some(c) = checked.get(&at.image) {
+                out.extend(supply.findings(c, at, &pod.object, &pod.file));
+            }
+        }
+    }
+    Ok(out)
 }
 
 /// 2 on input errors, 1 on findings at or above the threshold, else 0.

@@ -38,6 +38,7 @@ pub fn run(args: ServeArgs) -> Result<i32> {
     if args.watch_namespaces {
         opts.namespaces = NamespaceSource::Cluster;
     }
+    opts.registry = args.registry.client_options()?;
 
     tracing_subscriber::fmt()
         .with_writer(std::io::stderr)

@@ -1,5 +1,6 @@
 //! Test harness shared by the registry tests of palisade-oci and the CLI:
-//! a real `docker-registry` on a free loopback port, and OCI image layouts
+//! a real `docker-registry` on a free loopback port (plain HTTP, or TLS with
+//! a freshly generated CA and htpasswd basic auth), and OCI image layouts
 //! written by hand and pushed with `skopeo`.
 #![allow(dead_code)]
 
@@ -14,13 +15,108 @@ use sha2::{Digest, Sha256};
 const REGISTRY_BIN: &str = "/usr/bin/docker-registry";
 const INSTALL_HINT: &str =
     "install them with: apt-get install -y docker-registry skopeo (CI installs them)";
+const SECURE_INSTALL_HINT: &str =
+    "install them with: apt-get install -y openssl apache2-utils (CI installs them)";
 
 /// A running `docker-registry`, killed on drop.
 pub struct Registry {
     child: Child,
     /// `127.0.0.1:PORT`.
     pub host: String,
+    /// How skopeo reaches it: plain HTTP, or TLS with a CA and credentials.
+    access: Access,
     _dir: tempfile::TempDir,
+}
+
+/// How skopeo talks to a test registry.
+enum Access {
+    /// Plain HTTP, no credentials.
+    Plain,
+    /// TLS verified against the CA in `cert_dir` (skopeo reads `*.crt` there as
+    /// roots), with basic-auth credentials `user:password`.
+    Secure { cert_dir: PathBuf, creds: String },
+}
+
+impl Access {
+    /// skopeo flags for a `copy` destination.
+    fn dest_flags(&self) -> Vec<String> {
+        match self {
+            Access::Plain => vec!["--dest-tls-verify=false".into()],
+            Access::Secure { cert_dir, creds } => vec![
+                "--dest-cert-dir".into(),
+                cert_dir.display().to_string(),
+                "--dest-creds".into(),
+                creds.clone(),
+            ],
+        }
+    }
+
+    /// skopeo flags for `inspect`.
+    fn inspect_flags(&self) -> Vec<String> {
+        match self {
+            Access::Plain => vec!["--tls-verify=false".into()],
+            Access::Secure { cert_dir, creds } => vec![
+                "--cert-dir".into(),
+                cert_dir.display().to_string(),
+                "--creds".into(),
+                creds.clone(),
+            ],
+        }
+    }
+}
+
+/// A `docker-registry` that serves TLS with a certificate for `IP:127.0.0.1`
+/// signed by a CA made for this run, and asks for HTTP basic auth from an
+/// htpasswd file; killed on drop. Its `registry`'s `push` and `skopeo_*`
+/// helpers log in and verify the certificate against that CA.
+pub struct SecureRegistry {
+    /// The running registry (`registry.host` is `127.0.0.1:PORT`).
+    pub registry: Registry,
+    /// PEM file of the CA that signed the server certificate.
+    pub ca_file: PathBuf,
+    /// The one user in the htpasswd file.
+    pub user: String,
+    /// Its password.
+    pub password: String,
+}
+
+impl SecureRegistry {
+    /// `127.0.0.1:PORT`.
+    pub fn host(&self) -> &str {
+        &self.registry.host
+    }
+
+    /// A Docker `config.json` holding `user:password` for this registry.
+    pub fn docker_config(&self, user: &str, password: &str) -> DockerConfig {
+        DockerConfig::with_auth(self.host(), user, password)
+    }
+}
+
+/// A Docker `config.json` in its own temporary directory.
+pub struct DockerConfig {
+    /// The `config.json` file.
+    pub path: PathBuf,
+    _dir: tempfile::TempDir,
+}
+
+impl DockerConfig {
+    /// `{"auths": {HOST: {"auth": base64(user:password)}}}`, as `docker login` writes it.
+    pub fn with_auth(host: &str, user: &str, password: &str) -> Self {
+        let auth = base64(format!("{user}:{password}").as_bytes());
+        Self::write(&serde_json::json!({"auths": {host: {"auth": auth}}}))
+    }
+
+    /// A config with no credentials at all (so the test does not read `~/.docker`).
+    pub fn empty() -> Self {
+        Self::write(&serde_json::json!({"auths": {}}))
+    }
+
+    fn write(config: &serde_json::Value) -> Self {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("config.json");
+        std::fs::write(&path, serde_json::to_vec_pretty(config).unwrap()).unwrap();
+        Self { path, _dir: dir }
+    }
 }
 
 impl Registry {
@@ -30,10 +126,59 @@ impl Registry {
     /// that exits at once is started again on a fresh port (five tries), and
     /// its own error output is shown when every try fails.
     pub fn start() -> Self {
-        require_tools();
+        require_tools(&[REGISTRY_BIN, "/usr/bin/skopeo"], INSTALL_HINT);
+        Self::launch(tempfile::tempdir().unwrap(), "", Access::Plain)
+    }
+
+    /// Starts a registry that speaks only TLS (certificate for `IP:127.0.0.1`
+    /// from a CA generated with the `openssl` CLI) and accepts only `user`
+    /// with `password` (htpasswd bcrypt entry made by `htpasswd -B`, the only
+    /// hash docker-registry accepts).
+    pub fn start_secure(user: &str, password: &str) -> SecureRegistry {
+        require_tools(&[REGISTRY_BIN, "/usr/bin/skopeo"], INSTALL_HINT);
+        require_tools(
+            &["/usr/bin/openssl", "/usr/bin/htpasswd"],
+            SECURE_INSTALL_HINT,
+        );
         let dir = tempfile::tempdir().unwrap();
+        let certs = dir.path().join("certs");
+        std::fs::create_dir_all(&certs).unwrap();
+        let (ca_file, cert, key) = make_certificates(&certs);
+        let htpasswd = dir.path().join("htpasswd");
+        run(Command::new("htpasswd")
+            .args(["-B", "-b", "-c"])
+            .arg(&htpasswd)
+            .args([user, password]));
+        // The `http:` section is open (its last line is `addr:`), so `tls:`
+        // indented by two joins it; `auth:` starts a new top-level section.
+        let extra = format!(
+            "  tls:\n    certificate: {}\n    key: {}\nauth:\n  htpasswd:\n    realm: palisade-test\n    path: {}\n",
+            cert.display(),
+            key.display(),
+            htpasswd.display()
+        );
+        // skopeo trusts every `*.crt` in its cert dir; give it only the CA.
+        let cert_dir = dir.path().join("skopeo-certs");
+        std::fs::create_dir_all(&cert_dir).unwrap();
+        std::fs::copy(&ca_file, cert_dir.join("ca.crt")).unwrap();
+        let access = Access::Secure {
+            cert_dir,
+            creds: format!("{user}:{password}"),
+        };
+        SecureRegistry {
+            registry: Self::launch(dir, &extra, access),
+            ca_file,
+            user: user.to_string(),
+            password: password.to_string(),
+        }
+    }
+
+    /// Runs `docker-registry serve` with `extra` appended to the config (see
+    /// [`Registry::start`] for the port retries).
+    fn launch(dir: tempfile::TempDir, extra: &str, access: Access) -> Self {
         let storage = dir.path().join("storage");
         std::fs::create_dir_all(&storage).unwrap();
+        let tls = matches!(access, Access::Secure { .. });
         let mut last_error = String::new();
         for attempt in 0..5 {
             let host = format!("127.0.0.1:{}", free_port());
@@ -41,7 +186,7 @@ impl Registry {
             std::fs::write(
                 &config,
                 format!(
-                    "version: 0.1\nlog:\n  level: error\nstorage:\n  filesystem:\n    rootdirectory: {}\nhttp:\n  addr: {host}\n",
+                    "version: 0.1\nlog:\n  level: error\nstorage:\n  filesystem:\n    rootdirectory: {}\nhttp:\n  addr: {host}\n{extra}",
                     storage.display()
                 ),
             )
@@ -55,11 +200,12 @@ impl Registry {
                 .stderr(log)
                 .spawn()
                 .unwrap_or_else(|e| panic!("cannot start {REGISTRY_BIN}: {e}; {INSTALL_HINT}"));
-            match wait_ready(&mut child, &host) {
+            match wait_ready(&mut child, &host, tls) {
                 Ok(()) => {
                     return Self {
                         child,
                         host,
+                        access,
                         _dir: dir,
                     }
                 }
@@ -78,12 +224,8 @@ impl Registry {
     pub fn push(&self, layout: &Path, tag: &str, dest: &str) {
         let dest = format!("docker://{}/{dest}", self.host);
         let out = Command::new("skopeo")
-            .args([
-                "--insecure-policy",
-                "copy",
-                "--all",
-                "--dest-tls-verify=false",
-            ])
+            .args(["--insecure-policy", "copy", "--all"])
+            .args(self.access.dest_flags())
             .arg(format!("oci:{}:{tag}", layout.display()))
             .arg(&dest)
             .output()
@@ -104,7 +246,8 @@ impl Registry {
     /// `skopeo inspect --raw`: the manifest bytes as the registry serves them.
     pub fn skopeo_raw(&self, repo_tag: &str) -> Vec<u8> {
         let out = Command::new("skopeo")
-            .args(["inspect", "--raw", "--tls-verify=false"])
+            .args(["inspect", "--raw"])
+            .args(self.access.inspect_flags())
             .arg(format!("docker://{}/{repo_tag}", self.host))
             .output()
             .unwrap_or_else(|e| panic!("cannot run skopeo: {e}; {INSTALL_HINT}"));
@@ -119,7 +262,8 @@ impl Registry {
     /// `Digest` from plain `skopeo inspect` (single-platform images).
     pub fn skopeo_inspect_digest(&self, repo_tag: &str) -> String {
         let out = Command::new("skopeo")
-            .args(["inspect", "--tls-verify=false"])
+            .arg("inspect")
+            .args(self.access.inspect_flags())
             .arg(format!("docker://{}/{repo_tag}", self.host))
             .output()
             .unwrap_or_else(|e| panic!("cannot run skopeo: {e}; {INSTALL_HINT}"));
@@ -133,14 +277,96 @@ impl Registry {
     }
 }
 
-/// Waits until the registry answers `GET /v2/`; an error when it exits first.
-fn wait_ready(child: &mut Child, host: &str) -> Result<(), String> {
+/// Writes a CA and a server certificate for `IP:127.0.0.1` signed by it into
+/// `dir` with the `openssl` CLI; returns (CA PEM, server cert PEM, server key).
+/// The extensions are the ones webpki (rustls) insists on: a CA marked as one,
+/// and a leaf with the IP in its SAN and `serverAuth` usage.
+fn make_certificates(dir: &Path) -> (PathBuf, PathBuf, PathBuf) {
+    let ca_key = dir.join("ca.key");
+    let ca = dir.join("ca.pem");
+    let key = dir.join("server.key");
+    let csr = dir.join("server.csr");
+    let cert = dir.join("server.pem");
+    let ext = dir.join("server.ext");
+    run(Command::new("openssl")
+        .args(["req", "-x509", "-new", "-nodes", "-days", "2"])
+        .args(["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1"])
+        .args(["-subj", "/CN=palisade test CA"])
+        .args(["-addext", "basicConstraints=critical,CA:TRUE"])
+        .args(["-addext", "keyUsage=critical,keyCertSign,cRLSign"])
+        .arg("-keyout")
+        .arg(&ca_key)
+        .arg("-out")
+        .arg(&ca));
+    run(Command::new("openssl")
+        .args(["req", "-new", "-nodes"])
+        .args(["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1"])
+        .args(["-subj", "/CN=127.0.0.1"])
+        .arg("-keyout")
+        .arg(&key)
+        .arg("-out")
+        .arg(&csr));
+    std::fs::write(
+        &ext,
+        "basicConstraints=critical,CA:FALSE\nkeyUsage=critical,digitalSignature\nextendedKeyUsage=serverAuth\nsubjectAltName=IP:127.0.0.1\n",
+    )
+    .unwrap();
+    run(Command::new("openssl")
+        .args(["x509", "-req", "-days", "2", "-CAcreateserial", "-CAserial"])
+        .arg(dir.join("ca.srl"))
+        .arg("-in")
+        .arg(&csr)
+        .arg("-CA")
+        .arg(&ca)
+        .arg("-CAkey")
+        .arg(&ca_key)
+        .arg("-extfile")
+        .arg(&ext)
+        .arg("-out")
+        .arg(&cert));
+    (ca, cert, key)
+}
+
+/// Runs a helper tool to completion; its stderr is shown when it fails.
+fn run(command: &mut Command) -> Vec<u8> {
+    let out = command
+        .output()
+        .unwrap_or_else(|e| panic!("cannot run {command:?}: {e}; {SECURE_INSTALL_HINT}"));
+    assert!(
+        out.status.success(),
+        "{command:?} failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    out.stdout
+}
+
+/// Standard base64 with padding, through `openssl base64` (already needed for
+/// the certificates) rather than a dev-dependency shared with the CLI's tests.
+fn base64(data: &[u8]) -> String {
+    let mut child = Command::new("openssl")
+        .args(["base64", "-A"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap_or_else(|e| panic!("cannot run openssl: {e}; {SECURE_INSTALL_HINT}"));
+    child.stdin.take().unwrap().write_all(data).unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert!(out.status.success(), "openssl base64 failed");
+    String::from_utf8(out.stdout).unwrap().trim().to_string()
+}
+
+/// Waits until the registry answers; an error when it exits first. A plain
+/// registry must answer `GET /v2/` with 200; a TLS one is probed with the
+/// same plain-HTTP request, which Go's TLS server answers with 400 ("Client
+/// sent an HTTP request to an HTTPS server") once it is serving.
+fn wait_ready(child: &mut Child, host: &str, tls: bool) -> Result<(), String> {
+    let ready = if tls { 400 } else { 200 };
     let deadline = Instant::now() + Duration::from_secs(20);
     while Instant::now() < deadline {
         if let Ok(Some(status)) = child.try_wait() {
             return Err(format!("docker-registry on {host} exited early ({status})"));
         }
-        if http_status(host, "/v2/") == Some(200) {
+        if http_status(host, "/v2/") == Some(ready) {
             return Ok(());
         }
         std::thread::sleep(Duration::from_millis(100));
@@ -157,11 +383,11 @@ impl Drop for Registry {
     }
 }
 
-fn require_tools() {
-    for tool in [REGISTRY_BIN, "/usr/bin/skopeo"] {
+fn require_tools(tools: &[&str], hint: &str) {
+    for tool in tools {
         assert!(
             Path::new(tool).exists(),
-            "{tool} is missing: these tests need a real registry; {INSTALL_HINT}"
+            "{tool} is missing: these tests need a real registry; {hint}"
         );
     }
 }

@@ -22,7 +22,10 @@ mod digest;
 mod digest_required;
 mod invalid_reference;
 mod latest_tag;
+pub mod online;
 mod registry;
+
+pub use registry::pattern as registry_pattern;
 
 /// The Kubernetes page on image names, tags and digests.
 pub const IMAGES_URL: &str = "https://kubernetes.io/docs/concepts/containers/images/#image-names";
@@ -50,6 +53,9 @@ pub fn catalog() -> Vec<&'static RuleMeta> {
         &digest::META,
         &digest_required::META,
         &registry::META,
+        &online::SIGNATURE,
+        &online::REGISTRY_ERROR,
+        &online::RESOLVED_DIGEST,
     ]
 }
 

@@ -60,7 +60,7 @@ impl Rule for Registry {
 /// A trusted-registry entry as a glob over `registry/repository`: the host
 /// is compared in lower case, `index.docker.io` is `docker.io` (as the
 /// runtime normalises it), and an entry without `/` means the whole registry.
-fn pattern(entry: &str) -> String {
+pub fn pattern(entry: &str) -> String {
     let entry = entry.trim().to_ascii_lowercase();
     let entry = match entry.strip_prefix("index.docker.io") {
         Some(rest) if rest.is_empty() || rest.starts_with('/') => format!("docker.io{rest}"),

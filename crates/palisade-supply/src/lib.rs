@@ -1,0 +1,347 @@
+//! Image supply-chain checks: the rules that ask the registry.
+//!
+//! For each image a policy cares about, [`Supply::check`] resolves its tag
+//! to the digest it names now (through `palisade-oci`) and verifies the
+//! cosign signatures of that digest against the keys of the matching
+//! `images.verify` entry. [`Supply::findings`] turns the outcome into
+//! `image/signature`, `image/registry-error` and `image/resolved-digest`
+//! findings at the image field; `scan`, `/validate`, `/mutate` and
+//! `/imagereview` share this one implementation.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use futures_util::stream::{self, StreamExt};
+use palisade_core::policy::glob_match;
+use palisade_core::{FailurePolicy, Finding, ImageUse, ObjectRef, Policy, Severity};
+use palisade_oci::{Client, ClientOptions, PublicKey, SignatureCheck};
+use palisade_rules::image::online::{REGISTRY_ERROR, RESOLVED_DIGEST, SIGNATURE};
+use palisade_rules::image::{registry_pattern, ImageRef};
+
+/// Registry lookups run at once for one scan or request.
+const CONCURRENCY: usize = 16;
+
+/// One `images.verify` entry with its keys parsed.
+#[derive(Debug)]
+struct Entry {
+    patterns: Vec<String>,
+    keys: Vec<PublicKey>,
+    required: bool,
+    line: u32,
+}
+
+/// The supply-chain checks of one policy, with the registry client (and its
+/// caches) they share.
+#[derive(Debug)]
+pub struct Supply {
+    client: Client,
+    entries: Vec<Entry>,
+    resolve_tags: bool,
+    failure: FailurePolicy,
+}
+
+/// What the registry said about one image.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Checked {
+    /// The image as written.
+    pub image: String,
+    /// The digest it names: its own when pinned, else what its tag points to now.
+    pub digest: Option<String>,
+    /// Whether it was written with a tag only (no digest).
+    pub by_tag: bool,
+    /// The signature check, when an `images.verify` entry matches: the
+    /// entry's index and the outcome.
+    pub signature: Option<(usize, SignatureCheck)>,
+    /// Why the registry could not answer.
+    pub error: Option<String>,
+}
+
+impl Checked {
+    /// The reference pinned to the digest (`nginx:1.27@sha256:...`), for
+    /// an image written with a tag only.
+    pub fn pinned(&self) -> Option<String> {
+        let digest = self.digest.as_ref()?;
+        self.by_tag.then(|| format!("{}@{digest}", self.image))
+    }
+}
+
+impl Supply {
+    /// The checks `policy` asks for: signature verification for its
+    /// `images.verify` entries, plus tag resolution for every image when
+    /// `resolve_tags` (`scan --resolve`, `images.mutateDigest`). `None` when
+    /// there is nothing to ask the registry. Errors name the verify entry
+    /// and key that cannot be read.
+    pub fn from_policy(
+        policy: &Policy,
+        options: ClientOptions,
+        resolve_tags: bool,
+    ) -> Result<Option<Supply>, String> {
+        let entries = verify_entries(policy)?;
+        if entries.is_empty() && !resolve_tags {
+            return Ok(None);
+        }
+        let client = Client::new(options).map_err(|e| e.to_string())?;
+        Ok(Some(Supply {
+            client,
+            entries,
+            resolve_tags,
+            failure: policy.images.failure_policy,
+        }))
+    }
+
+    /// Whether `image` needs the registry at all under this policy.
+    pub fn wants(&self, image: &str) -> bool {
+        let Ok(parsed) = ImageRef::parse_cached(image) else {
+            return false;
+        };
+        self.resolve_tags || self.entry_for(&parsed).is_some()
+    }
+
+    /// Checks one image. An image whose reference does not parse is left to
+    /// the static rule `image/invalid-reference` (an empty outcome).
+    pub async fn check(&self, image: &str) -> Checked {
+        let mut out = Checked {
+            image: image.to_string(),
+            ..Checked::default()
+        };
+        let Ok(parsed) = ImageRef::parse_cached(image) else {
+            return out;
+        };
+        let entry = self.entry_for(&parsed);
+        if entry.is_none() && !self.resolve_tags {
+            return out;
+        }
+        let digest = match parsed.digest() {
+            Some(d) => d.to_string(),
+            None => match self.client.resolve(image).await {
+                Ok(r) => {
+                    out.by_tag = true;
+                    r.digest
+                }
+                Err(e) => {
+                    out.error = Some(e.to_string());
+                    return out;
+                }
+            },
+        };
+        out.digest = Some(digest.clone());
+        if let Some(i) = entry {
+            match self
+                .client
+                .verify_cosign(image, &digest, &self.entries[i].keys)
+                .await
+            {
+                Ok(check) => out.signature = Some((i, check)),
+                Err(e) => out.error = Some(e.to_string()),
+            }
+        }
+        out
+    }
+
+    /// Checks every distinct image of `images` that needs the registry,
+    /// several at a time.
+    pub async fn check_all(
+        &self,
+        images: impl IntoIterator<Item = String>,
+    ) -> HashMap<String, Checked> {
+        let mut distinct: Vec<String> = images.into_iter().filter(|i| self.wants(i)).collect();
+        distinct.sort_unstable();
+        distinct.dedup();
+        stream::iter(distinct)
+            .map(|image: String| async move {
+                let checked = self.check(&image).await;
+                (image, checked)
+            })
+            .buffer_unordered(CONCURRENCY)
+            .collect()
+            .await
+    }
+
+    /// The findings of one checked image at one place it is used, each with
+    /// the image (for exemptions that match images).
+    pub fn findings(
+        &self,
+        checked: &Checked,
+        at: &ImageUse,
+        object: &Arc<ObjectRef>,
+        file: &Arc<str>,
+    ) -> Vec<(Finding, Option<String>)> {
+        let finding = |rule: &'static str, severity, remediation, message: String| {
+            let f = Finding {
+                rule,
+                severity,
+                message,
+                object: object.clone(),
+                container: Some(at.container.clone()),
+                path: at.path.clone(),
+                file: file.clone(),
+                line: at.line,
+                column: at.column,
+                remediation,
+            };
+            (f, Some(at.image.clone()))
+        };
+        let who = format!("container {:?} image {:?}", at.container, at.image);
+        let mut out = Vec::new();
+        if let Some(error) = &checked.error {
+            let severity = match self.failure {
+                FailurePolicy::Fail => REGISTRY_ERROR.severity,
+                FailurePolicy::Ignore => Severity::Low,
+            };
+            out.push(finding(
+                REGISTRY_ERROR.id,
+                severity,
+                REGISTRY_ERROR.remediation,
+                format!("{who} could not be checked: {error}"),
+            ));
+        }
+        if let Some((i, check)) = &checked.signature {
+            let entry = &self.entries[*i];
+            let digest = checked.digest.as_deref().unwrap_or_default();
+            let problem = match check {
+                SignatureCheck::Verified { .. } => None,
+                SignatureCheck::Missing if entry.required => Some(format!(
+                    "has no cosign signature (nothing at the {} tag)",
+                    signature_tag(digest)
+                )),
+                SignatureCheck::Missing => None,
+                SignatureCheck::Invalid { reasons } => Some(format!(
+                    "has no valid cosign signature: {}",
+                    reasons.join("; ")
+                )),
+            };
+            if let Some(problem) = problem {
+                let keys: Vec<String> = entry.keys.iter().map(PublicKey::describe).collect();
+                out.push(finding(
+                    SIGNATURE.id,
+                    SIGNATURE.severity,
+                    SIGNATURE.remediation,
+                    format!(
+                        "{who} ({digest}) {problem}; images.verify entry at line {} trusts {}",
+                        entry.line,
+                        keys.join(", ")
+                    ),
+                ));
+            }
+        }
+        if self.resolve_tags {
+            if let Some(pinned) = checked.pinned() {
+                let digest = checked.digest.as_deref().unwrap_or_default();
+                out.push(finding(
+                    RESOLVED_DIGEST.id,
+                    RESOLVED_DIGEST.severity,
+                    RESOLVED_DIGEST.remediation,
+                    format!("{who}: the tag points to {digest}; pin it as {pinned}"),
+                ));
+            }
+        }
+        out
+    }
+
+    fn entry_for(&self, image: &ImageRef) -> Option<usize> {
+        let name = image.name();
+        self.entries
+            .iter()
+            .position(|e| e.patterns.iter().any(|p| glob_match(p, &name)))
+    }
+}
+
+/// The tag cosign stores the signatures of `digest` under.
+pub fn signature_tag(digest: &str) -> String {
+    format!("{}.sig", digest.replacen(':', "-", 1))
+}
+
+/// The policy's verify entries with their keys read and parsed: a key is
+/// inline PEM, or a PEM file relative to the policy file.
+fn verify_entries(policy: &Policy) -> Result<Vec<Entry>, String> {
+    let mut out = Vec::new();
+    for rule in &policy.images.verify {
+        let mut keys = Vec::new();
+        for key in &rule.keys {
+            let (pem, name) = if key.contains("-----BEGIN") {
+                (key.clone(), "inline key".to_string())
+            } else {
+                let path = policy.relative_path(key);
+                let pem = std::fs::read_to_string(&path).map_err(|e| {
+                    format!(
+                        "images.verify entry at line {}: cannot read key {}: {e}",
+                        rule.line,
+                        path.display()
+                    )
+                })?;
+                (pem, key.clone())
+            };
+            let parsed = PublicKey::from_pem(&pem)
+                .map_err(|e| format!("images.verify entry at line {}: {name}: {e}", rule.line))?;
+            keys.push(parsed);
+        }
+        out.push(Entry {
+            patterns: rule.images.iter().map(|p| registry_pattern(p)).collect(),
+            keys,
+            required: rule.required,
+            line: rule.line,
+        });
+    }
+    Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn signature_tag_is_cosigns() {
+        assert_eq!(signature_tag("sha256:abc"), "sha256-abc.sig");
+    }
+
+    #[test]
+    fn pinned_keeps_the_written_reference() {
+        let c = Checked {
+            image: "nginx:1.27".into(),
+            digest: Some("sha256:abc".into()),
+            by_tag: true,
+            ..Checked::default()
+        };
+        assert_eq!(c.pinned().as_deref(), Some("nginx:1.27@sha256:abc"));
+        let pinned = Checked { by_tag: false, ..c };
+        assert_eq!(pinned.pinned(), None);
+    }
+
+    #[test]
+    fn unreadable_keys_name_the_entry() {
+        let mut p = Policy::default();
+        p.images.verify.push(palisade_core::VerifyRule {
+            images: vec!["registry.example.com/**".into()],
+            keys: vec!["no-such-key.pub".into()],
+            required: true,
+            line: 7,
+        });
+        let err = Supply::from_policy(&p, ClientOptions::default(), false)
+            .err()
+            .unwrap();
+        assert!(
+            err.contains("line 7") && err.contains("no-such-key.pub"),
+            "{err}"
+        );
+        p.images.verify[0].keys =
+            vec!["-----BEGIN PUBLIC KEY-----\nnot base64\n-----END PUBLIC KEY-----\n".into()];
+        let err = Supply::from_policy(&p, ClientOptions::default(), false)
+            .err()
+            .unwrap();
+        assert!(
+            err.contains("line 7") && err.contains("inline key"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn nothing_to_ask_without_entries_or_resolution() {
+        let p = Policy::default();
+        assert!(Supply::from_policy(&p, ClientOptions::default(), false)
+            .unwrap()
+            .is_none());
+        assert!(Supply::from_policy(&p, ClientOptions::default(), true)
+            .unwrap()
+            .is_some());
+    }
+}
