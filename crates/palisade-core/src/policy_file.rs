@@ -923,4 +923,39 @@ mod tests {
         let errs = parse_policy("p.yaml", text).expect_err("invalid");
         assert_eq!(errs[0].pos.line, 5);
     }
+
+    #[test]
+    fn image_verification_settings_are_read() {
+        let text = "apiVersion: palisade.dev/v1alpha1\nkind: Policy\nspec:\n  images:\n    verify:\n    - images: [ghcr.io/acme/**]\n      keys: [keys/cosign.pub]\n    - images: [registry.example.com/*]\n      keys: [a.pub, b.pub]\n      required: false\n    mutateDigest: true\n    failurePolicy: Ignore\n";
+        let p = parse_policy("conf/p.yaml", text).expect("parses");
+        let v = &p.images.verify;
+        assert_eq!(v.len(), 2);
+        assert_eq!(v[0].images, ["ghcr.io/acme/**"]);
+        assert_eq!(v[0].keys, ["keys/cosign.pub"]);
+        assert!(v[0].required, "required by default");
+        assert_eq!(v[0].line, 6);
+        assert!(!v[1].required);
+        assert_eq!(v[1].keys.len(), 2);
+        assert!(p.images.mutate_digest);
+        assert_eq!(p.images.failure_policy, FailurePolicy::Ignore);
+        assert_eq!(
+            p.relative_path(&v[0].keys[0]),
+            std::path::Path::new("conf/keys/cosign.pub")
+        );
+    }
+
+    #[test]
+    fn image_verification_mistakes_are_errors_with_lines() {
+        let text = "apiVersion: palisade.dev/v1alpha1\nkind: Policy\nspec:\n  images:\n    verify:\n    - images: [ghcr.io/acme/**]\n    - keys: [k.pub]\n      requird: true\n    failurePolicy: Open\n";
+        let errs = parse_policy("p.yaml", text).expect_err("invalid");
+        let lines: Vec<u32> = errs.iter().map(|e| e.pos.line).collect();
+        assert_eq!(lines, [6, 7, 8, 9], "{errs:?}");
+        assert!(errs[0].message.contains("needs keys"), "{errs:?}");
+        assert!(errs[1].message.contains("needs images"), "{errs:?}");
+        assert!(
+            errs[2].message.contains("unknown key \"requird\""),
+            "{errs:?}"
+        );
+        assert!(errs[3].message.contains("not Fail or Ignore"), "{errs:?}");
+    }
 }
