@@ -91,6 +91,9 @@ pub struct ServeOptions {
     pub namespaces: NamespaceSource,
     /// How registries are reached (for `images.verify` and `images.mutateDigest`).
     pub registry: palisade_oci::ClientOptions,
+    /// Time allowed for all registry checks of one request; images without
+    /// an answer by then are registry errors (`images.failurePolicy` decides).
+    pub registry_deadline: Duration,
 }
 
 impl ServeOptions {
@@ -111,6 +114,7 @@ impl ServeOptions {
             shutdown_grace: Duration::from_secs(25),
             namespaces: NamespaceSource::PolicyFile,
             registry: palisade_oci::ClientOptions::default(),
+            registry_deadline: Duration::from_secs(4),
         }
     }
 }
@@ -143,6 +147,7 @@ struct AppState {
     max_body_bytes: usize,
     request_timeout: Duration,
     registry: palisade_oci::ClientOptions,
+    registry_deadline: Duration,
 }
 
 /// A running server.
@@ -196,7 +201,8 @@ impl Server {
         metrics.cert_expiry(certs.not_after());
         let state = Arc::new(AppState {
             eval: ArcSwap::from_pointee(
-                evaluator(policy, live.clone(), &opts.registry).map_err(ServeError::Policy)?,
+                evaluator(policy, live.clone(), &opts.registry, opts.registry_deadline)
+                    .map_err(ServeError::Policy)?,
             ),
             live: live.clone(),
             metrics,
@@ -206,6 +212,7 @@ impl Server {
             max_body_bytes: opts.max_body_bytes,
             request_timeout: opts.request_timeout,
             registry: opts.registry.clone(),
+            registry_deadline: opts.registry_deadline,
         });
         let app = router(state.clone(), opts.max_concurrent);
 
@@ -306,6 +313,7 @@ fn evaluator(
     policy: Policy,
     live: Option<Arc<LiveNamespaces>>,
     registry: &palisade_oci::ClientOptions,
+    deadline: Duration,
 ) -> Result<Evaluator, String> {
     let paths = policy.constraint_paths_resolved();
     let set = if paths.is_empty() {
@@ -320,6 +328,7 @@ fn evaluator(
         registry.clone(),
         policy.images.mutate_digest,
     )?;
+    let supply = supply.map(|s| s.with_deadline(deadline));
     Ok(Evaluator::new(policy)
         .with_live_namespaces(live)
         .with_constraints(set)
@@ -365,7 +374,12 @@ async fn reload_loop(state: Arc<AppState>, policy: Option<PathBuf>, every: Durat
             continue;
         }
         match read_policy(path) {
-            Ok(p) => match evaluator(p, state.live.clone(), &state.registry) {
+            Ok(p) => match evaluator(
+                p,
+                state.live.clone(),
+                &state.registry,
+                state.registry_deadline,
+            ) {
                 Ok(e) => {
                     state.eval.store(Arc::new(e));
                     state.policy_loaded.store(true, Ordering::Relaxed);

@@ -214,7 +214,7 @@ pub enum SignatureCheck {
     /// Signature artifacts exist but none verifies with any key; one reason
     /// per signature layer tried.
     Invalid {
-        /// Why each layer was rejected, e.g. "layer 0: signature does not verify with any of 1 keys".
+        /// Why each layer was rejected, e.g. "layer 0: signature does not verify with the trusted key".
         reasons: Vec<String>,
     },
 }
@@ -468,10 +468,10 @@ impl Client {
             Err(e) => return Err(e),
         };
         let Some(key) = keys.iter().position(|k| k.verifies(&payload, &signature)) else {
-            return reject(format!(
-                "signature does not verify with any of {} keys",
-                keys.len()
-            ));
+            return reject(match keys.len() {
+                1 => "signature does not verify with the trusted key".to_string(),
+                n => format!("signature does not verify with any of the {n} trusted keys"),
+            });
         };
         match check_payload(&payload, digest, repository) {
             Ok(()) => Ok(LayerOutcome::Verified(key)),

@@ -140,7 +140,7 @@ fn signature_by_another_key_is_invalid(s: &Scene) {
     assert_eq!(
         s.verify(&s.repo("test/app"), &s.digest, &[key(&s.k2)]),
         SignatureCheck::Invalid {
-            reasons: vec!["layer 0: signature does not verify with any of 1 keys".into()]
+            reasons: vec!["layer 0: signature does not verify with the trusted key".into()]
         }
     );
 }
@@ -160,7 +160,7 @@ fn tampered_payload_is_invalid(s: &Scene) {
     assert_eq!(
         s.verify(&s.repo("test/tampered"), &s.digest, &[key(&s.k1)]),
         SignatureCheck::Invalid {
-            reasons: vec!["layer 0: signature does not verify with any of 1 keys".into()]
+            reasons: vec!["layer 0: signature does not verify with the trusted key".into()]
         }
     );
 }
@@ -430,7 +430,7 @@ fn verdicts_are_cached_but_missing_expires_with_ttl() {
         signature_digest: sig,
     };
     let invalid = SignatureCheck::Invalid {
-        reasons: vec!["layer 0: signature does not verify with any of 1 keys".into()],
+        reasons: vec!["layer 0: signature does not verify with the trusted key".into()],
     };
     let app = s.repo("test/app");
     let check = |digest: &str, k: &TestKey| rt.block_on(c.verify_cosign(&app, digest, &[key(k)]));

@@ -10,6 +10,7 @@
 
 use std::collections::HashMap;
 use std::sync::Arc;
+use std::time::Duration;
 
 use futures_util::stream::{self, StreamExt};
 use palisade_core::policy::glob_match;
@@ -38,6 +39,8 @@ pub struct Supply {
     entries: Vec<Entry>,
     resolve_tags: bool,
     failure: FailurePolicy,
+    /// Time allowed for all the registry checks of one scan or request.
+    deadline: Option<Duration>,
 }
 
 /// What the registry said about one image.
@@ -86,7 +89,16 @@ impl Supply {
             entries,
             resolve_tags,
             failure: policy.images.failure_policy,
+            deadline: None,
         }))
+    }
+
+    /// Bounds the time [`Supply::check_all`] may take: an image without an
+    /// answer by then is a registry error (so the failure policy decides,
+    /// not the API server's webhook timeout).
+    pub fn with_deadline(mut self, deadline: Duration) -> Self {
+        self.deadline = Some(deadline);
+        self
     }
 
     /// Whether `image` needs the registry at all under this policy.
@@ -144,12 +156,26 @@ impl Supply {
         &self,
         images: impl IntoIterator<Item = String>,
     ) -> HashMap<String, Checked> {
+        let until = self.deadline.map(|d| tokio::time::Instant::now() + d);
         let mut distinct: Vec<String> = images.into_iter().filter(|i| self.wants(i)).collect();
         distinct.sort_unstable();
         distinct.dedup();
         stream::iter(distinct)
             .map(|image: String| async move {
-                let checked = self.check(&image).await;
+                let checked = match until {
+                    None => self.check(&image).await,
+                    Some(until) => match tokio::time::timeout_at(until, self.check(&image)).await {
+                        Ok(checked) => checked,
+                        Err(_) => Checked {
+                            error: Some(format!(
+                                "no answer from the registry within {:?}",
+                                self.deadline.unwrap_or_default()
+                            )),
+                            image: image.clone(),
+                            ..Checked::default()
+                        },
+                    },
+                };
                 (image, checked)
             })
             .buffer_unordered(CONCURRENCY)

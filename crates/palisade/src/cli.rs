@@ -180,6 +180,11 @@ pub struct ServeArgs {
     /// Registries, for images.verify and images.mutateDigest.
     #[command(flatten)]
     pub registry: RegistryArgs,
+    /// Seconds allowed for all registry checks of one request (keep it under
+    /// the webhook's timeoutSeconds); images without an answer by then are
+    /// registry errors, decided by images.failurePolicy.
+    #[arg(long, env = "PALISADE_REGISTRY_DEADLINE", default_value_t = 4.0)]
+    pub registry_deadline: f64,
 }
 
 /// `palisade config`.

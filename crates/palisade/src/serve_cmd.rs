@@ -39,6 +39,10 @@ pub fn run(args: ServeArgs) -> Result<i32> {
         opts.namespaces = NamespaceSource::Cluster;
     }
     opts.registry = args.registry.client_options()?;
+    if args.registry_deadline.is_nan() || args.registry_deadline < 0.1 {
+        bail!("--registry-deadline: must be at least 0.1 seconds");
+    }
+    opts.registry_deadline = Duration::from_secs_f64(args.registry_deadline);
 
     tracing_subscriber::fmt()
         .with_writer(std::io::stderr)

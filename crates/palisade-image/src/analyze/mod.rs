@@ -1,0 +1,1 @@
+//! The analyzers fed by the layer walker.

@@ -1,0 +1,17 @@
+//! `palisade image`: what is inside a container image, found in one
+//! streaming pass over its layers.
+//!
+//! - [`source`]: where the image comes from (a registry reference, an OCI
+//!   image layout `oci:DIR[:tag]`, a `docker save` tarball
+//!   `docker-archive:FILE`) and its manifest, config and layer streams.
+//! - [`layers`]: each layer decompressed as a stream (gzip, zstd or none,
+//!   sniffed from the bytes), its tar entries walked without extracting
+//!   anything, paths normalised, whiteouts applied, limits enforced; every
+//!   entry handed to the [`model::Visitor`]s.
+//! - [`analyze`]: the visitors — image config, secrets in files and names,
+//!   OS and minimality, installed packages.
+
+pub mod analyze;
+pub mod layers;
+pub mod model;
+pub mod source;

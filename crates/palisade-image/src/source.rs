@@ -1,0 +1,1 @@
+//! Where an image comes from: registry, OCI layout, docker-archive.
