@@ -1,1 +1,616 @@
-//! The streaming layer walker.
+//! The streaming layer walker: each layer of an [`Image`] is read once, in
+//! order, decompressed as a stream (gzip, zstd or none, sniffed from the
+//! bytes rather than trusted from the media type), and its tar entries are
+//! walked without seeking or extracting anything. Paths are normalised,
+//! whiteouts and opaque directories applied to the final filesystem, and
+//! every entry is handed to the [`Visitor`]s with the content of regular
+//! files that a visitor wants (up to `Limits::max_file_bytes`, read once).
+//!
+//! Hostile input is refused, never followed: a path climbing out of the
+//! root, a path longer than `Limits::max_path_bytes`, a hard link to
+//! nothing seen before (or to itself, or to a directory), a sparse file
+//! larger than the content limit — each is skipped and named in
+//! [`WalkResult::warnings`]. Symbolic links are recorded, never resolved.
+//! Exceeding a limit (total uncompressed bytes, entries, layers, tar
+//! metadata per entry) stops the walk with an error naming the layer.
+
+mod fs;
+
+use std::cell::Cell;
+use std::io::{self, BufRead, BufReader, Read};
+
+use crate::error::ImageError;
+use crate::model::{Entry, EntryKind, FsNode, LayerInfo, Limits, Visitor};
+use crate::source::Image;
+
+/// The result of one walk.
+#[derive(Debug, Clone, Default)]
+pub struct WalkResult {
+    /// What each layer holds, base first.
+    pub layers: Vec<LayerInfo>,
+    /// The filesystem a container of the image sees.
+    pub fs: crate::model::FinalFs,
+    /// Entries refused, each as `layer sha256:...: PATH: reason`.
+    pub warnings: Vec<String>,
+}
+
+/// Where a walk is, for progress bars.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Progress<'a> {
+    /// Index of the layer being read (0 = base).
+    pub layer: usize,
+    /// Number of layers.
+    pub layers: usize,
+    /// Its digest.
+    pub digest: &'a str,
+    /// Its stored (compressed) size from the manifest.
+    pub compressed_size: u64,
+    /// Stored bytes read so far.
+    pub compressed_read: u64,
+    /// The layer is finished.
+    pub done: bool,
+}
+
+/// Normalises a tar path as the walker does: relative to the image root,
+/// no leading `/` or `./`, no `.` or empty components, `..` resolved (`""`
+/// is the root); an error when a `..` climbs above the root.
+pub fn normalise_path(raw: &str) -> Result<String, String> {
+    fs::normalise(raw).map_err(|e| e.to_string())
+}
+
+/// Progress is reported at least this often, in stored bytes.
+const PROGRESS_STEP: u64 = 1 << 20;
+/// Read buffer between the stored stream and the decompressor.
+const READ_BUFFER: usize = 256 << 10;
+/// Tar metadata allowed for one entry beyond its path (PAX records for
+/// xattrs and times, headers, padding); real entries use a few KiB.
+const METADATA_SLACK: u64 = 1 << 20;
+
+/// Walks every layer of `image` in order, feeding `visitors`, and builds
+/// the final filesystem; calls each visitor's `finish` at the end.
+pub fn walk(
+    image: &mut Image,
+    limits: &Limits,
+    visitors: &mut [&mut dyn Visitor],
+    progress: Option<&dyn Fn(&Progress<'_>)>,
+) -> Result<WalkResult, ImageError> {
+    let count = image.layers.len();
+    if count > limits.max_layers {
+        return Err(ImageError::TooManyLayers {
+            image: image.name.clone(),
+            count,
+            limit: limits.max_layers,
+        });
+    }
+    // History lines that made a layer, in order, matched to the layers.
+    let mut created_by = image
+        .config
+        .history
+        .iter()
+        .filter(|(_, empty)| !empty)
+        .map(|(line, _)| (!line.is_empty()).then(|| line.clone()))
+        .collect::<Vec<_>>()
+        .into_iter();
+    let total_bytes = Cell::new(0);
+    let mut state = WalkState {
+        limits: *limits,
+        total_entries: 0,
+        fs: fs::FsBuilder::default(),
+        warnings: Vec::new(),
+        content: Vec::new(),
+        scratch: vec![0; 64 << 10],
+        wanted: vec![None; visitors.len()],
+    };
+    let mut layers = Vec::with_capacity(count);
+    for index in 0..count {
+        let desc = image.layers[index].clone();
+        let raw = image.open_layer(index)?;
+        let report = Progress {
+            layer: index,
+            layers: count,
+            digest: &desc.digest,
+            compressed_size: desc.size,
+            compressed_read: 0,
+            done: false,
+        };
+        let mut info = state.walk_layer(index, raw, report, &total_bytes, visitors, progress)?;
+        info.created_by = created_by.next().flatten();
+        layers.push(info);
+    }
+    let fs = state.fs.finish();
+    for v in visitors.iter_mut() {
+        v.finish(&fs);
+    }
+    Ok(WalkResult {
+        layers,
+        fs,
+        warnings: state.warnings,
+    })
+}
+
+/// What the walk carries from one layer to the next.
+struct WalkState {
+    limits: Limits,
+    total_entries: u64,
+    fs: fs::FsBuilder,
+    warnings: Vec<String>,
+    /// File content handed to visitors (reused).
+    content: Vec<u8>,
+    /// Buffer for reading through content nobody wants.
+    scratch: Vec<u8>,
+    /// Which visitors want the current entry's content, with their content limit.
+    wanted: Vec<Option<u64>>,
+}
+
+/// The compression of a layer, from its first bytes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Compression {
+    None,
+    Gzip,
+    Zstd,
+}
+
+impl Compression {
+    fn sniff(magic: &[u8]) -> Result<Self, &'static str> {
+        Ok(match magic {
+            [0x1f, 0x8b, ..] => Compression::Gzip,
+            [0x28, 0xb5, 0x2f, 0xfd, ..] => Compression::Zstd,
+            [0xfd, b'7', b'z', b'X', ..] => return Err("xz"),
+            [b'B', b'Z', b'h', ..] => return Err("bzip2"),
+            _ => Compression::None,
+        })
+    }
+
+    fn name(self) -> &'static str {
+        match self {
+            Compression::None => "none",
+            Compression::Gzip => "gzip",
+            Compression::Zstd => "zstd",
+        }
+    }
+}
+
+impl WalkState {
+    fn walk_layer(
+        &mut self,
+        index: usize,
+        raw: Box<dyn Read + Send>,
+        report: Progress<'_>,
+        total_bytes: &Cell<u64>,
+        visitors: &mut [&mut dyn Visitor],
+        progress: Option<&dyn Fn(&Progress<'_>)>,
+    ) -> Result<LayerInfo, ImageError> {
+        let digest = report.digest;
+        let fail = |e: io::Error| ImageError::from_io(e, digest);
+        if let Some(p) = progress {
+            p(&report);
+        }
+        let compressed_read = Cell::new(0u64);
+        let mut stored = ProgressReader {
+            inner: raw,
+            read: &compressed_read,
+            reported: 0,
+            report,
+            progress,
+        };
+        // Sniff the magic bytes, then hand them back in front of the stream.
+        let mut magic = [0u8; 4];
+        let mut got = 0;
+        while got < magic.len() {
+            match stored.read(&mut magic[got..]).map_err(fail)? {
+                0 => break,
+                n => got += n,
+            }
+        }
+        let compression = Compression::sniff(&magic[..got]).map_err(|kind| ImageError::Layer {
+            layer: digest.to_string(),
+            reason: format!("compressed with {kind}, which OCI and Docker layers never use"),
+        })?;
+        let buffered = BufReader::with_capacity(
+            READ_BUFFER,
+            io::Cursor::new(magic[..got].to_vec()).chain(stored),
+        );
+        let decoder = match compression {
+            Compression::None => Decoder::Plain(buffered),
+            Compression::Gzip => {
+                Decoder::Gzip(Box::new(flate2::bufread::MultiGzDecoder::new(buffered)))
+            }
+            Compression::Zstd => Decoder::Zstd(zstd::Decoder::with_buffer(buffered).map_err(fail)?),
+        };
+        let layer_bytes = Cell::new(0u64);
+        let window = Cell::new(None);
+        let metadata_budget = self.limits.max_path_bytes as u64 * 2 + METADATA_SLACK;
+        let counted = LimitReader {
+            inner: decoder,
+            total: total_bytes,
+            layer_bytes: &layer_bytes,
+            limit: self.limits.max_total_bytes,
+            window: &window,
+            window_limit: metadata_budget,
+            layer: digest,
+        };
+        let mut info = LayerInfo {
+            digest: digest.to_string(),
+            compression: compression.name().to_string(),
+            compressed_size: 0,
+            ..LayerInfo::default()
+        };
+        let mut archive = tar::Archive::new(counted);
+        let mut last_path = String::from("the start of the layer");
+        {
+            let mut entries = archive.entries().map_err(fail)?;
+            let mut pending = 0u64;
+            loop {
+                window.set(Some(metadata_budget + pending));
+                let next = entries.next();
+                window.set(None);
+                let Some(entry) = next else { break };
+                let mut entry = entry.map_err(|e| match ImageError::from_io(e, digest) {
+                    ImageError::MetadataTooLarge { layer, limit, .. } => {
+                        ImageError::MetadataTooLarge {
+                            layer,
+                            limit,
+                            after: last_path.clone(),
+                        }
+                    }
+                    other => other,
+                })?;
+                self.total_entries += 1;
+                info.entries += 1;
+                if self.total_entries > self.limits.max_entries {
+                    return Err(ImageError::TooManyEntries {
+                        layer: digest.to_string(),
+                        limit: self.limits.max_entries,
+                    });
+                }
+                let path_text = String::from_utf8_lossy(&entry.path_bytes()).into_owned();
+                let sparse = entry.header().entry_type().is_gnu_sparse();
+                self.entry(index, digest, &mut entry, &path_text, visitors, &mut info)?;
+                // Read the rest of the entry here, so that what the tar
+                // reader reads before the next entry is metadata only; a
+                // sparse file's holes are not expanded: its stored bytes are
+                // skipped by the tar reader instead.
+                pending = if sparse {
+                    entry.header().entry_size().unwrap_or(0)
+                } else {
+                    drain(&mut entry, &mut self.scratch).map_err(fail)?;
+                    0
+                };
+                last_path = path_text;
+            }
+        }
+        // Past the end-of-archive blocks: read the rest of the stream, so
+        // that the stored blob is checked against its digest to the end.
+        let mut counted = archive.into_inner();
+        drain(&mut counted, &mut self.scratch).map_err(fail)?;
+        let mut stored = counted.inner.into_inner();
+        drain(&mut stored, &mut self.scratch).map_err(fail)?;
+        info.uncompressed_size = layer_bytes.get();
+        info.compressed_size = compressed_read.get();
+        if let Some(p) = progress {
+            p(&Progress {
+                compressed_read: info.compressed_size,
+                done: true,
+                ..report
+            });
+        }
+        Ok(info)
+    }
+
+    /// One tar entry: refused, a whiteout, or recorded and handed to the visitors.
+    fn entry<R: Read>(
+        &mut self,
+        layer: usize,
+        digest: &str,
+        entry: &mut tar::Entry<'_, R>,
+        raw_path: &str,
+        visitors: &mut [&mut dyn Visitor],
+        info: &mut LayerInfo,
+    ) -> Result<(), ImageError> {
+        let header = entry.header();
+        let entry_type = header.entry_type();
+        if entry_type == tar::EntryType::XGlobalHeader {
+            return Ok(());
+        }
+        let path = match fs::normalise(raw_path) {
+            Ok(p) => p,
+            Err(reason) => {
+                self.refuse(digest, raw_path, &reason.to_string());
+                return Ok(());
+            }
+        };
+        if path.len() > self.limits.max_path_bytes {
+            self.refuse(
+                digest,
+                &shorten(raw_path),
+                &format!(
+                    "path of {} bytes, longer than the limit of {}",
+                    path.len(),
+                    self.limits.max_path_bytes
+                ),
+            );
+            return Ok(());
+        }
+        if path.is_empty() {
+            // The root directory itself (`./`): nothing to record.
+            return Ok(());
+        }
+        let (parent, name) = match path.rsplit_once('/') {
+            Some((parent, name)) => (parent, name),
+            None => ("", path.as_str()),
+        };
+        if let Some(hidden) = name.strip_prefix(".wh.") {
+            if hidden == ".wh..opq" {
+                self.fs.opaque(parent, layer);
+                for v in visitors.iter_mut() {
+                    v.removed(layer, parent, true);
+                }
+            } else if hidden.starts_with(".wh.") || hidden.is_empty() {
+                // Other aufs metadata (`.wh..wh.plnk`, `.wh..wh.aufs`): not files.
+            } else {
+                let target = if parent.is_empty() {
+                    hidden.to_string()
+                } else {
+                    format!("{parent}/{hidden}")
+                };
+                self.fs.whiteout(&target, layer);
+                for v in visitors.iter_mut() {
+                    v.removed(layer, &target, false);
+                }
+            }
+            return Ok(());
+        }
+        let link_name = || -> String {
+            entry
+                .link_name_bytes()
+                .map(|b| String::from_utf8_lossy(&b).into_owned())
+                .unwrap_or_default()
+        };
+        let kind = match entry_type {
+            tar::EntryType::Regular | tar::EntryType::Continuous | tar::EntryType::GNUSparse => {
+                EntryKind::File
+            }
+            // Old tars mark regular files by a NUL type; a trailing `/` marks a directory.
+            tar::EntryType::Directory => EntryKind::Dir,
+            tar::EntryType::Symlink => EntryKind::Symlink(link_name()),
+            tar::EntryType::Link => {
+                let raw_target = link_name();
+                let target = match fs::normalise(&raw_target) {
+                    Ok(t) => t,
+                    Err(reason) => {
+                        self.refuse(
+                            digest,
+                            raw_path,
+                            &format!("hard link target {raw_target:?}: {reason}"),
+                        );
+                        return Ok(());
+                    }
+                };
+                let problem = if target == path || target.is_empty() {
+                    Some("hard link to itself")
+                } else {
+                    match self.fs.get(&target) {
+                        None => Some("hard link to a path not seen before"),
+                        Some(n) if n.kind == EntryKind::Dir => Some("hard link to a directory"),
+                        Some(_) => None,
+                    }
+                };
+                if let Some(problem) = problem {
+                    self.refuse(digest, raw_path, &format!("{problem} ({target})"));
+                    return Ok(());
+                }
+                EntryKind::Hardlink(target)
+            }
+            _ => EntryKind::Other,
+        };
+        let size = if kind == EntryKind::File {
+            entry.size()
+        } else {
+            0
+        };
+        if entry_type.is_gnu_sparse() && size > self.limits.max_file_bytes {
+            // Its holes would expand to `size` bytes of zeros that no
+            // decompression limit counts.
+            self.refuse(
+                digest,
+                raw_path,
+                &format!("sparse file of {size} bytes, larger than the content limit"),
+            );
+            return Ok(());
+        }
+        let header = entry.header();
+        let e = Entry {
+            layer,
+            path: &path,
+            kind,
+            mode: header.mode().unwrap_or(0),
+            uid: header.uid().unwrap_or(0),
+            gid: header.gid().unwrap_or(0),
+            size,
+        };
+        // Each visitor's content limit when it wants the content: the
+        // scan's, or the larger one it asks for (`Visitor::content_limit`).
+        let mut read_limit = None;
+        for (want, v) in self.wanted.iter_mut().zip(visitors.iter_mut()) {
+            *want = (e.kind == EntryKind::File && v.wants(&e)).then(|| {
+                let own = v.content_limit(&e).map_or(self.limits.max_file_bytes, |l| {
+                    l.max(self.limits.max_file_bytes)
+                });
+                read_limit = read_limit.max(Some(own));
+                own
+            });
+        }
+        let have_content = read_limit.is_some_and(|limit| size <= limit);
+        if have_content {
+            self.content.clear();
+            entry
+                .take(size)
+                .read_to_end(&mut self.content)
+                .map_err(|err| ImageError::from_io(err, digest))?;
+            if self.content.len() as u64 != size {
+                return Err(ImageError::Layer {
+                    layer: digest.to_string(),
+                    reason: format!("{path}: truncated: {} of {size} bytes", self.content.len()),
+                });
+            }
+        }
+        for (want, v) in self.wanted.iter().zip(visitors.iter_mut()) {
+            let fits = have_content && want.is_some_and(|limit| size <= limit);
+            v.entry(&e, fits.then_some(self.content.as_slice()));
+        }
+        info.file_bytes += size;
+        let node = FsNode {
+            layer,
+            kind: e.kind,
+            mode: e.mode,
+            uid: e.uid,
+            gid: e.gid,
+            size,
+        };
+        self.fs.insert(&path, node);
+        Ok(())
+    }
+
+    fn refuse(&mut self, digest: &str, path: &str, reason: &str) {
+        self.warnings
+            .push(format!("layer {digest}: {path}: refused: {reason}"));
+    }
+}
+
+/// At most 200 characters of a path, for messages.
+fn shorten(path: &str) -> String {
+    match path.char_indices().nth(200) {
+        Some((i, _)) => format!("{}…", &path[..i]),
+        None => path.to_string(),
+    }
+}
+
+/// Reads `r` to its end.
+fn drain(r: &mut impl Read, scratch: &mut [u8]) -> io::Result<()> {
+    loop {
+        match r.read(scratch) {
+            Ok(0) => return Ok(()),
+            Ok(_) => {}
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(e),
+        }
+    }
+}
+
+/// The decompressor chosen by [`Compression::sniff`].
+enum Decoder<R: BufRead> {
+    Plain(R),
+    // Boxed: the gzip state is large, and there is one decoder per layer.
+    Gzip(Box<flate2::bufread::MultiGzDecoder<R>>),
+    Zstd(zstd::Decoder<'static, R>),
+}
+
+impl<R: BufRead> Decoder<R> {
+    fn into_inner(self) -> R {
+        match self {
+            Decoder::Plain(r) => r,
+            Decoder::Gzip(d) => (*d).into_inner(),
+            Decoder::Zstd(d) => d.finish(),
+        }
+    }
+}
+
+impl<R: BufRead> Read for Decoder<R> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        match self {
+            Decoder::Plain(r) => r.read(buf),
+            Decoder::Gzip(d) => d.read(buf),
+            Decoder::Zstd(d) => d.read(buf),
+        }
+    }
+}
+
+/// Counts uncompressed bytes against the total limit, and against the
+/// metadata window while the tar reader looks for the next entry.
+struct LimitReader<'a, R> {
+    inner: R,
+    total: &'a Cell<u64>,
+    layer_bytes: &'a Cell<u64>,
+    limit: u64,
+    window: &'a Cell<Option<u64>>,
+    /// The window's size, for the message.
+    window_limit: u64,
+    layer: &'a str,
+}
+
+impl<R: Read> Read for LimitReader<'_, R> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        let total = self.total.get() + n as u64;
+        self.total.set(total);
+        self.layer_bytes.set(self.layer_bytes.get() + n as u64);
+        if total > self.limit {
+            return Err(ImageError::TooManyBytes {
+                layer: self.layer.to_string(),
+                limit: self.limit,
+            }
+            .into_io());
+        }
+        if let Some(left) = self.window.get() {
+            match left.checked_sub(n as u64) {
+                Some(left) => self.window.set(Some(left)),
+                None => {
+                    return Err(ImageError::MetadataTooLarge {
+                        layer: self.layer.to_string(),
+                        after: String::new(),
+                        limit: self.window_limit,
+                    }
+                    .into_io())
+                }
+            }
+        }
+        Ok(n)
+    }
+}
+
+/// Counts stored bytes and reports progress.
+struct ProgressReader<'a> {
+    inner: Box<dyn Read + Send>,
+    read: &'a Cell<u64>,
+    reported: u64,
+    report: Progress<'a>,
+    progress: Option<&'a dyn Fn(&Progress<'_>)>,
+}
+
+impl Read for ProgressReader<'_> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        let read = self.read.get() + n as u64;
+        self.read.set(read);
+        if let Some(p) = self.progress {
+            if read - self.reported >= PROGRESS_STEP {
+                self.reported = read;
+                p(&Progress {
+                    compressed_read: read,
+                    ..self.report
+                });
+            }
+        }
+        Ok(n)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn compression_is_sniffed_from_magic_bytes() {
+        assert_eq!(
+            Compression::sniff(&[0x1f, 0x8b, 8, 0]),
+            Ok(Compression::Gzip)
+        );
+        assert_eq!(
+            Compression::sniff(&[0x28, 0xb5, 0x2f, 0xfd]),
+            Ok(Compression::Zstd)
+        );
+        assert_eq!(Compression::sniff(b"etc/"), Ok(Compression::None));
+        assert_eq!(Compression::sniff(b""), Ok(Compression::None));
+        assert_eq!(Compression::sniff(b"BZh9"), Err("bzip2"));
+    }
+}

@@ -12,6 +12,7 @@
 //!   OS and minimality, installed packages.
 
 pub mod analyze;
+pub mod error;
 pub mod layers;
 pub mod model;
 pub mod source;

@@ -50,6 +50,15 @@ pub trait Visitor {
     /// reads it once for all visitors that want it, and only up to
     /// `Limits::max_file_bytes` (a larger file is passed with `None`).
     fn wants(&mut self, entry: &Entry<'_>) -> bool;
+    /// A content limit above `Limits::max_file_bytes` that this visitor
+    /// needs for `entry` when it wants it (an rpm `rpmdb.sqlite` is often
+    /// 5–30 MiB); `None` keeps the scan's limit. The walker reads the file
+    /// up to the largest limit asked for and hands the content only to
+    /// visitors whose own limit it fits; the bytes still count against
+    /// `Limits::max_total_bytes`. Default: `None`.
+    fn content_limit(&self, _entry: &Entry<'_>) -> Option<u64> {
+        None
+    }
     /// Every entry of every layer, in order (also files that a later layer
     /// deletes or overwrites). `content` is `Some` when `wants` said yes and
     /// the file is within the content limit.

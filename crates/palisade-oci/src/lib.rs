@@ -25,8 +25,8 @@ use futures_util::StreamExt as _;
 use oci_client::client::{Certificate, CertificateEncoding, ClientConfig, ClientProtocol};
 use oci_client::errors::OciDistributionError;
 use oci_client::manifest::{
-    OciDescriptor, OciImageIndex, IMAGE_MANIFEST_LIST_MEDIA_TYPE, IMAGE_MANIFEST_MEDIA_TYPE,
-    OCI_IMAGE_INDEX_MEDIA_TYPE, OCI_IMAGE_MEDIA_TYPE,
+    IMAGE_MANIFEST_LIST_MEDIA_TYPE, IMAGE_MANIFEST_MEDIA_TYPE, OCI_IMAGE_INDEX_MEDIA_TYPE,
+    OCI_IMAGE_MEDIA_TYPE,
 };
 use oci_client::secrets::RegistryAuth;
 use oci_client::Reference;
@@ -35,6 +35,7 @@ use sha2::{Digest as _, Sha256};
 
 pub use cosign::{PublicKey, SignatureCheck};
 pub use error::OciError;
+pub use oci_client::manifest::{OciDescriptor, OciImageIndex, OciImageManifest};
 pub use platform::Platform;
 
 /// Manifest media types accepted when resolving (Docker v2 schema 2 and OCI).
@@ -321,6 +322,41 @@ impl Client {
         Ok(body)
     }
 
+    /// Starts downloading a blob of the repository of `reference` (its tag
+    /// or digest part is ignored) by `digest` and hands back its chunks as
+    /// they arrive, without holding the blob in memory. Opening the download
+    /// is retried like every other call; a connection that fails midway is
+    /// not (the caller sees the error). `oci-client` checks the sha256 at the
+    /// end of the stream; callers that need their own check hash the chunks.
+    pub async fn blob_stream(&self, reference: &str, digest: &str) -> Result<BlobStream, OciError> {
+        let image = parse_reference(reference)?;
+        let name = format!("{}/{}@{digest}", image.registry(), image.repository());
+        // The digest becomes part of the URL: only a well-formed sha256 goes there.
+        if !is_sha256_digest(digest) {
+            return Err(OciError::InvalidReference {
+                reference: name,
+                reason: "a blob digest must be sha256: followed by 64 lowercase hex digits"
+                    .to_string(),
+            });
+        }
+        let auth = self.auth_for(&image)?;
+        self.inner
+            .store_auth_if_needed(image.resolve_registry(), &auth)
+            .await;
+        let descriptor = OciDescriptor {
+            digest: digest.to_string(),
+            ..OciDescriptor::default()
+        };
+        let inner = self
+            .with_retries(&name, || self.inner.pull_blob_stream(&image, &descriptor))
+            .await?;
+        Ok(BlobStream {
+            content_length: inner.content_length,
+            name,
+            inner,
+        })
+    }
+
     /// One attempt at reading a blob, stopping as soon as it exceeds `max_bytes`.
     async fn read_blob(
         &self,
@@ -411,6 +447,50 @@ impl Client {
             attempt += 1;
         }
     }
+}
+
+/// A blob being downloaded (see [`Client::blob_stream`]): a stream of its
+/// chunks in order, each an error naming the blob when the transfer fails.
+pub struct BlobStream {
+    /// The length the registry announced (`Content-Length`), if any.
+    pub content_length: Option<u64>,
+    /// `registry/repository@digest`, for error messages.
+    name: String,
+    inner: oci_client::client::SizedStream,
+}
+
+impl std::fmt::Debug for BlobStream {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("BlobStream")
+            .field("name", &self.name)
+            .field("content_length", &self.content_length)
+            .finish_non_exhaustive()
+    }
+}
+
+impl futures_util::Stream for BlobStream {
+    type Item = Result<bytes::Bytes, OciError>;
+
+    fn poll_next(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Option<Self::Item>> {
+        let this = &mut *self;
+        this.inner.poll_next_unpin(cx).map(|item| {
+            item.map(|chunk| chunk.map_err(|e| OciError::from_blob_stream(&this.name, e)))
+        })
+    }
+}
+
+/// The digest of the entry of `index` for `platform`, chosen as
+/// [`Client::resolve`] chooses (for image layouts read from disk).
+pub fn choose_platform(index: &OciImageIndex, platform: &Platform) -> Option<String> {
+    platform::choose(index, platform)
+}
+
+/// The platforms `index` lists (`linux/amd64, linux/arm64`), for error messages.
+pub fn index_platforms(index: &OciImageIndex) -> String {
+    platform::available(index)
 }
 
 /// Whether `digest` is `sha256:` and 64 lowercase hex digits (what a blob

@@ -1,0 +1,914 @@
+//! The base distribution (`os-release` and marker files) and what makes an
+//! image less than minimal: shells, package managers, network tools and
+//! package caches a workload does not need, setuid/setgid binaries and
+//! world-writable paths. Everything is judged on the final filesystem (what
+//! the container sees); the per-layer sizes come from the walker's
+//! [`LayerInfo`] or, without it, from this visitor's own tallies.
+//!
+//! os-release format: <https://www.freedesktop.org/software/systemd/man/latest/os-release.html>
+
+use std::collections::{BTreeMap, HashMap};
+
+use palisade_core::{RuleMeta, Severity};
+
+use super::{capped_join, capped_list, human, resolve, Kept, CHECKLIST_URL};
+use crate::model::{
+    Base, Entry, EntryKind, FinalFs, FsNode, ImageFinding, LayerInfo, OsInfo, Visitor,
+};
+
+const DISTROLESS_URL: &str = "https://github.com/GoogleContainerTools/distroless";
+
+/// `image/not-minimal`.
+pub static NOT_MINIMAL: RuleMeta = RuleMeta {
+    id: "image/not-minimal",
+    title: "Image carries shells, package managers or network tools",
+    severity: Severity::Medium,
+    level: None,
+    rationale: "A shell, a package manager (apt, apk, dnf, pip, npm) or a download tool (curl, wget, nc) in a production image is what an attacker who gets code execution uses next: to run scripts, install tooling and fetch payloads or move data out. None of them is needed to run a compiled service, and each adds packages whose vulnerabilities the image then ships. One finding lists what the final filesystem holds, with its size, and the size of each layer, so that the cost of the build stage leaking into the runtime image is visible. Distroless and scratch images pass.",
+    remediation: "Build in one stage and copy only the artifacts into a minimal runtime stage: FROM gcr.io/distroless/static-debian12 (or base/cc, java, python), chainguard images, or scratch for static binaries. If a shell is needed for debugging, use kubectl debug with an ephemeral container instead of shipping one. At the least, remove package caches in the same RUN that fills them (rm -rf /var/lib/apt/lists/*, apk add --no-cache).",
+    references: &[CHECKLIST_URL, DISTROLESS_URL, "https://kubernetes.io/docs/tasks/debug/debug-application/debug-running-pod/#ephemeral-container"],
+};
+
+/// `image/setuid-file`.
+pub static SETUID_FILE: RuleMeta = RuleMeta {
+    id: "image/setuid-file",
+    title: "Image contains setuid or setgid executables",
+    severity: Severity::Medium,
+    level: None,
+    rationale: "A setuid or setgid file runs with its owner's or group's privileges whoever starts it: in a container that runs as a non-root user, a setuid-root binary (su, mount, passwd, newgrp) is the usual way back to root, through its own bugs or a misconfiguration. Containers rarely need any. The finding lists the regular files of the final filesystem with mode bits 04000 or 02000. Setting allowPrivilegeEscalation: false (no_new_privs) neutralises them at run time.",
+    remediation: "Strip the bits in the Dockerfile (RUN find / -xdev -perm /6000 -type f -exec chmod a-s {} +) or use a base without them (distroless, scratch), and set allowPrivilegeEscalation: false in the pod's securityContext.",
+    references: &[
+        CHECKLIST_URL,
+        "https://kubernetes.io/docs/concepts/security/pod-security-standards/#restricted",
+    ],
+};
+
+/// `image/world-writable`.
+pub static WORLD_WRITABLE: RuleMeta = RuleMeta {
+    id: "image/world-writable",
+    title: "Image contains world-writable files or directories",
+    severity: Severity::Low,
+    level: None,
+    rationale: "A file or directory any user can write lets any process in the container (whatever uid it runs as) replace scripts, binaries or configuration another process trusts. Symbolic links (always mode 0777) and sticky directories such as /tmp, where users can only remove their own files, are not reported.",
+    remediation: "Remove write permission for others (chmod o-w) in the Dockerfile, give the files to the user the process runs as instead, and mount writable paths as emptyDir volumes with readOnlyRootFilesystem: true.",
+    references: &[CHECKLIST_URL],
+};
+
+/// Files (and the final-filesystem copies of them) this visitor reads.
+const KEPT: &[&str] = &[
+    "etc/os-release",
+    "usr/lib/os-release",
+    "etc/alpine-release",
+    "etc/debian_version",
+    "etc/redhat-release",
+];
+
+/// Directories searched for the tools below.
+/// (`busybox` is where distroless `:debug` images keep their shell.)
+const BIN_DIRS: &[&str] = &[
+    "bin",
+    "usr/bin",
+    "sbin",
+    "usr/sbin",
+    "usr/local/bin",
+    "busybox",
+];
+const SHELLS: &[&str] = &["sh", "bash", "ash", "dash", "zsh", "ksh", "mksh", "busybox"];
+const PACKAGE_MANAGERS: &[&str] = &[
+    "apt", "apt-get", "dpkg", "apk", "yum", "dnf", "microdnf", "rpm", "pip", "pip3", "npm",
+];
+const NETWORK_TOOLS: &[&str] = &["curl", "wget", "nc", "netcat", "ncat", "socat", "telnet"];
+/// Package-manager caches: needless bytes in the final filesystem.
+const CACHES: &[&str] = &[
+    "var/lib/apt/lists",
+    "var/cache/apt",
+    "var/cache/apk",
+    "var/cache/yum",
+    "var/cache/dnf",
+    "root/.cache/pip",
+    "root/.npm",
+];
+/// Paths listed in one aggregated finding.
+const SHOWN: usize = 20;
+
+/// A tool found in the final filesystem.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct Tool {
+    /// The names it is called by (`sh`, `dash`).
+    names: Vec<String>,
+    /// The file it resolves to (`usr/bin/dash`).
+    file: String,
+    layer: usize,
+    size: u64,
+}
+
+/// Detects the OS and judges minimality; see the module documentation.
+#[derive(Debug, Default)]
+pub struct OsAnalyzer {
+    kept: HashMap<&'static str, Kept>,
+    /// Per layer: (entries, regular-file bytes).
+    tallies: Vec<(u64, u64)>,
+    os: Option<OsInfo>,
+    shells: Vec<Tool>,
+    package_managers: Vec<Tool>,
+    network_tools: Vec<Tool>,
+    /// Cache directory → bytes per layer.
+    caches: Vec<(String, BTreeMap<usize, u64>)>,
+    /// (path, layer, mode, uid) of setuid/setgid regular files.
+    setuid: Vec<(String, usize, u32, u64)>,
+    /// (path, layer, is dir) of world-writable paths.
+    world_writable: Vec<(String, usize, bool)>,
+}
+
+impl Visitor for OsAnalyzer {
+    fn wants(&mut self, entry: &Entry<'_>) -> bool {
+        KEPT.contains(&entry.path)
+    }
+
+    fn entry(&mut self, entry: &Entry<'_>, content: Option<&[u8]>) {
+        if self.tallies.len() <= entry.layer {
+            self.tallies.resize(entry.layer + 1, (0, 0));
+        }
+        if let Some(t) = self.tallies.get_mut(entry.layer) {
+            t.0 += 1;
+            if entry.kind == EntryKind::File {
+                t.1 += entry.size;
+            }
+        }
+        if let Some(p) = KEPT.iter().find(|p| **p == entry.path) {
+            self.kept.insert(p, Kept::record(entry, content));
+        }
+    }
+
+    fn finish(&mut self, fs: &FinalFs) {
+        let has_shell = {
+            self.shells = tools(fs, SHELLS);
+            !self.shells.is_empty()
+        };
+        self.package_managers = tools(fs, PACKAGE_MANAGERS);
+        self.network_tools = tools(fs, NETWORK_TOOLS);
+        let os_release = ["etc/os-release", "usr/lib/os-release"]
+            .iter()
+            .find_map(|p| self.final_text(fs, p));
+        let marker = |p: &str| self.final_text(fs, p);
+        let dbs = PackageDbs::of(fs);
+        self.os = Some(detect(
+            os_release.as_deref(),
+            [
+                marker("etc/alpine-release"),
+                marker("etc/debian_version"),
+                marker("etc/redhat-release"),
+            ],
+            &dbs,
+            has_shell,
+        ));
+
+        let mut paths: Vec<(&String, &FsNode)> = fs.nodes.iter().collect();
+        paths.sort_by(|a, b| a.0.cmp(b.0));
+        self.caches = CACHES
+            .iter()
+            .map(|c| (c.to_string(), BTreeMap::new()))
+            .collect();
+        self.setuid.clear();
+        self.world_writable.clear();
+        for (path, node) in paths {
+            let file = matches!(node.kind, EntryKind::File | EntryKind::Hardlink(_));
+            if node.kind == EntryKind::File {
+                if let Some((_, by_layer)) = self.caches.iter_mut().find(|(c, _)| {
+                    path.starts_with(c.as_str()) && path.as_bytes().get(c.len()) == Some(&b'/')
+                }) {
+                    *by_layer.entry(node.layer).or_default() += node.size;
+                }
+            }
+            if file && node.mode & 0o6000 != 0 {
+                self.setuid
+                    .push((path.clone(), node.layer, node.mode, node.uid));
+            }
+            let dir = node.kind == EntryKind::Dir;
+            if (file || dir) && node.mode & 0o002 != 0 && !(dir && node.mode & 0o1000 != 0) {
+                self.world_writable.push((path.clone(), node.layer, dir));
+            }
+        }
+        self.caches
+            .retain(|(_, by_layer)| by_layer.values().sum::<u64>() > 0);
+    }
+}
+
+impl OsAnalyzer {
+    /// The OS of the image (scratch until [`Visitor::finish`] has run).
+    pub fn os_info(&self) -> OsInfo {
+        self.os.clone().unwrap_or(OsInfo {
+            base: Base::Scratch,
+            id: String::new(),
+            version_id: String::new(),
+            pretty_name: String::new(),
+        })
+    }
+
+    /// `image/not-minimal`, `image/setuid-file` and `image/world-writable`.
+    pub fn findings(&self, layers: &[LayerInfo]) -> Vec<ImageFinding> {
+        let mut out: Vec<ImageFinding> = self.minimality(layers).into_iter().collect();
+        out.extend(self.setuid_finding());
+        out.extend(self.world_writable_finding());
+        out
+    }
+
+    /// `image/not-minimal`: one finding listing the shells, package
+    /// managers, network tools and package caches of the final filesystem
+    /// with their sizes, then each layer's size and what of that it adds;
+    /// `None` when there are none. `layers` gives digests and sizes (the
+    /// visitor's own per-layer tallies are used where it is shorter).
+    pub fn minimality(&self, layers: &[LayerInfo]) -> Option<ImageFinding> {
+        let mut parts: Vec<String> = Vec::new();
+        // Removable bytes per layer, each file counted once (bin/sh and
+        // bin/busybox may resolve to the same file).
+        let mut per_layer: BTreeMap<usize, (u64, Vec<String>)> = BTreeMap::new();
+        let mut counted: Vec<&str> = Vec::new();
+        for (label, list) in [
+            ("shells", &self.shells),
+            ("package managers", &self.package_managers),
+            ("network tools", &self.network_tools),
+        ] {
+            if list.is_empty() {
+                continue;
+            }
+            let items: Vec<String> = list
+                .iter()
+                .map(|t| {
+                    let base = basename(&t.file);
+                    let aliases: Vec<&str> = t
+                        .names
+                        .iter()
+                        .map(String::as_str)
+                        .filter(|n| *n != base)
+                        .collect();
+                    if aliases.is_empty() {
+                        format!("{} ({})", t.file, human(t.size))
+                    } else {
+                        format!(
+                            "{} ({}; also {})",
+                            t.file,
+                            human(t.size),
+                            aliases.join(", ")
+                        )
+                    }
+                })
+                .collect();
+            parts.push(format!("{label}: {}", capped_list(&items, SHOWN)));
+            for t in list {
+                let e = per_layer.entry(t.layer).or_default();
+                if !counted.contains(&t.file.as_str()) {
+                    counted.push(&t.file);
+                    e.0 += t.size;
+                }
+                let b = basename(&t.file).to_string();
+                if !e.1.contains(&b) {
+                    e.1.push(b);
+                }
+            }
+        }
+        if !self.caches.is_empty() {
+            let items: Vec<String> = self
+                .caches
+                .iter()
+                .map(|(c, by)| format!("{c} ({})", human(by.values().sum())))
+                .collect();
+            parts.push(format!("package caches: {}", items.join(", ")));
+            for (c, by) in &self.caches {
+                for (layer, bytes) in by {
+                    let e = per_layer.entry(*layer).or_default();
+                    e.0 += bytes;
+                    e.1.push(c.clone());
+                }
+            }
+        }
+        if parts.is_empty() {
+            return None;
+        }
+        let n = layers.len().max(self.tallies.len());
+        let mut breakdown: Vec<String> = Vec::new();
+        for i in 0..n {
+            let info = layers.get(i);
+            let bytes = info
+                .map(|l| l.file_bytes)
+                .or_else(|| self.tallies.get(i).map(|t| t.1))
+                .unwrap_or(0);
+            let mut s = format!("layer {i}");
+            if let Some(d) = info
+                .map(|l| short_digest(&l.digest))
+                .filter(|d| !d.is_empty())
+            {
+                s.push_str(&format!(" {d}"));
+            }
+            s.push_str(&format!(": {}", human(bytes)));
+            if let Some(cb) = info.and_then(|l| l.created_by.as_deref()) {
+                s.push_str(&format!(" [{}]", shorten(cb, 60)));
+            }
+            if let Some((removable, names)) = per_layer.get(&i) {
+                s.push_str(&format!(
+                    " ({} removable: {})",
+                    human(*removable),
+                    capped_list(names, 8)
+                ));
+            }
+            breakdown.push(s);
+        }
+        let first = self
+            .shells
+            .first()
+            .or(self.package_managers.first())
+            .or(self.network_tools.first());
+        Some(ImageFinding {
+            rule: NOT_MINIMAL.id,
+            severity: NOT_MINIMAL.severity,
+            message: format!(
+                "the image is not minimal; remove {}. Size by layer: {}",
+                parts.join("; "),
+                capped_join(&breakdown, SHOWN, "; ")
+            ),
+            layer: None,
+            path: first
+                .map(|t| t.file.clone())
+                .or_else(|| self.caches.first().map(|c| c.0.clone()))
+                .unwrap_or_default(),
+            remediation: NOT_MINIMAL.remediation,
+        })
+    }
+
+    fn setuid_finding(&self) -> Option<ImageFinding> {
+        let (path, layer, ..) = self.setuid.first()?;
+        let items: Vec<String> = self
+            .setuid
+            .iter()
+            .map(|(p, l, mode, uid)| {
+                let bits = match (mode & 0o4000 != 0, mode & 0o2000 != 0) {
+                    (true, true) => "setuid+setgid",
+                    (true, false) => "setuid",
+                    _ => "setgid",
+                };
+                let owner = if *uid == 0 {
+                    " root".to_string()
+                } else {
+                    format!(" uid {uid}")
+                };
+                format!(
+                    "{p} ({bits}{}, {:04o}, layer {l})",
+                    if mode & 0o4000 != 0 {
+                        owner
+                    } else {
+                        String::new()
+                    },
+                    mode & 0o7777
+                )
+            })
+            .collect();
+        Some(ImageFinding {
+            rule: SETUID_FILE.id,
+            severity: SETUID_FILE.severity,
+            message: format!(
+                "{} setuid/setgid file(s): {}",
+                items.len(),
+                capped_list(&items, SHOWN)
+            ),
+            layer: (self.setuid.iter().all(|s| s.1 == *layer)).then_some(*layer),
+            path: path.clone(),
+            remediation: SETUID_FILE.remediation,
+        })
+    }
+
+    fn world_writable_finding(&self) -> Option<ImageFinding> {
+        let (path, layer, _) = self.world_writable.first()?;
+        let items: Vec<String> = self
+            .world_writable
+            .iter()
+            .map(|(p, l, dir)| format!("{p}{} (layer {l})", if *dir { "/" } else { "" }))
+            .collect();
+        Some(ImageFinding {
+            rule: WORLD_WRITABLE.id,
+            severity: WORLD_WRITABLE.severity,
+            message: format!(
+                "{} world-writable path(s) without the sticky bit: {}",
+                items.len(),
+                capped_list(&items, SHOWN)
+            ),
+            layer: (self.world_writable.iter().all(|w| w.1 == *layer)).then_some(*layer),
+            path: path.clone(),
+            remediation: WORLD_WRITABLE.remediation,
+        })
+    }
+
+    /// The text of `path` if the kept write is what the final filesystem
+    /// holds there, following a symlink to another kept path.
+    fn final_text(&self, fs: &FinalFs, path: &str) -> Option<String> {
+        let real = resolve(fs, path)?;
+        let kept = self.kept.get(real.as_str())?;
+        if !kept.survives(fs, &real) {
+            return None;
+        }
+        kept.content
+            .as_ref()
+            .map(|c| String::from_utf8_lossy(c).into_owned())
+    }
+}
+
+/// The package databases present in the final filesystem.
+#[derive(Debug, Clone, Copy, Default)]
+pub(crate) struct PackageDbs {
+    dpkg_status: bool,
+    dpkg_status_d: bool,
+    any: bool,
+}
+
+impl PackageDbs {
+    fn of(fs: &FinalFs) -> PackageDbs {
+        let dpkg_status = fs.get("var/lib/dpkg/status").is_some();
+        let dpkg_status_d = fs
+            .nodes
+            .keys()
+            .any(|p| p.starts_with("var/lib/dpkg/status.d/"));
+        let other = [
+            "lib/apk/db/installed",
+            "var/lib/rpm/rpmdb.sqlite",
+            "var/lib/rpm/Packages",
+            "var/lib/rpm/Packages.db",
+            "usr/lib/sysimage/rpm/rpmdb.sqlite",
+            "usr/lib/sysimage/rpm/Packages.db",
+        ]
+        .iter()
+        .any(|p| fs.get(p).is_some());
+        PackageDbs {
+            dpkg_status,
+            dpkg_status_d,
+            any: dpkg_status || dpkg_status_d || other,
+        }
+    }
+}
+
+/// The tools among `names` in the bin directories of `fs`, resolved through
+/// symlinks to regular files: one per file, with every name it answers to.
+fn tools(fs: &FinalFs, names: &[&str]) -> Vec<Tool> {
+    let mut out: Vec<Tool> = Vec::new();
+    for name in names {
+        for dir in BIN_DIRS {
+            let Some(file) = resolve(fs, &format!("{dir}/{name}")) else {
+                continue;
+            };
+            let Some(node) = fs.get(&file) else { continue };
+            let size = match &node.kind {
+                EntryKind::File => node.size,
+                EntryKind::Hardlink(target) => fs.get(target).map_or(0, |n| n.size),
+                _ => continue,
+            };
+            match out.iter_mut().find(|t| t.file == file) {
+                Some(t) => {
+                    if !t.names.iter().any(|n| n == name) {
+                        t.names.push(name.to_string());
+                    }
+                }
+                None => out.push(Tool {
+                    names: vec![name.to_string()],
+                    file,
+                    layer: node.layer,
+                    size,
+                }),
+            }
+            break;
+        }
+    }
+    out
+}
+
+fn basename(path: &str) -> &str {
+    path.rsplit('/').next().unwrap_or(path)
+}
+
+fn short_digest(d: &str) -> String {
+    let hex = d.split_once(':').map_or(d, |(_, h)| h);
+    hex.chars().take(12).collect()
+}
+
+fn shorten(s: &str, n: usize) -> String {
+    let s = s.trim();
+    if s.chars().count() <= n {
+        return s.to_string();
+    }
+    let mut t: String = s.chars().take(n).collect();
+    t.push('…');
+    t
+}
+
+/// `KEY=value` pairs of an os-release file, with shell-style quotes removed.
+pub fn parse_os_release(text: &str) -> HashMap<String, String> {
+    let mut out = HashMap::new();
+    for line in text.lines() {
+        let line = line.trim();
+        if line.is_empty() || line.starts_with('#') {
+            continue;
+        }
+        let Some((k, v)) = line.split_once('=') else {
+            continue;
+        };
+        let v = v.trim();
+        let value = if let Some(inner) = v.strip_prefix('"').and_then(|s| s.strip_suffix('"')) {
+            let mut s = String::with_capacity(inner.len());
+            let mut chars = inner.chars();
+            while let Some(c) = chars.next() {
+                if c == '\\' {
+                    if let Some(n) = chars.next() {
+                        s.push(n);
+                    }
+                } else {
+                    s.push(c);
+                }
+            }
+            s
+        } else if let Some(inner) = v.strip_prefix('\'').and_then(|s| s.strip_suffix('\'')) {
+            inner.to_string()
+        } else {
+            v.to_string()
+        };
+        out.insert(k.trim().to_string(), value);
+    }
+    out
+}
+
+/// The OS from the final os-release text, the marker files
+/// (`etc/alpine-release`, `etc/debian_version`, `etc/redhat-release`), the
+/// package databases present and whether a shell is.
+fn detect(
+    os_release: Option<&str>,
+    [alpine, debian, redhat]: [Option<String>; 3],
+    dbs: &PackageDbs,
+    has_shell: bool,
+) -> OsInfo {
+    let distroless = dbs.dpkg_status_d && !dbs.dpkg_status && !has_shell;
+    let mut os = OsInfo {
+        base: Base::Other,
+        id: String::new(),
+        version_id: String::new(),
+        pretty_name: String::new(),
+    };
+    if let Some(text) = os_release {
+        let kv = parse_os_release(text);
+        let get = |k: &str| kv.get(k).cloned().unwrap_or_default();
+        os.id = get("ID").to_ascii_lowercase();
+        os.version_id = get("VERSION_ID");
+        os.pretty_name = get("PRETTY_NAME");
+        let like = get("ID_LIKE").to_ascii_lowercase();
+        os.base = base_of(&os.id, &like);
+    } else if let Some(v) = alpine {
+        os.base = Base::Alpine;
+        os.id = "alpine".into();
+        os.version_id = v.trim().to_string();
+        os.pretty_name = format!("Alpine Linux {}", os.version_id);
+    } else if let Some(v) = debian {
+        os.base = Base::Debian;
+        os.id = "debian".into();
+        let v = v.trim();
+        // `bookworm/sid` on testing: no release number.
+        if v.starts_with(|c: char| c.is_ascii_digit()) {
+            os.version_id = v.split('.').next().unwrap_or(v).to_string();
+        }
+        os.pretty_name = format!("Debian GNU/Linux {v}");
+    } else if let Some(v) = redhat {
+        os.base = Base::RhelFamily;
+        let line = v.lines().next().unwrap_or_default().trim().to_string();
+        let lower = line.to_ascii_lowercase();
+        os.id = ["centos", "rocky", "alma", "fedora", "oracle"]
+            .iter()
+            .find(|d| lower.contains(*d))
+            .map_or("rhel", |d| match *d {
+                "alma" => "almalinux",
+                "oracle" => "ol",
+                d => d,
+            })
+            .to_string();
+        os.version_id = line
+            .split_whitespace()
+            .skip_while(|w| *w != "release")
+            .nth(1)
+            .unwrap_or_default()
+            .to_string();
+        os.pretty_name = line;
+    } else if distroless {
+        os.id = "debian".into();
+    } else if !dbs.any {
+        os.base = Base::Scratch;
+        return os;
+    }
+    if distroless && matches!(os.base, Base::Debian | Base::Other) {
+        os.base = Base::Distroless;
+    }
+    os
+}
+
+fn base_of(id: &str, id_like: &str) -> Base {
+    let rhel = |s: &str| {
+        matches!(
+            s,
+            "rhel" | "centos" | "rocky" | "almalinux" | "fedora" | "amzn" | "ol" | "redhat"
+        )
+    };
+    match id {
+        "alpine" => Base::Alpine,
+        "debian" => Base::Debian,
+        "ubuntu" => Base::Ubuntu,
+        s if rhel(s) => Base::RhelFamily,
+        _ if id_like.split_whitespace().any(rhel) => Base::RhelFamily,
+        _ => Base::Other,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::analyze::testutil::{dir, drive, file, link, W};
+
+    const DEBIAN_12: &str = "PRETTY_NAME=\"Debian GNU/Linux 12 (bookworm)\"\nNAME=\"Debian GNU/Linux\"\nVERSION_ID=\"12\"\nVERSION=\"12 (bookworm)\"\nVERSION_CODENAME=bookworm\nID=debian\n";
+    const ALPINE_320: &str =
+        "NAME=\"Alpine Linux\"\nID=alpine\nVERSION_ID=3.20.3\nPRETTY_NAME=\"Alpine Linux v3.20\"\n";
+    const UBI_9: &str = "NAME=\"Red Hat Enterprise Linux\"\nVERSION=\"9.4 (Plow)\"\nID=\"rhel\"\nID_LIKE=\"fedora\"\nVERSION_ID=\"9.4\"\nPRETTY_NAME=\"Red Hat Enterprise Linux 9.4 (Plow)\"\n";
+    const DISTROLESS: &str = "PRETTY_NAME=\"Distroless\"\nNAME=\"Debian GNU/Linux\"\nID=\"debian\"\nVERSION_ID=\"12\"\nVERSION=\"Debian GNU/Linux 12 (bookworm)\"\nHOME_URL=\"https://github.com/GoogleContainerTools/distroless\"\n";
+
+    fn analyze(writes: &[W<'_>]) -> OsAnalyzer {
+        let mut a = OsAnalyzer::default();
+        drive(&mut a, writes, &[]);
+        a
+    }
+
+    #[test]
+    fn debian_12_through_the_os_release_symlink() {
+        let a = analyze(&[
+            file(0, "usr/lib/os-release", DEBIAN_12),
+            link(0, "etc/os-release", "../usr/lib/os-release"),
+            file(0, "etc/debian_version", "12.7\n"),
+            file(0, "var/lib/dpkg/status", "Package: x\n"),
+        ]);
+        let os = a.os_info();
+        assert_eq!(os.base, Base::Debian);
+        assert_eq!(os.id, "debian");
+        assert_eq!(os.version_id, "12");
+        assert_eq!(os.pretty_name, "Debian GNU/Linux 12 (bookworm)");
+        assert_eq!(os.ecosystem().as_deref(), Some("Debian:12"));
+    }
+
+    #[test]
+    fn alpine_3_20() {
+        let os = analyze(&[
+            file(0, "etc/os-release", ALPINE_320),
+            file(0, "etc/alpine-release", "3.20.3\n"),
+        ])
+        .os_info();
+        assert_eq!(os.base, Base::Alpine);
+        assert_eq!(os.version_id, "3.20.3");
+        assert_eq!(os.ecosystem().as_deref(), Some("Alpine:v3.20"));
+    }
+
+    #[test]
+    fn ubi_9_is_rhel_family() {
+        let os = analyze(&[file(0, "etc/os-release", UBI_9)]).os_info();
+        assert_eq!(os.base, Base::RhelFamily);
+        assert_eq!(os.id, "rhel");
+        assert_eq!(os.version_id, "9.4");
+        assert_eq!(os.ecosystem().as_deref(), Some("Red Hat"));
+        // ID_LIKE decides for derivatives.
+        assert_eq!(base_of("navix", "rhel centos fedora"), Base::RhelFamily);
+    }
+
+    #[test]
+    fn ubuntu_ecosystem() {
+        let os = analyze(&[file(
+            0,
+            "etc/os-release",
+            "ID=ubuntu\nVERSION_ID=\"22.04\"\nPRETTY_NAME=\"Ubuntu 22.04.4 LTS\"\n",
+        )])
+        .os_info();
+        assert_eq!(os.base, Base::Ubuntu);
+        assert_eq!(os.ecosystem().as_deref(), Some("Ubuntu:22.04"));
+    }
+
+    #[test]
+    fn distroless_has_status_d_no_status_and_no_shell() {
+        let writes = [
+            file(0, "etc/os-release", DISTROLESS),
+            file(
+                0,
+                "var/lib/dpkg/status.d/base-files",
+                "Package: base-files\n",
+            ),
+            file(
+                0,
+                "var/lib/dpkg/status.d/base-files.md5sums",
+                "abc  etc/x\n",
+            ),
+        ];
+        let a = analyze(&writes);
+        let os = a.os_info();
+        assert_eq!(os.base, Base::Distroless);
+        assert_eq!(os.pretty_name, "Distroless");
+        assert_eq!(os.ecosystem().as_deref(), Some("Debian:12"));
+        assert!(a.findings(&[]).is_empty());
+        // The :debug variant ships busybox: a Debian image with a shell.
+        let mut debug: Vec<W<'_>> = writes.into_iter().collect();
+        debug.push(file(0, "busybox/busybox", vec![1u8; 10]));
+        debug.push(link(0, "busybox/sh", "busybox"));
+        assert_eq!(analyze(&debug).os_info().base, Base::Debian);
+    }
+
+    #[test]
+    fn scratch_has_no_os_files() {
+        let a = analyze(&[
+            file(0, "app", vec![0u8; 100]),
+            dir(0, "etc", 0o755),
+            file(0, "etc/ssl/certs/ca-certificates.crt", "x"),
+        ]);
+        let os = a.os_info();
+        assert_eq!(os.base, Base::Scratch);
+        assert_eq!(os.ecosystem(), None);
+        assert!(a.findings(&[]).is_empty());
+    }
+
+    #[test]
+    fn markers_without_os_release() {
+        let os = analyze(&[file(
+            0,
+            "etc/redhat-release",
+            "CentOS Linux release 7.9.2009 (Core)\n",
+        )])
+        .os_info();
+        assert_eq!(
+            (os.base, os.id.as_str(), os.version_id.as_str()),
+            (Base::RhelFamily, "centos", "7.9.2009")
+        );
+        let os = analyze(&[file(0, "etc/debian_version", "11.9\n")]).os_info();
+        assert_eq!((os.base, os.version_id.as_str()), (Base::Debian, "11"));
+        let os = analyze(&[file(0, "etc/alpine-release", "3.19.1\n")]).os_info();
+        assert_eq!(os.ecosystem().as_deref(), Some("Alpine:v3.19"));
+    }
+
+    #[test]
+    fn os_release_deleted_or_replaced_uses_final_version() {
+        let mut a = OsAnalyzer::default();
+        drive(
+            &mut a,
+            &[
+                file(0, "etc/os-release", DEBIAN_12),
+                file(1, "etc/os-release", ALPINE_320),
+            ],
+            &[],
+        );
+        assert_eq!(a.os_info().base, Base::Alpine);
+    }
+
+    #[test]
+    fn this_machines_os_release_parses() {
+        let Ok(text) = std::fs::read_to_string("/etc/os-release") else {
+            return;
+        };
+        let kv = parse_os_release(&text);
+        let os = detect(
+            Some(&text),
+            [None, None, None],
+            &PackageDbs::default(),
+            true,
+        );
+        assert_eq!(
+            os.id,
+            kv.get("ID")
+                .cloned()
+                .unwrap_or_default()
+                .to_ascii_lowercase()
+        );
+        assert!(!os.pretty_name.is_empty());
+        if os.id == "debian" {
+            assert_eq!(os.base, Base::Debian);
+            assert!(os.ecosystem().is_some_and(|e| e.starts_with("Debian:")));
+        }
+    }
+
+    fn debian_with_tools() -> Vec<W<'static>> {
+        vec![
+            dir(0, "usr", 0o755),
+            dir(0, "usr/bin", 0o755),
+            link(0, "bin", "usr/bin"),
+            file(0, "etc/os-release", DEBIAN_12),
+            file(0, "var/lib/dpkg/status", "Package: x\n"),
+            file(0, "usr/bin/bash", vec![1u8; 1_300_000]),
+            file(0, "usr/bin/dash", vec![1u8; 125_000]),
+            link(0, "usr/bin/sh", "dash"),
+            file(0, "usr/bin/apt", vec![1u8; 18_000]),
+            file(0, "usr/bin/apt-get", vec![1u8; 20_000]),
+            file(0, "usr/bin/dpkg", vec![1u8; 300_000]),
+            file(0, "usr/bin/su", vec![1u8; 70_000]).mode(0o4755),
+            file(0, "usr/bin/passwd", vec![1u8; 60_000]).mode(0o4755),
+            file(0, "usr/bin/wall", vec![1u8; 30_000]).mode(0o2755),
+            dir(0, "tmp", 0o1777),
+            file(1, "usr/bin/curl", vec![1u8; 250_000]),
+            file(
+                1,
+                "var/lib/apt/lists/deb.debian.org_dists_bookworm_InRelease",
+                vec![1u8; 150_000],
+            ),
+            dir(1, "app", 0o777),
+            file(1, "app/run.sh", "#!/bin/sh\n").mode(0o666),
+        ]
+    }
+
+    #[test]
+    fn minimality_lists_shells_package_managers_and_sizes_by_layer() {
+        let a = analyze(&debian_with_tools());
+        let layers = vec![
+            LayerInfo {
+                digest: "sha256:0123456789abcdef0123".into(),
+                file_bytes: 74_800_000,
+                created_by: Some("/bin/sh -c #(nop) ADD file:abc in /".into()),
+                ..LayerInfo::default()
+            },
+            LayerInfo {
+                digest: "sha256:fedcba9876543210fedc".into(),
+                file_bytes: 12_000_000,
+                created_by: Some(
+                    "RUN /bin/sh -c apt-get update && apt-get install -y curl # buildkit".into(),
+                ),
+                ..LayerInfo::default()
+            },
+        ];
+        let f = a.minimality(&layers).expect("not minimal");
+        assert_eq!(f.rule, "image/not-minimal");
+        assert_eq!(f.severity, Severity::Medium);
+        let m = &f.message;
+        for want in [
+            "shells: usr/bin/dash (122.1 KiB; also sh), usr/bin/bash (1.2 MiB)",
+            "package managers: usr/bin/apt (17.6 KiB)",
+            "usr/bin/apt-get",
+            "usr/bin/dpkg (293.0 KiB)",
+            "network tools: usr/bin/curl (244.1 KiB)",
+            "package caches: var/lib/apt/lists (146.5 KiB)",
+            "layer 0 0123456789ab: 71.3 MiB [/bin/sh -c #(nop) ADD file:abc in /] (1.7 MiB removable: dash, bash, apt, apt-get, dpkg)",
+            "; layer 1 fedcba987654: 11.4 MiB [RUN /bin/sh -c apt-get update",
+            "(390.6 KiB removable: curl, var/lib/apt/lists)",
+        ] {
+            assert!(m.contains(want), "missing {want:?} in {m}");
+        }
+        // Without LayerInfo the visitor's own tallies give the sizes.
+        let own = a.minimality(&[]).expect("not minimal");
+        assert!(
+            own.message
+                .contains("layer 1: 390.6 KiB (390.6 KiB removable"),
+            "{}",
+            own.message
+        );
+    }
+
+    #[test]
+    fn setuid_and_world_writable_are_aggregated() {
+        let f = analyze(&debian_with_tools()).findings(&[]);
+        let rules: Vec<&str> = f.iter().map(|x| x.rule).collect();
+        assert_eq!(
+            rules,
+            [
+                "image/not-minimal",
+                "image/setuid-file",
+                "image/world-writable"
+            ]
+        );
+        let s = &f[1];
+        assert_eq!(s.severity, Severity::Medium);
+        assert!(
+            s.message.starts_with("3 setuid/setgid file(s)"),
+            "{}",
+            s.message
+        );
+        assert!(
+            s.message
+                .contains("usr/bin/su (setuid root, 4755, layer 0)"),
+            "{}",
+            s.message
+        );
+        assert!(
+            s.message.contains("usr/bin/wall (setgid, 2755"),
+            "{}",
+            s.message
+        );
+        let w = &f[2];
+        assert_eq!(w.severity, Severity::Low);
+        assert!(w.message.contains("app/ (layer 1)"), "{}", w.message);
+        assert!(w.message.contains("app/run.sh"), "{}", w.message);
+        // Sticky tmp and 0777 symlinks are not listed.
+        assert!(!w.message.contains("tmp"), "{}", w.message);
+        assert!(
+            !w.message.contains("bin (") && !w.message.contains("usr/bin/sh"),
+            "{}",
+            w.message
+        );
+    }
+
+    #[test]
+    fn long_lists_are_capped() {
+        let paths: Vec<String> = (0..30).map(|i| format!("opt/x{i:02}")).collect();
+        let writes: Vec<W<'_>> = paths.iter().map(|p| file(0, p, "x").mode(0o4755)).collect();
+        let f = analyze(&writes).findings(&[]);
+        assert_eq!(f.len(), 1);
+        assert!(f[0].message.ends_with("and 10 more"), "{}", f[0].message);
+    }
+}

@@ -1,0 +1,754 @@
+//! Credentials inside image layers: file contents scanned with the same
+//! detector as manifests ([`Detector`]), and files that are credentials by
+//! their name (SSH private keys, `.env`, `.aws/credentials`, registry and
+//! package-manager tokens, kubeconfigs).
+//!
+//! Every layer is scanned, not only the final filesystem: a file that a
+//! later layer deletes is still in the earlier layer's tar for anyone who
+//! pulls the image (`docker save`, `crane export`), so it is reported too,
+//! as `secrets/in-image-deleted`. A copy that a later layer rewrites with
+//! the same credential is reported once, where it survives.
+//!
+//! <https://kubernetes.io/docs/concepts/security/secrets-good-practices/>
+
+use std::collections::{BTreeMap, HashSet};
+use std::sync::{Arc, OnceLock};
+
+use palisade_core::{RuleMeta, Severity};
+use palisade_rules::secrets::detect::{Detection, Detector};
+use regex::Regex;
+
+use super::config::netrc_credentials;
+use super::CHECKLIST_URL;
+use crate::model::{Entry, EntryKind, FinalFs, ImageFinding, Visitor};
+
+const GOOD_PRACTICES_URL: &str =
+    "https://kubernetes.io/docs/concepts/security/secrets-good-practices/";
+const BUILD_SECRETS_URL: &str = "https://docs.docker.com/build/building/secrets/";
+
+/// The false-positive locations every rationale of this module names.
+macro_rules! skipped {
+    () => {
+        " Skipped as known false positives: documentation and licences (usr/share/doc, man, info, common-licenses), public CA bundles (usr/share/ca-certificates, etc/ssl/certs, etc/pki/ca-trust, etc/pki/tls/certs), package databases and dpkg file lists, the test suites of language runtimes (usr/lib/python3*/test, Go's src/**/testdata and *_test.go), binary files (a NUL byte in the first 8 KiB, or a binary extension) and files over the scan's content limit (counted in the report notes)."
+    };
+}
+
+/// `secrets/in-image`.
+pub static IN_IMAGE: RuleMeta = RuleMeta {
+    id: "secrets/in-image",
+    title: "Credential in a file of the image",
+    severity: Severity::High,
+    level: None,
+    rationale: concat!(
+        "A credential in a file of an image layer is readable by everyone who can pull the image, from any registry mirror or cache it was copied to, for as long as the image exists; it cannot be rotated without rebuilding and re-pushing every tag. The text files of every layer are scanned with palisade's credential detector (vendor token formats, private keys, URLs with passwords, values under secret-like keys graded by entropy). High for vendor formats and high-entropy values, medium for low-entropy values under secret-like keys.",
+        skipped!()
+    ),
+    remediation: "Revoke and rotate the credential, then rebuild without it: give build-time credentials to RUN steps as BuildKit secrets (RUN --mount=type=secret,...), and runtime credentials to the container from a Kubernetes Secret mounted as a file. If the value is not a secret, add a pattern to secrets.allow in the policy.",
+    references: &[GOOD_PRACTICES_URL, BUILD_SECRETS_URL, CHECKLIST_URL],
+};
+
+/// `secrets/in-image-deleted`.
+pub static IN_IMAGE_DELETED: RuleMeta = RuleMeta {
+    id: "secrets/in-image-deleted",
+    title: "Credential in a layer, deleted by a later layer but still in the image",
+    severity: Severity::High,
+    level: None,
+    rationale: "Deleting a file in a later Dockerfile step (RUN rm, a multi-line RUN in another layer) only adds a whiteout: the file stays in the layer that added it, and anyone who pulls the image can read it from that layer's tar (docker save, crane export, dive). The container does not see it, which is why such credentials go unnoticed. Always high: the credential is exposed to every puller.",
+    remediation: "Revoke and rotate the credential. Rebuild so that it never reaches a layer: BuildKit secret mounts (RUN --mount=type=secret,...) for build-time credentials, or a multi-stage build that copies only the artifacts into the final stage; squashing layers also drops it but hides the problem.",
+    references: &[BUILD_SECRETS_URL, GOOD_PRACTICES_URL, CHECKLIST_URL],
+};
+
+/// `secrets/sensitive-file`.
+pub static SENSITIVE_FILE: RuleMeta = RuleMeta {
+    id: "secrets/sensitive-file",
+    title: "Credential file in the image (private key, .env, cloud or registry credentials)",
+    severity: Severity::High,
+    level: None,
+    rationale: concat!(
+        "Some files are credentials by what they are, whatever the detector makes of their content: SSH private keys (id_rsa, id_dsa, id_ecdsa, id_ed25519), .pem/.key files holding a PRIVATE KEY block, .env files, .aws/credentials, .docker/config.json with auths, .npmrc with an auth token, .git-credentials, .netrc, .pypirc with a password, and kubeconfigs with user tokens or client keys. They usually arrive through a COPY . of a developer's working tree or home directory. The message says when a later layer deleted the file: it is still in the layer that added it for anyone who pulls the image.",
+        skipped!()
+    ),
+    remediation: "Revoke the credential, rebuild without the file and keep it out of the build context (.dockerignore: .env, .git, **/id_*, .aws, .docker, .kube, .npmrc); use BuildKit secret or SSH mounts (RUN --mount=type=secret / --mount=type=ssh) for build-time access.",
+    references: &[BUILD_SECRETS_URL, GOOD_PRACTICES_URL, CHECKLIST_URL],
+};
+
+/// Bytes sniffed for a NUL to tell binary files from text (as git does).
+const SNIFF: usize = 8000;
+
+/// Sensitive files and detections listed per finding.
+const SHOWN: usize = 5;
+
+/// Scans layer files for credentials; see the module documentation.
+#[derive(Debug)]
+pub struct SecretScanner {
+    detector: Arc<Detector>,
+    /// (layer, path, detector) → what was found there, in walk order.
+    hits: BTreeMap<(usize, String, String), Hit>,
+    sensitive: Vec<Sensitive>,
+    too_large: u64,
+    findings: Vec<ImageFinding>,
+}
+
+#[derive(Debug, Clone)]
+struct Hit {
+    order: usize,
+    preview: String,
+    high: bool,
+    count: usize,
+}
+
+#[derive(Debug, Clone)]
+struct Sensitive {
+    layer: usize,
+    path: String,
+    what: &'static str,
+    /// `detector preview` of what the detector found in it.
+    found: Vec<String>,
+}
+
+impl SecretScanner {
+    /// A scanner detecting with `detector`.
+    pub fn new(detector: Arc<Detector>) -> Self {
+        SecretScanner {
+            detector,
+            hits: BTreeMap::new(),
+            sensitive: Vec::new(),
+            too_large: 0,
+            findings: Vec::new(),
+        }
+    }
+
+    /// The findings, once [`Visitor::finish`] has run.
+    pub fn findings(&self) -> Vec<ImageFinding> {
+        self.findings.clone()
+    }
+
+    /// What could not be scanned.
+    pub fn notes(&self) -> Vec<String> {
+        if self.too_large == 0 {
+            return Vec::new();
+        }
+        vec![format!(
+            "{} text file(s) larger than the content limit (max_file_bytes) were not scanned for credentials",
+            self.too_large
+        )]
+    }
+}
+
+impl Visitor for SecretScanner {
+    fn wants(&mut self, entry: &Entry<'_>) -> bool {
+        entry.kind == EntryKind::File
+            && entry.size > 0
+            && !skip_path(entry.path)
+            && !binary_name(entry.path)
+    }
+
+    fn entry(&mut self, entry: &Entry<'_>, content: Option<&[u8]>) {
+        if entry.kind != EntryKind::File || entry.size == 0 || skip_path(entry.path) {
+            return;
+        }
+        let text = match content {
+            Some(c) if !c[..c.len().min(SNIFF)].contains(&0) => Some(String::from_utf8_lossy(c)),
+            Some(_) => None,
+            None => {
+                if !binary_name(entry.path) {
+                    self.too_large += 1;
+                }
+                None
+            }
+        };
+        let mut found: Vec<Detection> = Vec::new();
+        if let Some(t) = &text {
+            self.detector.scan(None, t, &mut found);
+            let base = basename(entry.path);
+            if base == ".netrc" || base == "_netrc" {
+                netrc_credentials(t, &self.detector, &mut found);
+            }
+        }
+        if let Some(what) = sensitive_kind(entry.path, text.as_deref()) {
+            let mut listed: Vec<String> = Vec::new();
+            for d in &found {
+                let s = format!("{} {}", d.detector, d.preview);
+                if !listed.contains(&s) {
+                    listed.push(s);
+                }
+            }
+            self.sensitive.push(Sensitive {
+                layer: entry.layer,
+                path: entry.path.to_string(),
+                what,
+                found: listed,
+            });
+            return;
+        }
+        for d in found {
+            let order = self.hits.len();
+            let hit = self
+                .hits
+                .entry((entry.layer, entry.path.to_string(), d.detector))
+                .or_insert(Hit {
+                    order,
+                    preview: d.preview,
+                    high: false,
+                    count: 0,
+                });
+            hit.count += 1;
+            hit.high |= d.high;
+        }
+    }
+
+    fn finish(&mut self, fs: &FinalFs) {
+        self.findings.clear();
+        let mut hits: Vec<(&(usize, String, String), &Hit)> = self.hits.iter().collect();
+        hits.sort_by_key(|(_, h)| h.order);
+        let surviving: HashSet<(&str, &str, &str)> = hits
+            .iter()
+            .filter(|((layer, path, _), _)| fs.survives(*layer, path))
+            .map(|((_, path, det), h)| (path.as_str(), det.as_str(), h.preview.as_str()))
+            .collect();
+        for ((layer, path, det), h) in hits {
+            let alive = fs.survives(*layer, path);
+            if !alive && surviving.contains(&(path.as_str(), det.as_str(), h.preview.as_str())) {
+                continue;
+            }
+            let times = if h.count > 1 {
+                format!(", {} matches", h.count)
+            } else {
+                String::new()
+            };
+            let (meta, severity, message) = if alive {
+                (
+                    &IN_IMAGE,
+                    if h.high {
+                        Severity::High
+                    } else {
+                        Severity::Medium
+                    },
+                    format!(
+                        "layer {layer}: {path} holds a credential ({det}, {}{times})",
+                        h.preview
+                    ),
+                )
+            } else {
+                (
+                    &IN_IMAGE_DELETED,
+                    Severity::High,
+                    format!(
+                        "layer {layer}: {path} holds a credential ({det}, {}{times}); a later layer deleted or replaced the file, but it is still in layer {layer} for anyone who pulls the image",
+                        h.preview
+                    ),
+                )
+            };
+            self.findings.push(ImageFinding {
+                rule: meta.id,
+                severity,
+                message,
+                layer: Some(*layer),
+                path: path.clone(),
+                remediation: meta.remediation,
+            });
+        }
+        let surviving: HashSet<&str> = self
+            .sensitive
+            .iter()
+            .filter(|s| fs.survives(s.layer, &s.path))
+            .map(|s| s.path.as_str())
+            .collect();
+        let mut seen: HashSet<(usize, &str)> = HashSet::new();
+        for s in &self.sensitive {
+            if !seen.insert((s.layer, &s.path)) {
+                continue;
+            }
+            let alive = fs.survives(s.layer, &s.path);
+            if !alive && surviving.contains(s.path.as_str()) {
+                continue;
+            }
+            let mut message = format!("layer {}: {} is {}", s.layer, s.path, s.what);
+            if !s.found.is_empty() {
+                message.push_str(&format!(
+                    " (contains {})",
+                    super::capped_list(&s.found, SHOWN)
+                ));
+            }
+            if !alive {
+                message.push_str(&format!(
+                    "; a later layer deleted or replaced it, but it is still in layer {} for anyone who pulls the image",
+                    s.layer
+                ));
+            }
+            self.findings.push(ImageFinding {
+                rule: SENSITIVE_FILE.id,
+                severity: SENSITIVE_FILE.severity,
+                message,
+                layer: Some(s.layer),
+                path: s.path.clone(),
+                remediation: SENSITIVE_FILE.remediation,
+            });
+        }
+    }
+}
+
+fn basename(path: &str) -> &str {
+    path.rsplit('/').next().unwrap_or(path)
+}
+
+/// What a file is when its name (and for some, its content) makes it a
+/// credential file; `text` is `None` for binary or unread files.
+fn sensitive_kind(path: &str, text: Option<&str>) -> Option<&'static str> {
+    let base = basename(path);
+    let has = |needle: &str| text.is_some_and(|t| t.contains(needle));
+    match base {
+        "id_rsa" | "id_dsa" | "id_ecdsa" | "id_ed25519" | "id_ecdsa_sk" | "id_ed25519_sk" => {
+            return Some("an SSH private key");
+        }
+        ".git-credentials" => return Some("a git credential store"),
+        ".netrc" | "_netrc" if has("password") => return Some("a .netrc with passwords"),
+        ".pypirc" if has("password") => return Some("a .pypirc with a PyPI password"),
+        ".npmrc" if has("_authToken") || has("_auth=") || has("_password") => {
+            return Some("an .npmrc with a registry token")
+        }
+        ".env" => return Some("a .env file"),
+        _ => {}
+    }
+    if let Some(suffix) = base.strip_prefix(".env.") {
+        if !matches!(
+            suffix,
+            "example" | "sample" | "template" | "dist" | "defaults"
+        ) {
+            return Some("a .env file");
+        }
+    }
+    if path == ".aws/credentials" || path.ends_with("/.aws/credentials") {
+        return Some("an AWS credentials file");
+    }
+    if (path.ends_with(".docker/config.json") || base == ".dockercfg")
+        && text.is_some_and(docker_auths)
+    {
+        return Some("a Docker config with registry credentials");
+    }
+    let ext = base.rsplit_once('.').map(|(_, e)| e);
+    if matches!(ext, Some("pem" | "key")) && has("PRIVATE KEY-----") {
+        return Some("a private key");
+    }
+    let kube_path = path == ".kube/config" || path.ends_with("/.kube/config");
+    if kube_path || matches!(ext, Some("yaml" | "yml")) || base.contains("kubeconfig") {
+        match text {
+            Some(t) if kubeconfig_credentials(t) => {
+                return Some("a kubeconfig with user credentials")
+            }
+            None if kube_path => return Some("a kubeconfig"),
+            _ => {}
+        }
+    }
+    None
+}
+
+/// A Docker `config.json` whose `auths` hold a credential for some registry.
+fn docker_auths(text: &str) -> bool {
+    let Ok(v) = serde_json::from_str::<serde_json::Value>(text) else {
+        return text.contains("\"auths\"") && text.contains("\"auth\"");
+    };
+    let auths = v.get("auths").or(if v.get("auth").is_some() {
+        Some(&v)
+    } else {
+        None
+    });
+    auths.and_then(|a| a.as_object()).is_some_and(|m| {
+        m.values().any(|e| {
+            ["auth", "identitytoken", "password", "registrytoken"]
+                .iter()
+                .any(|k| {
+                    e.get(k)
+                        .and_then(|x| x.as_str())
+                        .is_some_and(|s| !s.is_empty())
+                })
+        })
+    })
+}
+
+/// A kubeconfig (`kind: Config`, `users:`) with a token, password or
+/// client key among its users.
+fn kubeconfig_credentials(text: &str) -> bool {
+    static RES: OnceLock<Option<[Regex; 3]>> = OnceLock::new();
+    let Some([kind, users, cred]) = RES
+        .get_or_init(|| {
+            Some([
+                Regex::new(r#"(?m)^kind:\s*["']?Config["']?\s*$"#).ok()?,
+                Regex::new(r"(?m)^users:").ok()?,
+                Regex::new(r"(?m)^\s+(?:token|client-key-data|client-key|password):\s*\S").ok()?,
+            ])
+        })
+        .as_ref()
+    else {
+        return false;
+    };
+    kind.is_match(text) && users.is_match(text) && cred.is_match(text)
+}
+
+/// Paths whose credential-looking content is known noise (named in the rationales).
+fn skip_path(path: &str) -> bool {
+    const PREFIXES: &[&str] = &[
+        "usr/share/doc/",
+        "usr/share/man/",
+        "usr/share/info/",
+        "usr/share/locale/",
+        "usr/share/i18n/",
+        "usr/share/zoneinfo/",
+        "usr/share/common-licenses/",
+        "usr/share/ca-certificates/",
+        "usr/share/pki/",
+        "usr/local/share/ca-certificates/",
+        "etc/ssl/certs/",
+        "etc/pki/ca-trust/",
+        "etc/pki/tls/certs/",
+        "var/lib/dpkg/info/",
+        "var/lib/apt/lists/",
+        "var/cache/",
+    ];
+    const FILES: &[&str] = &[
+        "var/lib/dpkg/status",
+        "var/lib/dpkg/status-old",
+        "lib/apk/db/installed",
+        "etc/ssl/cert.pem",
+        "etc/ssl/certs.pem",
+    ];
+    if PREFIXES.iter().any(|p| path.starts_with(p)) || FILES.contains(&path) {
+        return true;
+    }
+    // Python's own test suite (usr/lib/python3.11/test, also under usr/local
+    // in the official python images) ships keys and passwords as fixtures.
+    for root in ["usr/lib/", "usr/local/lib/", "lib/"] {
+        if let Some(rest) = path.strip_prefix(root) {
+            let mut parts = rest.splitn(3, '/');
+            if parts.next().is_some_and(|p| p.starts_with("python")) && parts.next() == Some("test")
+            {
+                return true;
+            }
+        }
+    }
+    // Go's standard library: crypto tests embed PEM keys in testdata and *_test.go.
+    let go_src = ["usr/lib/go/src/", "usr/local/go/src/"]
+        .iter()
+        .any(|p| path.starts_with(p))
+        || (path.starts_with("usr/lib/go-") && path.contains("/src/"));
+    go_src && (path.contains("/testdata/") || path.ends_with("_test.go"))
+}
+
+/// File names that are never text (archives, images, compiled objects):
+/// not worth reading.
+fn binary_name(path: &str) -> bool {
+    let base = basename(path);
+    if base.contains(".so.") {
+        return true;
+    }
+    let Some((_, ext)) = base.rsplit_once('.') else {
+        return false;
+    };
+    matches!(
+        ext.to_ascii_lowercase().as_str(),
+        "so" | "a"
+            | "o"
+            | "png"
+            | "jpg"
+            | "jpeg"
+            | "gif"
+            | "ico"
+            | "webp"
+            | "gz"
+            | "tgz"
+            | "xz"
+            | "bz2"
+            | "zst"
+            | "zip"
+            | "jar"
+            | "war"
+            | "whl"
+            | "pyc"
+            | "pyo"
+            | "mo"
+            | "ttf"
+            | "otf"
+            | "woff"
+            | "woff2"
+            | "class"
+            | "wasm"
+            | "sqlite"
+            | "db"
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::analyze::testutil::{drive, file};
+    use palisade_core::policy::SecretsPolicy;
+    use palisade_rules::secrets::detect::detector_for;
+
+    const AWS_KEY: &str = "AKIAIOSFODNN7EXAMPLE";
+    const GH: &str = "ghp_aB3dE5fG7hJ9kL1mN3pQ5rS7tU9vW1xY3zA5";
+    const RSA: &str = "-----BEGIN RSA PRIVATE KEY-----\nMIIEpAIBAAKCAQEA7bq3XWGnb0bEqZ1xR4\n-----END RSA PRIVATE KEY-----\n";
+
+    fn scanner() -> SecretScanner {
+        SecretScanner::new(detector_for(&SecretsPolicy::default()))
+    }
+
+    fn run(
+        writes: &[crate::analyze::testutil::W<'_>],
+        deleted: &[(usize, &str)],
+    ) -> Vec<ImageFinding> {
+        let mut s = scanner();
+        drive(&mut s, writes, deleted);
+        s.findings()
+    }
+
+    fn assert_redacted(f: &[ImageFinding], secrets: &[&str]) {
+        for x in f {
+            for s in secrets {
+                assert!(!x.message.contains(s), "leaked {s}: {}", x.message);
+                assert!(!x.path.contains(s));
+            }
+            // Never more of a value than the detector's preview (4 chars + …).
+            assert!(!x.message.contains("AKIAI"), "{}", x.message);
+            assert!(!x.message.contains("MIIEp"), "{}", x.message);
+        }
+    }
+
+    #[test]
+    fn aws_key_in_text_file_is_high_with_layer_path_and_preview() {
+        let f = run(
+            &[file(
+                1,
+                "app/config.ini",
+                format!("[aws]\naws_access_key_id = {AWS_KEY}\n"),
+            )],
+            &[],
+        );
+        assert_eq!(f.len(), 1, "{f:?}");
+        assert_eq!(f[0].rule, "secrets/in-image");
+        assert_eq!(f[0].severity, Severity::High);
+        assert_eq!(f[0].layer, Some(1));
+        assert_eq!(f[0].path, "app/config.ini");
+        assert!(f[0].message.contains("aws-access-key-id"));
+        assert!(f[0].message.contains("AKIA…"), "{}", f[0].message);
+        assert_redacted(&f, &[AWS_KEY]);
+    }
+
+    #[test]
+    fn weak_generic_password_is_medium() {
+        let f = run(
+            &[file(0, "app/settings.properties", "db.password=hunter22\n")],
+            &[],
+        );
+        assert_eq!(f.len(), 1, "{f:?}");
+        assert_eq!(f[0].severity, Severity::Medium);
+        assert_redacted(&f, &["hunter22"]);
+    }
+
+    #[test]
+    fn ssh_private_key_by_name_is_a_sensitive_file() {
+        let f = run(
+            &[
+                file(2, "root/.ssh/id_rsa", RSA),
+                file(2, "root/.ssh/id_rsa.pub", "ssh-rsa AAAAB3Nza"),
+            ],
+            &[],
+        );
+        assert_eq!(f.len(), 1, "{f:?}");
+        assert_eq!(f[0].rule, "secrets/sensitive-file");
+        assert_eq!(f[0].severity, Severity::High);
+        assert_eq!(f[0].path, "root/.ssh/id_rsa");
+        assert!(f[0].message.contains("SSH private key"));
+        assert!(f[0].message.contains("private-key"), "{}", f[0].message);
+        assert!(!f[0].message.contains("deleted"));
+        assert_redacted(&f, &[RSA]);
+    }
+
+    #[test]
+    fn secret_deleted_in_later_layer_is_in_image_deleted() {
+        let f = run(
+            &[
+                file(0, "etc/hostname", "x"),
+                file(1, "build/token.txt", format!("token: {GH}\n")),
+                file(1, "root/.ssh/id_ed25519", RSA),
+                file(2, "app/bin", "ok"),
+            ],
+            &[(2, "build"), (2, "root/.ssh/id_ed25519")],
+        );
+        assert_eq!(f.len(), 2, "{f:?}");
+        assert_eq!(f[0].rule, "secrets/in-image-deleted");
+        assert_eq!(f[0].severity, Severity::High);
+        assert_eq!(f[0].layer, Some(1));
+        assert_eq!(f[0].path, "build/token.txt");
+        assert!(f[0].message.contains("still in layer 1"));
+        assert_eq!(f[1].rule, "secrets/sensitive-file");
+        assert!(f[1].message.contains("deleted"), "{}", f[1].message);
+        assert_redacted(&f, &[GH]);
+    }
+
+    #[test]
+    fn rewritten_copy_of_same_secret_is_reported_once_where_it_survives() {
+        let body = format!("GITHUB_TOKEN={GH}\n");
+        let f = run(
+            &[file(0, "app/run.sh", &body), file(1, "app/run.sh", &body)],
+            &[],
+        );
+        assert_eq!(f.len(), 1, "{f:?}");
+        assert_eq!(f[0].rule, "secrets/in-image");
+        assert_eq!(f[0].layer, Some(1));
+    }
+
+    #[test]
+    fn repeated_matches_in_one_file_are_one_finding() {
+        let body = format!("a={GH}\nb={GH}\nc={GH}\n");
+        let f = run(&[file(0, "app/tokens.txt", body)], &[]);
+        assert_eq!(f.len(), 1, "{f:?}");
+        assert!(f[0].message.contains("3 matches"), "{}", f[0].message);
+    }
+
+    #[test]
+    fn binary_files_are_skipped() {
+        let mut bin = b"\x7fELF\x02\x01\x01\0\0\0".to_vec();
+        bin.extend_from_slice(format!("token={GH}").as_bytes());
+        let f = run(
+            &[
+                file(0, "usr/bin/tool", &bin),
+                file(0, "usr/lib/libx.so.1", format!("token={GH}")),
+            ],
+            &[],
+        );
+        assert!(f.is_empty(), "{f:?}");
+    }
+
+    #[test]
+    fn docs_certs_and_runtime_test_suites_are_skipped() {
+        let f = run(
+            &[
+                file(
+                    0,
+                    "usr/share/doc/app/README",
+                    format!("export AWS_ACCESS_KEY_ID={AWS_KEY}"),
+                ),
+                file(0, "usr/lib/python3.11/test/keycert.pem", RSA),
+                file(0, "usr/local/lib/python3.12/test/certdata/key.pem", RSA),
+                file(
+                    0,
+                    "usr/local/go/src/crypto/tls/testdata/example-key.pem",
+                    RSA,
+                ),
+                file(0, "usr/local/go/src/crypto/tls/handshake_test.go", RSA),
+                file(
+                    0,
+                    "etc/ssl/certs/ca.pem",
+                    "-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----",
+                ),
+            ],
+            &[],
+        );
+        assert!(f.is_empty(), "{f:?}");
+        // The same key outside those places is reported.
+        let f = run(&[file(0, "opt/app/tls.key", RSA)], &[]);
+        assert_eq!(f.len(), 1);
+        assert_eq!(f[0].rule, "secrets/sensitive-file");
+        assert!(f[0].message.contains("a private key"));
+    }
+
+    #[test]
+    fn credential_files_by_name() {
+        let cases: &[(&str, String, Option<&str>)] = &[
+            ("app/.env", "DEBUG=1\n".into(), Some(".env")),
+            ("app/.env.example", "DB_PASSWORD=\n".into(), None),
+            ("root/.aws/credentials", "[default]\nregion=x\n".into(), Some("AWS credentials")),
+            (
+                "root/.docker/config.json",
+                r#"{"auths":{"ghcr.io":{"auth":"dXNlcjpwYXNz"}}}"#.into(),
+                Some("Docker config"),
+            ),
+            ("root/.docker/config.json", r#"{"auths":{},"credsStore":"desktop"}"#.into(), None),
+            (
+                "home/app/.npmrc",
+                "//registry.npmjs.org/:_authToken=${NPM_TOKEN}\n".into(),
+                Some(".npmrc"),
+            ),
+            ("home/app/.npmrc", "registry=https://registry.npmjs.org/\n".into(), None),
+            ("root/.git-credentials", "https://u:p@github.com\n".into(), Some("git credential")),
+            ("root/.netrc", "machine h login u password Zx8vB2nM4qW6\n".into(), Some(".netrc")),
+            ("root/.pypirc", "[pypi]\nusername = __token__\npassword = pypi-AgEIcHlwaS5vcmc\n".into(), Some(".pypirc")),
+            (
+                "root/.kube/config",
+                "apiVersion: v1\nkind: Config\nusers:\n- name: admin\n  user:\n    token: abc.def\n".into(),
+                Some("kubeconfig"),
+            ),
+            (
+                "srv/cluster.yaml",
+                "apiVersion: v1\nkind: Config\nclusters: []\nusers:\n- name: a\n  user:\n    client-key-data: LS0tLS1\n".into(),
+                Some("kubeconfig"),
+            ),
+            (
+                "srv/deploy.yaml",
+                "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: users\n".into(),
+                None,
+            ),
+            ("srv/plain.pem", "-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n".into(), None),
+        ];
+        for (path, body, want) in cases {
+            let f: Vec<ImageFinding> = run(&[file(0, path, body)], &[])
+                .into_iter()
+                .filter(|f| f.rule == "secrets/sensitive-file")
+                .collect();
+            match want {
+                Some(w) => {
+                    assert_eq!(f.len(), 1, "{path}: {f:?}");
+                    assert!(f[0].message.contains(w), "{path}: {}", f[0].message);
+                }
+                None => assert!(f.is_empty(), "{path}: {f:?}"),
+            }
+        }
+    }
+
+    #[test]
+    fn netrc_password_preview_is_redacted() {
+        let f = run(
+            &[file(
+                0,
+                "root/.netrc",
+                "machine h login u password Zx8vB2nM4qW6\n",
+            )],
+            &[],
+        );
+        assert_eq!(f.len(), 1);
+        assert!(f[0].message.contains("netrc-password"), "{}", f[0].message);
+        assert_redacted(&f, &["Zx8vB2nM4qW6"]);
+    }
+
+    #[test]
+    fn files_over_the_content_limit_are_counted_in_notes() {
+        let mut s = scanner();
+        let e = Entry {
+            layer: 0,
+            path: "app/huge.json",
+            kind: EntryKind::File,
+            mode: 0o644,
+            uid: 0,
+            gid: 0,
+            size: 5 << 20,
+        };
+        assert!(s.wants(&e));
+        s.entry(&e, None);
+        s.finish(&FinalFs::default());
+        assert_eq!(s.notes().len(), 1);
+    }
+
+    #[test]
+    fn skip_rules_keep_ordinary_paths() {
+        assert!(skip_path("usr/lib/python3.11/test/badcert.pem"));
+        assert!(!skip_path(
+            "usr/lib/python3.11/site-packages/app/settings.py"
+        ));
+        assert!(!skip_path("usr/lib/python3.11/testing.py"));
+        assert!(skip_path("usr/lib/go-1.22/src/crypto/x509/testdata/a.pem"));
+        assert!(!skip_path("usr/local/go/src/crypto/tls/common.go"));
+        assert!(!skip_path("app/testdata/key.pem"));
+        assert!(binary_name("usr/lib/x86_64-linux-gnu/libc.so.6"));
+        assert!(!binary_name("etc/passwd"));
+    }
+}
