@@ -12,7 +12,16 @@
 //!   OS and minimality, installed packages.
 
 pub mod analyze;
+pub mod cache;
 pub mod error;
 pub mod layers;
 pub mod model;
+pub mod scan;
 pub mod source;
+
+/// Every rule of `palisade image`, vulnerabilities included, in `palisade rules` order.
+pub fn catalog() -> Vec<&'static palisade_core::RuleMeta> {
+    let mut c = analyze::catalog();
+    c.push(&scan::VULNERABLE);
+    c
+}

@@ -185,7 +185,7 @@ fn write_findings(findings: &[Finding], st: Style, out: &mut dyn Write) -> io::R
         .unwrap_or(0);
     let loc_w = findings
         .iter()
-        .map(|f| format!("{}:{}", f.line, f.column).len())
+        .map(|f| line_col(f).len())
         .max()
         .unwrap_or(0);
     let container_w = findings
@@ -248,7 +248,7 @@ fn write_finding(
     table.add_row(vec![
         severity,
         Cell::new(f.rule),
-        Cell::new(format!("{}:{}", f.line, f.column)),
+        Cell::new(line_col(f)),
         Cell::new(f.container.as_deref().map_or(Cow::Borrowed("-"), clean)),
         Cell::new(wrap(&clean(&f.message), message_width(widths)).join("\n")),
     ]);
@@ -366,6 +366,16 @@ fn object_name(o: &ObjectRef) -> String {
 }
 
 /// `file:line:col`, leaving out the parts that are unknown (0).
+/// `line:column` of a finding; empty for findings without a line (image
+/// findings, located by layer and path instead).
+fn line_col(f: &Finding) -> String {
+    if f.line == 0 {
+        String::new()
+    } else {
+        format!("{}:{}", f.line, f.column)
+    }
+}
+
 fn location(file: &str, line: u32, column: u32) -> String {
     let file = clean(file);
     match (line, column) {

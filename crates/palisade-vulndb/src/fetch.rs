@@ -29,6 +29,21 @@ pub fn archive_url(base: &str, ecosystem: &str) -> Result<reqwest::Url, DbError>
     Ok(url)
 }
 
+/// An HTTPS client for [`Db::update`]: rustls, a connect timeout of 30 s
+/// and an overall timeout of 30 minutes per archive (the Debian archive is
+/// a few hundred MB).
+pub fn http_client() -> Result<reqwest::Client, DbError> {
+    reqwest::Client::builder()
+        .connect_timeout(std::time::Duration::from_secs(30))
+        .timeout(std::time::Duration::from_secs(30 * 60))
+        .user_agent(concat!("palisade/", env!("CARGO_PKG_VERSION")))
+        .build()
+        .map_err(|e| DbError::Download {
+            url: String::new(),
+            message: chain(&e),
+        })
+}
+
 /// An error and its causes on one line: reqwest's own message ("error
 /// sending request") says little without them.
 fn chain(e: &dyn std::error::Error) -> String {

@@ -15,7 +15,7 @@ pub mod version;
 
 pub use db::{Db, DbError, ImportStats, Match, PackageQuery};
 #[cfg(feature = "download")]
-pub use fetch::{archive_url, DEFAULT_OSV_URL, OSV_URL_ENV};
+pub use fetch::{archive_url, http_client, DEFAULT_OSV_URL, OSV_URL_ENV};
 pub use osv::Severity;
 pub use version::{compare, Scheme};
 

@@ -33,6 +33,86 @@ pub enum Command {
     Rbac(RbacCommand),
     /// Resolve image tags to digests and print pinned references.
     Resolve(ResolveArgs),
+    /// Scan what is inside an image: secrets, root user, needless tools,
+    /// packages and known vulnerabilities.
+    Image(ImageArgs),
+    /// Manage the vulnerability database (OSV advisories in SQLite).
+    #[command(subcommand)]
+    Db(DbCommand),
+}
+
+/// `palisade image`.
+#[derive(Debug, Args)]
+pub struct ImageArgs {
+    /// The image: a registry reference (`alpine:3.20`), `oci:DIR[:tag]`
+    /// (an OCI image layout) or `docker-archive:FILE` (`docker save`).
+    pub image: String,
+    /// Output format: table, json, sarif, junit or cyclonedx (CycloneDX 1.5 SBOM).
+    #[arg(long, short = 'f', default_value = "table")]
+    pub format: String,
+    /// Write the report to FILE instead of standard output.
+    #[arg(long, short = 'o', value_name = "FILE")]
+    pub output: Option<PathBuf>,
+    /// Exit with status 1 when a finding is at or above this severity.
+    #[arg(long = "fail-on", default_value = "high", env = "PALISADE_FAIL_ON")]
+    pub fail_on: String,
+    /// Policy file (secrets tuning; default .palisade.yaml if present).
+    #[arg(long, short = 'c', value_name = "FILE", env = "PALISADE_CONFIG")]
+    pub config: Option<PathBuf>,
+    /// The vulnerability database (default: the user cache directory).
+    #[arg(long, value_name = "FILE", env = "PALISADE_VULN_DB")]
+    pub db: Option<PathBuf>,
+    /// Do not look packages up in the vulnerability database.
+    #[arg(long)]
+    pub skip_vulnerabilities: bool,
+    /// Do not store the result by digest for scan --images and serve.
+    #[arg(long)]
+    pub no_cache: bool,
+    /// Print only the summary line (table format).
+    #[arg(long, short = 'q')]
+    pub quiet: bool,
+    /// Limit: total uncompressed bytes of all layers.
+    #[arg(long, value_name = "BYTES", default_value_t = 16 << 30)]
+    pub max_bytes: u64,
+    /// Limit: tar entries of all layers.
+    #[arg(long, value_name = "N", default_value_t = 2_000_000)]
+    pub max_entries: u64,
+    /// Limit: largest file whose content is scanned for secrets.
+    #[arg(long, value_name = "BYTES", default_value_t = 1 << 20)]
+    pub max_file_bytes: u64,
+    /// Registries.
+    #[command(flatten)]
+    pub registry: RegistryArgs,
+}
+
+/// `palisade db`.
+#[derive(Debug, Subcommand)]
+pub enum DbCommand {
+    /// Import OSV advisories from an archive (`all.zip`) or a directory of JSON files.
+    Import {
+        /// Archives or directories.
+        #[arg(required = true)]
+        paths: Vec<PathBuf>,
+        /// The database (default: the user cache directory).
+        #[arg(long, value_name = "FILE", env = "PALISADE_VULN_DB")]
+        db: Option<PathBuf>,
+    },
+    /// Download the OSV archives of the given ecosystems and import them
+    /// (base address from PALISADE_OSV_URL, else OSV's public bucket).
+    Update {
+        /// OSV ecosystems.
+        #[arg(long = "ecosystem", default_values_t = ["Debian".to_string(), "Ubuntu".to_string(), "Alpine".to_string(), "Red Hat".to_string()])]
+        ecosystems: Vec<String>,
+        /// The database (default: the user cache directory).
+        #[arg(long, value_name = "FILE", env = "PALISADE_VULN_DB")]
+        db: Option<PathBuf>,
+    },
+    /// Where the database is and how many advisories it holds.
+    Status {
+        /// The database (default: the user cache directory).
+        #[arg(long, value_name = "FILE", env = "PALISADE_VULN_DB")]
+        db: Option<PathBuf>,
+    },
 }
 
 /// `palisade resolve`.

@@ -7,9 +7,11 @@
 mod cli;
 mod config;
 mod config_cmd;
+mod image_cmd;
 mod rbac_cmd;
 mod resolve_cmd;
 mod rules_cmd;
+mod sbom;
 mod scan;
 mod serve_cmd;
 mod verify_cmd;
@@ -39,6 +41,8 @@ fn main() {
         cli::Command::Rbac(cmd) => rbac_cmd::run(cmd),
         cli::Command::Verify(args) => verify_cmd::run(args),
         cli::Command::Resolve(args) => resolve_cmd::run(args),
+        cli::Command::Image(args) => image_cmd::run(args),
+        cli::Command::Db(cmd) => image_cmd::run_db(cmd),
     };
     match result {
         Ok(code) => std::process::exit(code),

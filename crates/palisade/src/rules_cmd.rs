@@ -18,7 +18,10 @@ pub fn run(args: RulesArgs) -> Result<i32> {
     let mut out = stdout.lock();
     let written = match &args.id {
         Some(id) => {
-            let Some(meta) = palisade_rules::find(id) else {
+            let Some(meta) = crate::image_cmd::full_catalog()
+                .into_iter()
+                .find(|m| m.id == id)
+            else {
                 bail!("unknown rule {id:?}; `palisade rules` lists them");
             };
             if json {
@@ -28,7 +31,7 @@ pub fn run(args: RulesArgs) -> Result<i32> {
             }
         }
         None => {
-            let catalog = palisade_rules::catalog();
+            let catalog = crate::image_cmd::full_catalog();
             if json {
                 writeln!(out, "{}", serde_json::to_string_pretty(&catalog)?)
             } else {

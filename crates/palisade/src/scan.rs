@@ -114,7 +114,7 @@ pub fn run(cfg: ScanConfig) -> Result<i32> {
         report.findings.push(f);
     }
 
-    let catalog = palisade_rules::catalog();
+    let catalog = crate::image_cmd::full_catalog();
     let to_terminal = cfg.output.is_none() && io::stdout().is_terminal();
     let opts = RenderOptions {
         color: to_terminal && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty()),

@@ -1,0 +1,246 @@
+//! One whole image scan: open the source, walk every layer once with the
+//! analyzers, then look the installed packages up in the vulnerability
+//! database. Shared by `palisade image`, `scan --images` and the webhook's
+//! background scanner.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use palisade_core::{RuleMeta, Severity};
+use palisade_rules::secrets::detect::Detector;
+use palisade_vulndb::{Db, Match, PackageQuery};
+
+use crate::analyze::{Analyzers, CHECKLIST_URL};
+use crate::error::ImageError;
+use crate::layers::{walk, Progress};
+use crate::model::{Base, ImageFinding, LayerInfo, Limits, OsInfo, Package};
+use crate::source::{OpenOptions, Source};
+
+/// `image/vulnerable`.
+pub static VULNERABLE: RuleMeta = RuleMeta {
+    id: "image/vulnerable",
+    title: "Installed package has a known vulnerability",
+    severity: Severity::High,
+    level: None,
+    rationale: "An OS package of the image is at a version an advisory lists as affected (OSV data from the distribution's security tracker: Debian, Ubuntu, Alpine, Red Hat). Advisories are matched on the package the distribution tracks (Debian, Ubuntu and Alpine track source packages; Red Hat binary packages), with the distribution's own version ordering (dpkg epochs and ~, apk suffixes, rpm vercmp). The finding's severity is the advisory's (critical, high, medium, low; unknown ratings are reported as medium).",
+    remediation: "Rebuild the image on an updated base (docker build --pull), or upgrade the package to the fixed version the finding names; if no fix exists, judge whether the vulnerable code is reachable and use a minimal base that does not ship the package.",
+    references: &[CHECKLIST_URL, "https://osv.dev/"],
+};
+
+/// How to scan.
+#[derive(Clone)]
+pub struct ScanOptions {
+    /// How to open the source (platform, registry client options).
+    pub open: OpenOptions,
+    /// Limits of the walk.
+    pub limits: Limits,
+    /// The credential detector (from the policy's `secrets` section).
+    pub detector: Arc<Detector>,
+    /// The vulnerability database (`None`: its default path); a missing
+    /// database is a note in the result, not an error.
+    pub db: Option<PathBuf>,
+    /// Look packages up in the vulnerability database.
+    pub vulnerabilities: bool,
+}
+
+/// One vulnerability of one package.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Vulnerability {
+    /// Index into [`ImageScan::packages`].
+    pub package: usize,
+    /// The advisory.
+    pub advisory: Match,
+}
+
+/// Everything one scan found.
+#[derive(Debug, Clone)]
+pub struct ImageScan {
+    /// The source as given.
+    pub name: String,
+    /// Digest of the manifest read (the platform's manifest for an index;
+    /// the config digest for a docker-archive).
+    pub manifest_digest: String,
+    /// Digest of the config blob.
+    pub config_digest: String,
+    /// The OS.
+    pub os: OsInfo,
+    /// Installed packages.
+    pub packages: Vec<Package>,
+    /// Each layer's sizes.
+    pub layers: Vec<LayerInfo>,
+    /// Findings of every rule, vulnerabilities included (one per advisory
+    /// and package).
+    pub findings: Vec<ImageFinding>,
+    /// The vulnerabilities behind the `image/vulnerable` findings.
+    pub vulnerabilities: Vec<Vulnerability>,
+    /// What was not checked or could not be read (never a silent gap).
+    pub notes: Vec<String>,
+}
+
+/// Scans `source`. `progress` is called as layers are read.
+pub fn scan_image(
+    source: &Source,
+    opts: &ScanOptions,
+    progress: Option<&dyn Fn(&Progress<'_>)>,
+) -> Result<ImageScan, ImageError> {
+    let mut image = source.open(&opts.open)?;
+    let mut analyzers = Analyzers::new(opts.detector.clone());
+    let walked = {
+        let mut visitors = analyzers.visitors();
+        walk(&mut image, &opts.limits, &mut visitors, progress)?
+    };
+    let analysis = analyzers.finish_into(&image.config, &walked.layers);
+    let mut notes = analysis.notes;
+    notes.extend(walked.warnings);
+    let mut findings = analysis.findings;
+    let vulnerabilities = if opts.vulnerabilities {
+        let (v, note) = vulnerabilities(&analysis.os, &analysis.packages, opts.db.as_ref());
+        notes.extend(note);
+        findings.extend(v.iter().map(|v| finding(v, &analysis.packages[v.package])));
+        v
+    } else {
+        Vec::new()
+    };
+    Ok(ImageScan {
+        name: image.name.clone(),
+        manifest_digest: image.manifest_digest.clone(),
+        config_digest: image.config_digest.clone(),
+        os: analysis.os,
+        packages: analysis.packages,
+        layers: walked.layers,
+        findings,
+        vulnerabilities,
+        notes,
+    })
+}
+
+/// The ecosystem queried for an OS: OSV's, with the Red Hat major release
+/// when known (el8 fixes must not judge an el9 package).
+fn query_ecosystem(os: &OsInfo) -> Option<String> {
+    let eco = os.ecosystem()?;
+    if os.base == Base::RhelFamily {
+        let major = os.version_id.split('.').next().unwrap_or_default();
+        if !major.is_empty() {
+            return Some(format!("Red Hat:enterprise_linux:{major}"));
+        }
+    }
+    Some(eco)
+}
+
+/// Looks every package up; the note says why nothing was looked up.
+fn vulnerabilities(
+    os: &OsInfo,
+    packages: &[Package],
+    db: Option<&PathBuf>,
+) -> (Vec<Vulnerability>, Option<String>) {
+    if packages.is_empty() {
+        return (Vec::new(), None);
+    }
+    let Some(ecosystem) = query_ecosystem(os) else {
+        return (
+            Vec::new(),
+            Some(format!(
+                "vulnerabilities not checked: the OS ({}) has no advisory source palisade knows",
+                if os.pretty_name.is_empty() {
+                    "unknown"
+                } else {
+                    &os.pretty_name
+                }
+            )),
+        );
+    };
+    let path = match db {
+        Some(p) => p.clone(),
+        None => match Db::default_path() {
+            Ok(p) => p,
+            Err(e) => {
+                return (
+                    Vec::new(),
+                    Some(format!("vulnerabilities not checked: {e}")),
+                )
+            }
+        },
+    };
+    if !path.is_file() {
+        return (
+            Vec::new(),
+            Some(format!(
+                "vulnerabilities not checked: no vulnerability database at {} (palisade db update, or palisade db import FILE)",
+                path.display()
+            )),
+        );
+    }
+    let db = match Db::open(&path) {
+        Ok(db) => db,
+        Err(e) => {
+            return (
+                Vec::new(),
+                Some(format!("vulnerabilities not checked: {e}")),
+            )
+        }
+    };
+    let mut out = Vec::new();
+    let mut failed = Vec::new();
+    for (i, p) in packages.iter().enumerate() {
+        let q = PackageQuery {
+            ecosystem: &ecosystem,
+            name: &p.name,
+            source_name: p.source_name.as_deref(),
+            version: &p.version,
+        };
+        match db.matches(&q) {
+            Ok(ms) => out.extend(ms.into_iter().map(|advisory| Vulnerability {
+                package: i,
+                advisory,
+            })),
+            Err(e) => failed.push(format!("{} {}: {e}", p.name, p.version)),
+        }
+    }
+    let note = (!failed.is_empty()).then(|| {
+        format!(
+            "vulnerabilities not checked for {} packages: {}",
+            failed.len(),
+            failed.join("; ")
+        )
+    });
+    (out, note)
+}
+
+fn finding(v: &Vulnerability, p: &Package) -> ImageFinding {
+    let a = &v.advisory;
+    let severity = match a.severity {
+        palisade_vulndb::Severity::Critical => Severity::Critical,
+        palisade_vulndb::Severity::High => Severity::High,
+        palisade_vulndb::Severity::Medium | palisade_vulndb::Severity::Unknown => Severity::Medium,
+        palisade_vulndb::Severity::Low => Severity::Low,
+    };
+    let aliases = if a.aliases.is_empty() {
+        String::new()
+    } else {
+        format!(" ({})", a.aliases.join(", "))
+    };
+    let fix = match &a.fixed_version {
+        Some(f) => format!("fixed in {f}"),
+        None => "no fix yet".to_string(),
+    };
+    let source = match &p.source_name {
+        Some(s) if s != &p.name => format!(" (source {s})"),
+        _ => String::new(),
+    };
+    let summary = if a.summary.is_empty() {
+        String::new()
+    } else {
+        format!(": {}", a.summary)
+    };
+    ImageFinding {
+        rule: VULNERABLE.id,
+        severity,
+        message: format!(
+            "{} {}{source}: {}{aliases}, {fix}{summary}",
+            p.name, p.version, a.id
+        ),
+        layer: Some(p.layer),
+        path: format!("package {}", p.name),
+        remediation: VULNERABLE.remediation,
+    }
+}

@@ -1,0 +1,330 @@
+//! `palisade image` and `palisade db`: what is inside an image, in one
+//! streaming pass over its layers (`palisade-image`), with installed
+//! packages looked up in the vulnerability database (`palisade-vulndb`).
+
+use std::io::{self, IsTerminal, Write};
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::{anyhow, bail, Context as _, Result};
+use indicatif::{MultiProgress, ProgressBar, ProgressStyle};
+use palisade_core::{Finding, ObjectRef, ScanReport, Severity};
+use palisade_image::cache::ResultCache;
+use palisade_image::layers::Progress;
+use palisade_image::model::Limits;
+use palisade_image::scan::{scan_image, ImageScan, ScanOptions};
+use palisade_image::source::{OpenOptions, Source};
+use palisade_report::{render, Format, RenderOptions};
+use palisade_rules::secrets::detect::detector_for;
+use palisade_vulndb::Db;
+
+use crate::cli::{DbCommand, ImageArgs};
+use crate::sbom::{cyclonedx, Bom, BomVulnerability};
+
+/// Every rule palisade knows: manifests, RBAC and image content.
+pub fn full_catalog() -> Vec<&'static palisade_core::RuleMeta> {
+    let mut c = palisade_rules::catalog();
+    c.extend(palisade_image::catalog());
+    c
+}
+
+/// Runs `palisade image`; the exit status follows `--fail-on`.
+pub fn run(args: ImageArgs) -> Result<i32> {
+    let cyclonedx_out = args.format == "cyclonedx";
+    let format: Option<Format> = if cyclonedx_out {
+        None
+    } else {
+        Some(
+            args.format
+                .parse()
+                .map_err(|e| anyhow!("--format: {e} (or cyclonedx)"))?,
+        )
+    };
+    let fail_on: Severity = args
+        .fail_on
+        .parse()
+        .map_err(|e| anyhow!("--fail-on: {e}"))?;
+    let source = Source::parse(&args.image)?;
+    let policy = crate::config::load_policy(args.config.as_deref())?;
+    let registry = args.registry.client_options()?;
+    let opts = ScanOptions {
+        open: OpenOptions {
+            platform: registry.platform.clone(),
+            registry: registry.clone(),
+        },
+        limits: Limits {
+            max_total_bytes: args.max_bytes,
+            max_entries: args.max_entries,
+            max_file_bytes: args.max_file_bytes,
+            ..Limits::default()
+        },
+        detector: detector_for(&policy.secrets),
+        db: args.db.clone(),
+        vulnerabilities: !args.skip_vulnerabilities,
+    };
+    let bars = Bars::new(!args.quiet && io::stderr().is_terminal());
+    let scan = scan_image(&source, &opts, Some(&|p: &Progress<'_>| bars.update(p)))
+        .with_context(|| format!("cannot scan {}", args.image))?;
+    bars.finish();
+    if !args.no_cache {
+        store(&source, &scan, &registry);
+    }
+
+    let mut out: Box<dyn Write> = match &args.output {
+        Some(path) => Box::new(io::BufWriter::new(
+            std::fs::File::create(path)
+                .with_context(|| format!("--output: cannot create {}", path.display()))?,
+        )),
+        None => Box::new(io::BufWriter::new(io::stdout().lock())),
+    };
+    let report = report_of(&scan);
+    let written = match format {
+        None => {
+            let mut doc = serde_json::to_vec_pretty(&bom(&scan)).map_err(io::Error::other)?;
+            doc.push(b'\n');
+            out.write_all(&doc)
+        }
+        Some(format) => {
+            let to_terminal = args.output.is_none() && io::stdout().is_terminal();
+            let opts = RenderOptions {
+                color: to_terminal && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty()),
+                quiet: args.quiet,
+            };
+            render(&report, &full_catalog(), format, &opts, &mut out)
+        }
+    };
+    match written.and_then(|_| out.flush()) {
+        Ok(()) => {}
+        Err(e) if e.kind() == io::ErrorKind::BrokenPipe => {}
+        Err(e) => return Err(e).context("cannot write the report"),
+    }
+    Ok(i32::from(report.has_findings_at(fail_on)))
+}
+
+/// Stores the result by the digests that name the image: the manifest
+/// read, and for a registry tag also the digest the tag points to (an
+/// index digest for a multi-arch image), which admission resolves.
+fn store(source: &Source, scan: &ImageScan, registry: &palisade_oci::ClientOptions) {
+    let Some(dir) = ResultCache::default_dir() else {
+        return;
+    };
+    let mut digests = vec![scan.manifest_digest.clone()];
+    if let Source::Registry(reference) = source {
+        if let Ok(client) = palisade_oci::Client::new(registry.clone()) {
+            if let Ok(rt) = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+            {
+                if let Ok(r) = rt.block_on(client.resolve(reference)) {
+                    digests.push(r.digest);
+                }
+            }
+        }
+    }
+    let refs: Vec<&str> = digests.iter().map(String::as_str).collect();
+    if let Err(e) = ResultCache::new(dir).put(&refs, scan) {
+        eprintln!("palisade: the result was not stored for scan --images: {e}");
+    }
+}
+
+/// The scan as a report of findings located at the image.
+pub fn report_of(scan: &ImageScan) -> ScanReport {
+    let object = Arc::new(ObjectRef {
+        api_version: "oci".to_string(),
+        kind: "Image".to_string(),
+        namespace: None,
+        name: format!("{} ({})", scan.name, scan.manifest_digest),
+    });
+    let file: Arc<str> = scan.name.as_str().into();
+    let mut report = ScanReport::default();
+    for f in &scan.findings {
+        let path = match f
+            .layer
+            .and_then(|l| scan.layers.get(l).map(|info| (l, info)))
+        {
+            Some((l, info)) => format!("layer {l} ({}): {}", short(&info.digest), f.path),
+            None => f.path.clone(),
+        };
+        *report.summary.findings.entry(f.severity).or_default() += 1;
+        report.findings.push(Finding {
+            rule: f.rule,
+            severity: f.severity,
+            message: f.message.clone(),
+            object: object.clone(),
+            container: None,
+            path,
+            file: file.clone(),
+            line: 0,
+            column: 0,
+            remediation: f.remediation,
+        });
+    }
+    report.summary.files = 1;
+    report.summary.objects = 1;
+    *report
+        .summary
+        .other_kinds
+        .entry("Image".to_string())
+        .or_default() += 1;
+    report.summary.notes.push(format!(
+        "{}: {} layers, {} packages ({}), {} vulnerabilities",
+        scan.name,
+        scan.layers.len(),
+        scan.packages.len(),
+        if scan.os.pretty_name.is_empty() {
+            format!("{:?}", scan.os.base).to_lowercase()
+        } else {
+            scan.os.pretty_name.clone()
+        },
+        scan.vulnerabilities.len()
+    ));
+    report.summary.notes.extend(scan.notes.iter().cloned());
+    report
+}
+
+fn bom(scan: &ImageScan) -> serde_json::Value {
+    let vulnerabilities: Vec<BomVulnerability> = scan
+        .vulnerabilities
+        .iter()
+        .map(|v| BomVulnerability {
+            package: v.package,
+            id: v.advisory.id.clone(),
+            aliases: v.advisory.aliases.clone(),
+            severity: format!("{:?}", v.advisory.severity).to_lowercase(),
+            fixed: v.advisory.fixed_version.clone(),
+            summary: v.advisory.summary.clone(),
+        })
+        .collect();
+    cyclonedx(&Bom {
+        reference: &scan.name,
+        digest: &scan.manifest_digest,
+        os: &scan.os,
+        packages: &scan.packages,
+        vulnerabilities: &vulnerabilities,
+        tool_version: env!("CARGO_PKG_VERSION"),
+        now: std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_secs()),
+    })
+}
+
+fn short(digest: &str) -> &str {
+    let end = digest.len().min("sha256:".len() + 12);
+    &digest[..end]
+}
+
+/// Progress bars on a terminal: one per layer being read.
+struct Bars {
+    multi: Option<MultiProgress>,
+    current: std::sync::Mutex<Option<(usize, ProgressBar)>>,
+}
+
+impl Bars {
+    fn new(on: bool) -> Bars {
+        Bars {
+            multi: on.then(MultiProgress::new),
+            current: std::sync::Mutex::new(None),
+        }
+    }
+
+    fn update(&self, p: &Progress<'_>) {
+        let Some(multi) = &self.multi else { return };
+        let mut current = self.current.lock().unwrap_or_else(|e| e.into_inner());
+        if current.as_ref().is_none_or(|(l, _)| *l != p.layer) {
+            let bar = multi.add(ProgressBar::new(p.compressed_size));
+            bar.set_style(
+                ProgressStyle::with_template(
+                    "{prefix} [{bar:30}] {bytes}/{total_bytes} {bytes_per_sec}",
+                )
+                .unwrap_or_else(|_| ProgressStyle::default_bar())
+                .progress_chars("=> "),
+            );
+            bar.set_prefix(format!(
+                "layer {}/{} {}",
+                p.layer + 1,
+                p.layers,
+                short(p.digest)
+            ));
+            bar.enable_steady_tick(Duration::from_millis(200));
+            *current = Some((p.layer, bar));
+        }
+        if let Some((_, bar)) = current.as_ref() {
+            bar.set_position(p.compressed_read);
+            if p.done {
+                bar.finish();
+            }
+        }
+    }
+
+    fn finish(&self) {
+        if let Some(multi) = &self.multi {
+            let _ = multi.clear();
+        }
+    }
+}
+
+/// Runs `palisade db`.
+pub fn run_db(cmd: DbCommand) -> Result<i32> {
+    let path_of = |db: Option<std::path::PathBuf>| -> Result<std::path::PathBuf> {
+        match db {
+            Some(p) => Ok(p),
+            None => Ok(Db::default_path()?),
+        }
+    };
+    match cmd {
+        DbCommand::Import { paths, db } => {
+            let path = path_of(db)?;
+            let mut db = Db::open(&path)?;
+            for p in &paths {
+                let stats = db.import(p)?;
+                println!(
+                    "{}: {} records, {} new, {} updated, {} unchanged, {} withdrawn",
+                    p.display(),
+                    stats.records,
+                    stats.inserted,
+                    stats.updated,
+                    stats.unchanged,
+                    stats.withdrawn
+                );
+            }
+            println!("{}: {} advisories", path.display(), db.advisory_count()?);
+            Ok(0)
+        }
+        DbCommand::Update { ecosystems, db } => {
+            if ecosystems.is_empty() {
+                bail!("--ecosystem: give at least one");
+            }
+            let path = path_of(db)?;
+            let mut db = Db::open(&path)?;
+            let client = palisade_vulndb::http_client()?;
+            let rt = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .context("cannot start the async runtime")?;
+            let names: Vec<&str> = ecosystems.iter().map(String::as_str).collect();
+            let stats = rt.block_on(db.update(&names, &client))?;
+            println!(
+                "{}: {} records, {} new, {} updated; {} advisories",
+                path.display(),
+                stats.records,
+                stats.inserted,
+                stats.updated,
+                db.advisory_count()?
+            );
+            Ok(0)
+        }
+        DbCommand::Status { db } => {
+            let path = path_of(db)?;
+            if !path.is_file() {
+                println!(
+                    "{}: no database (palisade db update, or palisade db import FILE)",
+                    path.display()
+                );
+                return Ok(1);
+            }
+            let db = Db::open(&path)?;
+            println!("{}: {} advisories", path.display(), db.advisory_count()?);
+            Ok(0)
+        }
+    }
+}
