@@ -323,10 +323,18 @@ fn evaluator(
             .map_err(|errors| palisade_rego::join_errors(&errors, "; "))?;
         Some(Arc::new(set))
     };
-    let supply = palisade_supply::Supply::from_policy(
+    // Image content is never scanned on the admission path: unscanned
+    // images are queued for the background scanner.
+    let content = policy
+        .images
+        .content
+        .clone()
+        .map(|c| (c, palisade_supply::Mode::Queue));
+    let supply = palisade_supply::Supply::for_policy(
         &policy,
         registry.clone(),
         policy.images.mutate_digest,
+        content,
     )?;
     let supply = supply.map(|s| s.with_deadline(deadline));
     Ok(Evaluator::new(policy)

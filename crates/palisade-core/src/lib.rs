@@ -19,6 +19,7 @@ pub use loader::Limits;
 pub use node::{Node, Pos, Seg, Value};
 pub use object::{Object, ObjectRef, PodPart, PodView, WorkloadKind};
 pub use policy::{
-    AdmissionPolicy, FailurePolicy, ImagePolicy, Mode, Mutations, Policy, ScanIndex, VerifyRule,
+    AdmissionPolicy, ContentPolicy, FailurePolicy, ImagePolicy, Mode, Mutations, Policy, ScanIndex,
+    VerifyRule,
 };
 pub use rule::{Context, PssLevel, PssVersion, Rule, RuleMeta, Target, Violation};

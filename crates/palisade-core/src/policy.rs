@@ -241,6 +241,36 @@ pub struct ImagePolicy {
     /// What a registry failure (unreachable, unauthorized, malformed
     /// content) means for an image a network rule has to check.
     pub failure_policy: FailurePolicy,
+    /// Gating on what is inside images (`images.content`; `scan --images`
+    /// turns it on with the defaults when the policy does not).
+    pub content: Option<ContentPolicy>,
+}
+
+/// `images.content`: which results of `palisade image` keep an image out.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ContentPolicy {
+    /// Vulnerabilities at or above this severity are reported at the image
+    /// field (`image/vulnerable`); `None`: not gated.
+    pub vulnerabilities: Option<crate::finding::Severity>,
+    /// Secrets found in the image (layers or config) are reported (`image/secrets`).
+    pub secrets: bool,
+    /// In the webhook, an image not scanned yet: a warning (`false`) or a
+    /// denial (`true`, strict); it is queued for scanning either way.
+    pub deny_unscanned: bool,
+    /// The vulnerability database (default: the user cache directory),
+    /// relative to the policy file.
+    pub database: Option<String>,
+}
+
+impl Default for ContentPolicy {
+    fn default() -> Self {
+        ContentPolicy {
+            vulnerabilities: Some(crate::finding::Severity::High),
+            secrets: true,
+            deny_unscanned: false,
+            database: None,
+        }
+    }
 }
 
 /// One `images.verify` entry: images matching `images` must carry a cosign

@@ -10,7 +10,7 @@ use crate::finding::Severity;
 use crate::loader::{load_str, Diagnostic, Limits};
 use crate::node::{Node, Pos, Value};
 use crate::policy::{
-    Date, Exemption, ExtraPattern, FailurePolicy, Mode, ModeRule, Mutations, Policy,
+    ContentPolicy, Date, Exemption, ExtraPattern, FailurePolicy, Mode, ModeRule, Mutations, Policy,
     RequestExemptions, RuleSetting, VerifyRule,
 };
 use crate::rule::{PssLevel, PssVersion};
@@ -61,6 +61,11 @@ spec:
     # A registry that cannot be asked: Fail (a high finding, denied in
     # enforce mode) or Ignore (a warning).
     failurePolicy: Fail
+    # Gate on what is inside images (results of palisade image, by digest):
+    # image/vulnerable at or above a severity (none: off), image/secrets,
+    # and in the webhook what to do with an image not scanned yet (warn, or
+    # deny; it is queued for scanning). scan --images turns this on.
+    # content: {vulnerabilities: high, secrets: true, unscanned: warn}
 
   secrets:
     # Shannon entropy (bits per character) from which a generic credential
@@ -390,6 +395,7 @@ impl Decoder<'_> {
                     "verify",
                     "mutateDigest",
                     "failurePolicy",
+                    "content",
                 ],
             ) {
                 if let Some(n) = images.get("trustedRegistries") {
@@ -415,6 +421,9 @@ impl Decoder<'_> {
                 }
                 if let Some(n) = images.get("verify") {
                     self.verify_rules(n, p);
+                }
+                if let Some(n) = images.get("content") {
+                    self.content_policy(n, p);
                 }
             }
         }
@@ -722,6 +731,43 @@ impl Decoder<'_> {
                 self.error(n.pos, "spec.secrets.extraPatterns must be a list");
             }
         }
+    }
+
+    fn content_policy(&mut self, node: &Node, p: &mut Policy) {
+        let Some(m) = self.map(
+            node,
+            "spec.images.content",
+            &["vulnerabilities", "secrets", "unscanned", "database"],
+        ) else {
+            return;
+        };
+        let mut c = ContentPolicy::default();
+        if let Some(n) = m.get("vulnerabilities") {
+            c.vulnerabilities = self
+                .parsed(n, "spec.images.content.vulnerabilities", |s| match s {
+                    "none" => Ok(None),
+                    other => other.parse::<Severity>().map(Some),
+                })
+                .unwrap_or(c.vulnerabilities);
+        }
+        if let Some(n) = m.get("secrets") {
+            c.secrets = self
+                .boolean(n, "spec.images.content.secrets")
+                .unwrap_or(true);
+        }
+        if let Some(n) = m.get("unscanned") {
+            c.deny_unscanned = self
+                .parsed(n, "spec.images.content.unscanned", |s| match s {
+                    "warn" => Ok(false),
+                    "deny" => Ok(true),
+                    other => Err(format!("{other:?} is not warn or deny")),
+                })
+                .unwrap_or(false);
+        }
+        if let Some(n) = m.get("database") {
+            c.database = self.string(n, "spec.images.content.database");
+        }
+        p.images.content = Some(c);
     }
 
     fn verify_rules(&mut self, node: &Node, p: &mut Policy) {

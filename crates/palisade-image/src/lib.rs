@@ -22,6 +22,6 @@ pub mod source;
 /// Every rule of `palisade image`, vulnerabilities included, in `palisade rules` order.
 pub fn catalog() -> Vec<&'static palisade_core::RuleMeta> {
     let mut c = analyze::catalog();
-    c.push(&scan::VULNERABLE);
+    c.extend([&scan::VULNERABLE, &scan::SECRETS, &scan::UNSCANNED]);
     c
 }

@@ -27,6 +27,36 @@ pub static VULNERABLE: RuleMeta = RuleMeta {
     references: &[CHECKLIST_URL, "https://osv.dev/"],
 };
 
+/// `image/secrets`.
+pub static SECRETS: RuleMeta = RuleMeta {
+    id: "image/secrets",
+    title: "Image contains secrets",
+    severity: Severity::High,
+    level: None,
+    rationale: "The image a workload runs holds credentials: in a file of a layer (also one a later layer deleted: it is still in the image for anyone who can pull it), a sensitive file such as a private key, or the image config's environment and build history. Everyone with pull access to the registry has them. Reported at the workload's image field from the stored result of palisade image for the image's digest (scan --images, and the webhook with images.content).",
+    remediation: "Rebuild the image without the secret (multi-stage builds, build secrets mounted with RUN --mount=type=secret rather than ARG or COPY), rotate the exposed credential, and pass secrets at runtime from a Secret volume. palisade image IMAGE lists where each one is.",
+    references: &[CHECKLIST_URL],
+};
+
+/// `image/unscanned`.
+pub static UNSCANNED: RuleMeta = RuleMeta {
+    id: "image/unscanned",
+    title: "Image content not scanned yet",
+    severity: Severity::Low,
+    level: None,
+    rationale: "The webhook never scans an image on the admission path (a scan reads every layer and takes seconds); it reads the stored result for the image's digest. An image without one is queued for a background scan, and until it is done its content is unknown: low (a warning) by default, high (denied in enforce mode) with images.content.unscanned: deny.",
+    remediation: "Scan images in CI with palisade image (the result is stored by digest for the webhook's cache directory), or let the background scan finish and retry; use unscanned: deny only where every image is scanned before deployment.",
+    references: &[CHECKLIST_URL],
+};
+
+/// Rules of the image content whose findings `image/secrets` sums up.
+pub const SECRET_RULES: &[&str] = &[
+    "secrets/in-image",
+    "secrets/in-image-deleted",
+    "secrets/sensitive-file",
+    "image/config-secret",
+];
+
 /// How to scan.
 #[derive(Clone)]
 pub struct ScanOptions {

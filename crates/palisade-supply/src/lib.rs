@@ -8,13 +8,21 @@
 //! findings at the image field; `scan`, `/validate`, `/mutate` and
 //! `/imagereview` share this one implementation.
 
+pub mod content;
+
 use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
 
 use futures_util::stream::{self, StreamExt};
 use palisade_core::policy::glob_match;
-use palisade_core::{FailurePolicy, Finding, ImageUse, ObjectRef, Policy, Severity};
+use palisade_core::{ContentPolicy, FailurePolicy, Finding, ImageUse, ObjectRef, Policy, Severity};
+use palisade_image::model::Limits;
+use palisade_image::scan::ScanOptions;
+use palisade_image::source::OpenOptions;
+use palisade_rules::secrets::detect::detector_for;
+
+pub use content::{ContentGate, ContentState, Mode};
 use palisade_oci::{Client, ClientOptions, PublicKey, SignatureCheck};
 use palisade_rules::image::online::{REGISTRY_ERROR, RESOLVED_DIGEST, SIGNATURE};
 use palisade_rules::image::{registry_pattern, ImageRef};
@@ -41,6 +49,10 @@ pub struct Supply {
     failure: FailurePolicy,
     /// Time allowed for all the registry checks of one scan or request.
     deadline: Option<Duration>,
+    /// Report `image/resolved-digest` for tags (`scan --resolve`).
+    report_resolved: bool,
+    /// Gate on image content (`images.content`, `scan --images`).
+    content: Option<ContentGate>,
 }
 
 /// What the registry said about one image.
@@ -57,6 +69,8 @@ pub struct Checked {
     pub signature: Option<(usize, SignatureCheck)>,
     /// Why the registry could not answer.
     pub error: Option<String>,
+    /// What is known of its content, when the content gate is on.
+    pub content: Option<ContentState>,
 }
 
 impl Checked {
@@ -90,7 +104,50 @@ impl Supply {
             resolve_tags,
             failure: policy.images.failure_policy,
             deadline: None,
+            report_resolved: false,
+            content: None,
         }))
+    }
+
+    /// The checks `policy` asks for plus the content gate, when
+    /// `content` is given (`images.content`, or `scan --images`): the tag of
+    /// every image is then resolved so its stored result can be found.
+    pub fn for_policy(
+        policy: &Policy,
+        options: ClientOptions,
+        resolve_tags: bool,
+        content: Option<(ContentPolicy, Mode)>,
+    ) -> Result<Option<Supply>, String> {
+        let Some((content, mode)) = content else {
+            return Self::from_policy(policy, options, resolve_tags);
+        };
+        let cache = content::default_cache().ok_or(
+            "images.content: no cache directory for image results (set PALISADE_CACHE_DIR)",
+        )?;
+        let scan = ScanOptions {
+            open: OpenOptions {
+                platform: options.platform.clone(),
+                registry: options.clone(),
+            },
+            limits: Limits::default(),
+            detector: detector_for(&policy.secrets),
+            db: content::database_path(policy, &content),
+            vulnerabilities: content.vulnerabilities.is_some(),
+        };
+        let gate = ContentGate::new(content, cache, scan, mode);
+        let supply = Self::from_policy(policy, options, true)?.map(|mut s| {
+            s.resolve_tags = resolve_tags;
+            s.content = Some(gate);
+            s
+        });
+        Ok(supply)
+    }
+
+    /// Reports `image/resolved-digest` for every tag (`scan --resolve`).
+    pub fn reporting_resolved(mut self) -> Self {
+        self.report_resolved = true;
+        self.resolve_tags = true;
+        self
     }
 
     /// Bounds the time [`Supply::check_all`] may take: an image without an
@@ -106,7 +163,7 @@ impl Supply {
         let Ok(parsed) = ImageRef::parse_cached(image) else {
             return false;
         };
-        self.resolve_tags || self.entry_for(&parsed).is_some()
+        self.resolve_tags || self.content.is_some() || self.entry_for(&parsed).is_some()
     }
 
     /// Checks one image. An image whose reference does not parse is left to
@@ -120,7 +177,7 @@ impl Supply {
             return out;
         };
         let entry = self.entry_for(&parsed);
-        if entry.is_none() && !self.resolve_tags {
+        if entry.is_none() && !self.resolve_tags && self.content.is_none() {
             return out;
         }
         let digest = match parsed.digest() {
@@ -137,6 +194,9 @@ impl Supply {
             },
         };
         out.digest = Some(digest.clone());
+        if let Some(gate) = &self.content {
+            out.content = Some(gate.state(image, &digest).await);
+        }
         if let Some(i) = entry {
             match self
                 .client
@@ -250,7 +310,15 @@ impl Supply {
                 ));
             }
         }
-        if self.resolve_tags {
+        if let (Some(gate), Some(state)) = (&self.content, &checked.content) {
+            let digest = checked.digest.as_deref().unwrap_or_default();
+            for (rule, severity, remediation, message) in
+                gate.findings(state, &format!("{who} ({digest})"))
+            {
+                out.push(finding(rule, severity, remediation, message));
+            }
+        }
+        if self.report_resolved {
             if let Some(pinned) = checked.pinned() {
                 let digest = checked.digest.as_deref().unwrap_or_default();
                 out.push(finding(

@@ -336,6 +336,11 @@ pub struct ScanArgs {
     /// to now (image/resolved-digest, info), asking the registry.
     #[arg(long, conflicts_with = "offline")]
     pub resolve: bool,
+    /// Check what is inside every image (image/vulnerable, image/secrets):
+    /// the stored result of palisade image for the image's digest, or a scan
+    /// now when there is none (images.content in the policy sets thresholds).
+    #[arg(long, conflicts_with = "offline")]
+    pub images: bool,
     /// Never ask a registry: the network rules (image/signature,
     /// image/resolved-digest) are skipped, and the summary says so.
     #[arg(long, env = "PALISADE_OFFLINE")]

@@ -91,12 +91,30 @@ impl ScanConfig {
         let supply = if args.offline {
             None
         } else {
-            palisade_supply::Supply::from_policy(
+            // --images gates on image content with the policy's settings,
+            // or the defaults when it has none.
+            let content = match (&policy.images.content, args.images) {
+                (Some(c), _) => Some(c.clone()),
+                (None, true) => Some(palisade_core::ContentPolicy::default()),
+                (None, false) => None,
+            };
+            let content = content
+                .filter(|_| args.images)
+                .map(|c| (c, palisade_supply::Mode::Inline));
+            palisade_supply::Supply::for_policy(
                 &policy,
                 args.registry.client_options()?,
                 args.resolve,
+                content,
             )
             .map_err(|e| anyhow!("{}: {e}", policy.file.as_deref().unwrap_or("policy")))?
+            .map(|s| {
+                if args.resolve {
+                    s.reporting_resolved()
+                } else {
+                    s
+                }
+            })
         };
         Ok(ScanConfig {
             inputs,

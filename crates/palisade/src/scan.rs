@@ -94,7 +94,7 @@ pub fn run(cfg: ScanConfig) -> Result<i32> {
     }
     if cfg.offline {
         report.summary.notes.push(
-            "--offline: the registry rules (image/signature, image/resolved-digest, image/registry-error) were not checked".into(),
+            "--offline: the registry rules (image/signature, image/resolved-digest, image/registry-error, image content) were not checked".into(),
         );
     }
     let kept = std::mem::take(&mut report.kept);
