@@ -177,16 +177,21 @@ fn runs_as_root(config: &ImageConfig, passwd: Option<&Passwd>, out: &mut Vec<Ima
 
 fn config_secrets(config: &ImageConfig, detector: &Detector, out: &mut Vec<ImageFinding>) {
     // An ENV instruction shows up twice: as its `Env` entry and in the
-    // history line that set it. Report it once, at `Env`.
+    // history line that set it. Report it once, at `Env`. Credentials are
+    // told apart by their text ([`match_word`]), not by their preview,
+    // which is `ghp_…` for every GitHub token.
     let mut seen: HashSet<(String, String)> = HashSet::new();
+    let mut env_values: Vec<(String, String)> = Vec::new();
     for env in &config.env {
         let (key, value) = env.split_once('=').unwrap_or((env.as_str(), ""));
         let mut found = Vec::new();
         detector.scan(Some(key), value, &mut found);
         for d in found {
-            if !seen.insert((d.detector.clone(), d.preview.clone())) {
+            let word = match_word(value, d.offset).to_string();
+            if !seen.insert((d.detector.clone(), word.clone())) {
                 continue;
             }
+            env_values.push((d.detector.clone(), word));
             out.push(secret_finding(
                 &d,
                 format!("environment variable {key}"),
@@ -199,7 +204,11 @@ fn config_secrets(config: &ImageConfig, detector: &Detector, out: &mut Vec<Image
         detector.scan(None, line, &mut found);
         netrc_credentials(line, detector, &mut found);
         for d in found {
-            if !seen.insert((d.detector.clone(), d.preview.clone())) {
+            let from_env = env_values
+                .iter()
+                .any(|(det, v)| *det == d.detector && !v.is_empty() && line.contains(v.as_str()));
+            let word = match_word(line, d.offset).to_string();
+            if from_env || !seen.insert((d.detector.clone(), word)) {
                 continue;
             }
             out.push(secret_finding(
@@ -209,6 +218,13 @@ fn config_secrets(config: &ImageConfig, detector: &Detector, out: &mut Vec<Image
             ));
         }
     }
+}
+
+/// The text from `offset` to the next whitespace: the credential a
+/// detection starts at (with its `key=` for a generic match).
+pub(crate) fn match_word(text: &str, offset: usize) -> &str {
+    let rest = text.get(offset..).unwrap_or_default();
+    rest.split(char::is_whitespace).next().unwrap_or_default()
 }
 
 /// `machine host login user password secret` (the `.netrc` format, written

@@ -18,7 +18,7 @@ use palisade_core::{RuleMeta, Severity};
 use palisade_rules::secrets::detect::{Detection, Detector};
 use regex::Regex;
 
-use super::config::netrc_credentials;
+use super::config::{match_word, netrc_credentials};
 use super::CHECKLIST_URL;
 use crate::model::{Entry, EntryKind, FinalFs, ImageFinding, Visitor};
 
@@ -93,6 +93,10 @@ pub struct SecretScanner {
 struct Hit {
     order: usize,
     preview: String,
+    /// Fingerprints of the matched credentials (see [`fingerprint`]): the
+    /// preview shows four characters at most (`ghp_…` for every GitHub
+    /// token), too few to tell a rotated credential from the same one.
+    values: HashSet<u64>,
     high: bool,
     count: usize,
 }
@@ -129,7 +133,7 @@ impl SecretScanner {
             return Vec::new();
         }
         vec![format!(
-            "{} text file(s) larger than the content limit (max_file_bytes) were not scanned for credentials",
+            "{} file(s) not known to be binary were larger than the content limit (max_file_bytes) and not scanned for credentials",
             self.too_large
         )]
     }
@@ -182,6 +186,9 @@ impl Visitor for SecretScanner {
             return;
         }
         for d in found {
+            let value = text
+                .as_deref()
+                .map_or(0, |t| fingerprint(match_word(t, d.offset)));
             let order = self.hits.len();
             let hit = self
                 .hits
@@ -189,9 +196,11 @@ impl Visitor for SecretScanner {
                 .or_insert(Hit {
                     order,
                     preview: d.preview,
+                    values: HashSet::new(),
                     high: false,
                     count: 0,
                 });
+            hit.values.insert(value);
             hit.count += 1;
             hit.high |= d.high;
         }
@@ -201,14 +210,22 @@ impl Visitor for SecretScanner {
         self.findings.clear();
         let mut hits: Vec<(&(usize, String, String), &Hit)> = self.hits.iter().collect();
         hits.sort_by_key(|(_, h)| h.order);
-        let surviving: HashSet<(&str, &str, &str)> = hits
+        let surviving: HashSet<(&str, &str, u64)> = hits
             .iter()
             .filter(|((layer, path, _), _)| fs.survives(*layer, path))
-            .map(|((_, path, det), h)| (path.as_str(), det.as_str(), h.preview.as_str()))
+            .flat_map(|((_, path, det), h)| {
+                h.values
+                    .iter()
+                    .map(move |v| (path.as_str(), det.as_str(), *v))
+            })
             .collect();
         for ((layer, path, det), h) in hits {
             let alive = fs.survives(*layer, path);
-            if !alive && surviving.contains(&(path.as_str(), det.as_str(), h.preview.as_str())) {
+            if !alive
+                && h.values
+                    .iter()
+                    .all(|v| surviving.contains(&(path.as_str(), det.as_str(), *v)))
+            {
                 continue;
             }
             let times = if h.count > 1 {
@@ -286,6 +303,15 @@ impl Visitor for SecretScanner {
             });
         }
     }
+}
+
+/// A hash of a credential, so that the scanner never keeps (or prints in
+/// its `Debug` form) more of a credential than its preview.
+fn fingerprint(value: &str) -> u64 {
+    use std::hash::{Hash as _, Hasher as _};
+    let mut h = std::collections::hash_map::DefaultHasher::new();
+    value.hash(&mut h);
+    h.finish()
 }
 
 fn basename(path: &str) -> &str {
