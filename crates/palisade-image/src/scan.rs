@@ -129,6 +129,9 @@ pub fn scan_image(
         findings.extend(v.iter().map(|v| finding(v, &analysis.packages[v.package])));
         v
     } else {
+        // Stored by digest and read by later policies: a result without the
+        // lookup must say so, or it would pass for an image without any.
+        notes.push("vulnerabilities not checked: skipped (--skip-vulnerabilities)".to_string());
         Vec::new()
     };
     Ok(ImageScan {

@@ -108,7 +108,7 @@ impl ContentGate {
 
     /// What is known of `image`, whose reference resolves to `digest`.
     pub async fn state(&self, image: &str, digest: &str) -> ContentState {
-        if let Some(hit) = self.cache.get(digest) {
+        if let Some(hit) = self.cache.get(digest).filter(|hit| !self.stale(hit)) {
             return ContentState::Scanned(hit);
         }
         match &self.queue {
@@ -146,6 +146,24 @@ impl ContentGate {
                 }
             }
         }
+    }
+
+    /// Whether a stored result made without a vulnerability database (or
+    /// without the lookup) should be made again: the policy gates
+    /// vulnerabilities and a database exists now.
+    fn stale(&self, hit: &CachedScan) -> bool {
+        let unchecked = hit
+            .notes
+            .iter()
+            .any(|n| n.starts_with("vulnerabilities not checked: no vulnerability database"));
+        unchecked
+            && self.policy.vulnerabilities.is_some()
+            && self
+                .scan
+                .db
+                .clone()
+                .or_else(|| palisade_vulndb::Db::default_path().ok())
+                .is_some_and(|p| p.is_file())
     }
 
     /// The findings of a content state, as (rule, severity, message) for
@@ -223,7 +241,7 @@ impl ContentGate {
                             format!(
                                 "{who} contains {} secrets: {}",
                                 secrets.len(),
-                                examples(secrets.iter().map(|f| f.path.as_str()))
+                                examples(distinct(secrets.iter().map(|f| f.path.as_str())))
                             ),
                         ));
                     }
@@ -259,6 +277,12 @@ fn scan_and_store(
     Ok(CachedScan::of(&digests[0], &scan))
 }
 
+/// The items in order, each once.
+fn distinct<'a>(items: impl Iterator<Item = &'a str>) -> impl Iterator<Item = &'a str> {
+    let mut seen = HashSet::new();
+    items.filter(move |i| seen.insert(*i))
+}
+
 fn examples<'a>(items: impl Iterator<Item = &'a str>) -> String {
     let all: Vec<&str> = items.collect();
     let mut s = all
@@ -273,8 +297,7 @@ fn examples<'a>(items: impl Iterator<Item = &'a str>) -> String {
     s
 }
 
-/// The cache directory: `images` under the policy's database directory's
-/// parent when one is set, else the user cache directory.
+/// The cache directory of image results (see [`ResultCache::default_dir`]).
 pub fn default_cache() -> Option<ResultCache> {
     ResultCache::default_dir().map(ResultCache::new)
 }

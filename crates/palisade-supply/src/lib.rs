@@ -132,7 +132,10 @@ impl Supply {
             limits: Limits::default(),
             detector: detector_for(&policy.secrets),
             db: content::database_path(policy, &content),
-            vulnerabilities: content.vulnerabilities.is_some(),
+            // Always: the result is stored by digest and read by any later
+            // policy, and one stored without the lookup would pass for an
+            // image without vulnerabilities under a policy that gates them.
+            vulnerabilities: true,
         };
         let gate = ContentGate::new(content, cache, scan, mode);
         let supply = Self::from_policy(policy, options, true)?.map(|mut s| {

@@ -1,0 +1,549 @@
+//! The webhook's content gate (`images.content`) end to end: the real
+//! server over real TLS (certificates generated here) resolving images in a
+//! real `docker-registry` (the harness of palisade-oci's tests), whose
+//! content a background thread scans while the admission path only reads
+//! stored results.
+//!
+//! The images are built with `umoci` from this machine's Debian 12 files
+//! (`/bin/sh` from dash, the dpkg status, the os-release); the `secret` one
+//! also holds AWS credentials in `app/config.txt`. The vulnerability
+//! database holds one OSV record: a Debian 12 advisory (urgency high) for
+//! the installed `dash`, so every image is vulnerable.
+//!
+//! Results are stored under `$PALISADE_CACHE_DIR`, which the server reads
+//! from the process environment: it is set once for this test binary (see
+//! [`cache_dir`]), and every test builds images whose content (and so
+//! digest) is its own, so no test sees another's results.
+
+#[path = "../../palisade-oci/tests/common/mod.rs"]
+mod common;
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::sync::OnceLock;
+use std::time::{Duration, Instant};
+
+use common::Registry;
+use palisade_admission::{LogTarget, ServeOptions, Server};
+use palisade_image::cache::ResultCache;
+use palisade_image::model::Limits;
+use palisade_image::scan::{scan_image, ScanOptions};
+use palisade_image::source::{OpenOptions, Source};
+use rcgen::{BasicConstraints, CertificateParams, CertifiedIssuer, DnType, IsCa, KeyPair};
+use serde_json::{json, Value};
+
+/// A value `detect.rs` reports as an AWS access key id (not a placeholder).
+const AWS_KEY_ID: &str = "AKIAQ3EGRT7KZ5WMN2PX";
+/// A 40-character base64-ish value under `aws_secret_access_key`.
+const AWS_SECRET: &str = "k3Jx9QmZ2vT8pLw4Rn7Yb1Hc6Fd0Gs5Ae+Uo/Ki3";
+/// The id of the OSV fixture's advisory.
+const ADVISORY: &str = "DSA-9999-1";
+/// How long the background scan may take before a test gives up.
+const SCAN_WAIT: Duration = Duration::from_secs(20);
+
+/// `$PALISADE_CACHE_DIR` of this test binary: `content-cache` under cargo's
+/// `CARGO_TARGET_TMPDIR`, set once, before any server starts (tests of
+/// one binary share the environment, so it is never changed afterwards).
+fn cache_dir() -> &'static Path {
+    static DIR: OnceLock<PathBuf> = OnceLock::new();
+    DIR.get_or_init(|| {
+        // One directory, emptied by each run (a static is never dropped,
+        // so a temporary directory would be left behind by every run).
+        let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join("content-cache");
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        std::env::set_var("PALISADE_CACHE_DIR", &dir);
+        std::env::remove_var("PALISADE_VULN_DB");
+        dir
+    })
+}
+
+/// A registry holding `content/secret:v1` and `content/clean:v1`, built
+/// with `marker` written into both (so their digests are this test's own),
+/// and the vulnerability database.
+struct Images {
+    registry: Registry,
+    /// Holds the layout and the database.
+    _dir: tempfile::TempDir,
+    /// The database (`DIR/vuln.db`).
+    db: PathBuf,
+    /// Digest `content/secret:v1` points to.
+    secret_digest: String,
+    /// Digest `content/clean:v1` points to.
+    clean_digest: String,
+}
+
+impl Images {
+    fn new(marker: &str) -> Images {
+        let registry = Registry::start();
+        let dir = tempfile::tempdir().unwrap();
+        let layout = dir.path().join("layout");
+        run(Command::new("umoci")
+            .arg("init")
+            .arg("--layout")
+            .arg(&layout));
+        let config =
+            format!("aws_access_key_id = {AWS_KEY_ID}\naws_secret_access_key = {AWS_SECRET}\n");
+        build_image(
+            &layout,
+            "secret",
+            &[("app/config.txt", &config), ("app/test.txt", marker)],
+        );
+        build_image(&layout, "clean", &[("app/test.txt", marker)]);
+        registry.push(&layout, "secret", "content/secret:v1");
+        registry.push(&layout, "clean", "content/clean:v1");
+        let secret_digest = registry.skopeo_digest("content/secret:v1");
+        let clean_digest = registry.skopeo_digest("content/clean:v1");
+
+        let osv = dir.path().join("osv");
+        write_advisory(&osv, &dash_version());
+        let db = dir.path().join("vuln.db");
+        let stats = palisade_vulndb::Db::open(&db)
+            .and_then(|mut d| d.import(&osv))
+            .unwrap();
+        assert_eq!(stats.records, 1, "{stats:?}");
+        Images {
+            registry,
+            _dir: dir,
+            db,
+            secret_digest,
+            clean_digest,
+        }
+    }
+
+    fn host(&self) -> &str {
+        &self.registry.host
+    }
+
+    /// `HOST/content/NAME:v1`.
+    fn image(&self, name: &str) -> String {
+        format!("{}/content/{name}:v1", self.host())
+    }
+
+    /// A policy with `images.content` set to `{content}` plus the database.
+    fn policy(&self, content: &str) -> String {
+        format!(
+            "apiVersion: palisade.dev/v1alpha1\nkind: Policy\nspec:\n  images:\n    content: {{{content}, database: {:?}}}\n",
+            self.db.display().to_string()
+        )
+    }
+
+    /// Scans `HOST/content/NAME@DIGEST` and stores the result as
+    /// `palisade image` does, by the digest the tag points to.
+    fn prescan(&self, name: &str, digest: &str) {
+        let reference = format!("{}/content/{name}@{digest}", self.host());
+        let registry = client_options(self.host(), Duration::from_secs(10));
+        let opts = ScanOptions {
+            open: OpenOptions {
+                platform: registry.platform.clone(),
+                registry,
+            },
+            limits: Limits::default(),
+            detector: palisade_rules::secrets::detect::detector_for(
+                &palisade_core::Policy::default().secrets,
+            ),
+            db: Some(self.db.clone()),
+            vulnerabilities: true,
+        };
+        let scan = scan_image(&Source::parse(&reference).unwrap(), &opts, None).unwrap();
+        ResultCache::new(cache_dir().join("images"))
+            .put(&[digest], &scan)
+            .unwrap();
+    }
+}
+
+/// Registry options reaching `host` over plain HTTP.
+fn client_options(host: &str, timeout: Duration) -> palisade_oci::ClientOptions {
+    palisade_oci::ClientOptions {
+        insecure_registries: vec![host.to_string()],
+        timeout,
+        ..palisade_oci::ClientOptions::default()
+    }
+}
+
+/// Adds image `tag` to the layout: an empty `umoci new` image unpacked,
+/// given `/bin/sh` (dash), the dpkg status and os-release of this machine
+/// and the `files` (path relative to the root, content), repacked.
+fn build_image(layout: &Path, tag: &str, files: &[(&str, &str)]) {
+    let image = format!("{}:{tag}", layout.display());
+    run(Command::new("umoci").args(["new", "--image", &image]));
+    let bundle = layout.with_file_name(format!("bundle-{tag}"));
+    run(Command::new("umoci")
+        .args(["unpack", "--rootless", "--image", &image])
+        .arg(&bundle));
+    let root = bundle.join("rootfs");
+    for d in ["bin", "etc", "var/lib/dpkg", "app"] {
+        std::fs::create_dir_all(root.join(d)).unwrap();
+    }
+    std::fs::copy("/usr/bin/dash", root.join("bin/sh")).unwrap();
+    std::fs::copy("/var/lib/dpkg/status", root.join("var/lib/dpkg/status")).unwrap();
+    std::fs::copy("/etc/os-release", root.join("etc/os-release")).unwrap();
+    for (path, content) in files {
+        std::fs::write(root.join(path), content).unwrap();
+    }
+    run(Command::new("umoci")
+        .args(["repack", "--image", &image])
+        .arg(&bundle));
+}
+
+/// The installed version of dash; the fixture needs a Debian 12 host
+/// (the images copy its dpkg status and os-release).
+fn dash_version() -> String {
+    let os = std::fs::read_to_string("/etc/os-release").unwrap_or_default();
+    assert!(
+        os.contains("ID=debian") && os.contains("VERSION_ID=\"12\""),
+        "these tests build images from a Debian 12 host's files: {os}"
+    );
+    let out = run(Command::new("dpkg-query").args(["-W", "-f=${Version}", "dash"]));
+    String::from_utf8(out).unwrap()
+}
+
+/// Writes the OSV record of the advisory for the source package dash,
+/// fixed in a version dpkg orders after `dash` (`+` sorts after the end).
+fn write_advisory(dir: &Path, dash: &str) {
+    std::fs::create_dir_all(dir).unwrap();
+    let record = json!({
+        "id": ADVISORY, "modified": "2024-01-01T00:00:00Z", "published": "2024-01-01T00:00:00Z",
+        "aliases": ["CVE-2099-0001"], "summary": "dash security update",
+        "affected": [{
+            "package": {"ecosystem": "Debian:12", "name": "dash"},
+            "ranges": [{"type": "ECOSYSTEM", "events": [
+                {"introduced": "0"}, {"fixed": format!("{dash}+deb12u99")}]}],
+            "ecosystem_specific": {"urgency": "high"}
+        }]
+    });
+    std::fs::write(
+        dir.join(format!("{ADVISORY}.json")),
+        serde_json::to_vec(&record).unwrap(),
+    )
+    .unwrap();
+}
+
+/// Runs a helper tool to completion; its stderr is shown when it fails.
+fn run(command: &mut Command) -> Vec<u8> {
+    let out = command
+        .output()
+        .unwrap_or_else(|e| panic!("cannot run {command:?}: {e} (apt-get install -y umoci)"));
+    assert!(
+        out.status.success(),
+        "{command:?} failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    out.stdout
+}
+
+/// A test CA and the files of a serving certificate it signed.
+struct Pki {
+    dir: tempfile::TempDir,
+    ca: CertifiedIssuer<'static, KeyPair>,
+}
+
+impl Pki {
+    fn new() -> Pki {
+        let mut p = CertificateParams::new(Vec::<String>::new()).unwrap();
+        p.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
+        p.distinguished_name
+            .push(DnType::CommonName, "palisade test CA");
+        let ca = CertifiedIssuer::self_signed(p, KeyPair::generate().unwrap()).unwrap();
+        let pki = Pki {
+            dir: tempfile::tempdir().unwrap(),
+            ca,
+        };
+        let key = KeyPair::generate().unwrap();
+        let mut leaf =
+            CertificateParams::new(vec!["localhost".to_string(), "127.0.0.1".to_string()]).unwrap();
+        leaf.distinguished_name
+            .push(DnType::CommonName, "localhost");
+        let cert = leaf.signed_by(&key, &pki.ca).unwrap();
+        std::fs::write(pki.path("tls.crt"), cert.pem()).unwrap();
+        std::fs::write(pki.path("tls.key"), key.serialize_pem()).unwrap();
+        pki
+    }
+
+    fn path(&self, name: &str) -> PathBuf {
+        self.dir.path().join(name)
+    }
+}
+
+/// The server, started with a policy file.
+struct Running {
+    server: Option<Server>,
+    base: String,
+    client: reqwest::Client,
+    _pki: Pki,
+}
+
+impl Running {
+    /// Starts the server with `policy`, reaching the registry `insecure`
+    /// over plain HTTP.
+    async fn start(policy: &str, insecure: &str) -> Running {
+        cache_dir();
+        let pki = Pki::new();
+        std::fs::write(pki.path("palisade.yaml"), policy).unwrap();
+        let mut opts = ServeOptions::new(
+            "127.0.0.1:0".parse().unwrap(),
+            pki.path("tls.crt"),
+            pki.path("tls.key"),
+        );
+        opts.policy = Some(pki.path("palisade.yaml"));
+        opts.decision_log = LogTarget::File(pki.path("decisions.jsonl"));
+        opts.registry = client_options(insecure, Duration::from_secs(10));
+        let server = Server::start(opts).await.expect("server starts");
+        let addr = server.local_addr();
+        let ca = reqwest::Certificate::from_pem(pki.ca.pem().as_bytes()).unwrap();
+        let client = reqwest::Client::builder()
+            .tls_certs_only([ca])
+            .resolve("localhost", addr)
+            .pool_max_idle_per_host(0)
+            .timeout(Duration::from_secs(30))
+            .build()
+            .unwrap();
+        Running {
+            server: Some(server),
+            base: format!("https://localhost:{}", addr.port()),
+            client,
+            _pki: pki,
+        }
+    }
+
+    /// The `response` of a `/validate` review of a Pod with `image`.
+    async fn validate_pod(&self, image: &str) -> Value {
+        let r = self
+            .client
+            .post(format!("{}/validate", self.base))
+            .json(&pod_review(image))
+            .send()
+            .await
+            .expect("request");
+        let status = r.status().as_u16();
+        let text = r.text().await.unwrap();
+        assert_eq!(status, 200, "{text}");
+        let body: Value = serde_json::from_str(&text).unwrap();
+        body["response"].clone()
+    }
+
+    /// Sends the review of a Pod with `image` until it is denied (the
+    /// background scan has stored its result); the denial message.
+    async fn denied_once_scanned(&self, image: &str) -> String {
+        let until = Instant::now() + SCAN_WAIT;
+        loop {
+            let r = self.validate_pod(image).await;
+            if r["allowed"] == false {
+                return denial(&r);
+            }
+            assert!(
+                Instant::now() < until,
+                "{image} still admitted after {SCAN_WAIT:?}: {r}"
+            );
+            tokio::time::sleep(Duration::from_millis(200)).await;
+        }
+    }
+
+    async fn stop(mut self) {
+        if let Some(s) = self.server.take() {
+            s.shutdown().await.unwrap();
+        }
+    }
+}
+
+/// An AdmissionReview of the CREATE of a Pod running `image` in a
+/// container that passes every other rule.
+fn pod_review(image: &str) -> Value {
+    let container = json!({"name": "app", "image": image,
+        "resources": {"limits": {"memory": "128Mi"}, "requests": {"cpu": "100m"}},
+        "securityContext": {"runAsNonRoot": true, "allowPrivilegeEscalation": false,
+            "readOnlyRootFilesystem": true, "capabilities": {"drop": ["ALL"]},
+            "seccompProfile": {"type": "RuntimeDefault"}}});
+    let pod = json!({"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "web"},
+        "spec": {"automountServiceAccountToken": false, "serviceAccountName": "web",
+            "containers": [container]}});
+    json!({
+        "apiVersion": "admission.k8s.io/v1",
+        "kind": "AdmissionReview",
+        "request": {
+            "uid": "705ab4f5-6393-11e8-b7cc-42010a800002",
+            "kind": {"group": "", "version": "v1", "kind": "Pod"},
+            "resource": {"group": "", "version": "v1", "resource": "pods"},
+            "name": "web",
+            "namespace": "team-a",
+            "operation": "CREATE",
+            "userInfo": {"username": "alice@example.com", "groups": ["system:authenticated"]},
+            "object": pod,
+            "oldObject": null,
+            "dryRun": false,
+            "options": {"apiVersion": "meta.k8s.io/v1", "kind": "CreateOptions"}
+        }
+    })
+}
+
+/// The warnings of a response, as strings.
+fn warnings(response: &Value) -> Vec<String> {
+    response["warnings"]
+        .as_array()
+        .map(|w| {
+            w.iter()
+                .map(|s| s.as_str().unwrap_or_default().to_string())
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+/// The warnings of the content rules.
+fn content_warnings(response: &Value) -> Vec<String> {
+    warnings(response)
+        .into_iter()
+        .filter(|w| {
+            ["[image/unscanned]", "[image/secrets]", "[image/vulnerable]"]
+                .iter()
+                .any(|rule| w.starts_with(rule))
+        })
+        .collect()
+}
+
+/// Asserts a 403 denial and returns its message.
+fn denial(response: &Value) -> String {
+    assert_eq!(response["allowed"], false, "{response}");
+    assert_eq!(response["status"]["code"], 403, "{response}");
+    response["status"]["message"].as_str().unwrap().to_string()
+}
+
+/// The stored result's path for `digest`.
+fn entry(digest: &str) -> PathBuf {
+    cache_dir()
+        .join("images")
+        .join(format!("{}.json", digest.replacen(':', "-", 1)))
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_unscanned_image_is_admitted_with_a_warning_and_denied_once_the_background_scan_is_done()
+{
+    let img = Images::new("queue");
+    let s = Running::start(&img.policy("unscanned: warn"), img.host()).await;
+    let image = img.image("secret");
+    assert!(!entry(&img.secret_digest).exists());
+
+    // Not scanned yet: admitted, with the warning that it is queued. The
+    // request does not wait for the scan.
+    let started = Instant::now();
+    let r = s.validate_pod(&image).await;
+    let took = started.elapsed();
+    assert_eq!(r["allowed"], true, "{r}");
+    let w = content_warnings(&r);
+    assert_eq!(w.len(), 1, "{w:?}");
+    assert!(
+        w[0].starts_with("[image/unscanned] spec.containers[0].image:"),
+        "{w:?}"
+    );
+    assert!(
+        w[0].contains(&format!(
+            "container \"app\" image {image:?} ({}) has not been scanned yet; it is queued for a background scan",
+            img.secret_digest
+        )),
+        "{w:?}"
+    );
+
+    // The background scan stores its result by digest; the same request is
+    // then denied for what the image holds.
+    let msg = s.denied_once_scanned(&image).await;
+    eprintln!("first /validate of an unscanned image: {took:?}");
+    assert!(entry(&img.secret_digest).is_file());
+    assert!(
+        msg.contains("[image/secrets] container \"app\" spec.containers[0].image:"),
+        "{msg}"
+    );
+    assert!(
+        msg.contains(&format!(
+            "image {image:?} ({}) contains 2 secrets: app/config.txt",
+            img.secret_digest
+        )),
+        "{msg}"
+    );
+    assert!(
+        msg.contains("[image/vulnerable] container \"app\" spec.containers[0].image:"),
+        "{msg}"
+    );
+    assert!(
+        msg.contains("has 1 known vulnerabilities at or above high: dash "),
+        "{msg}"
+    );
+    assert!(msg.contains(ADVISORY), "{msg}");
+    assert!(!msg.contains("image/unscanned"), "{msg}");
+    assert!(
+        !msg.contains(AWS_KEY_ID) && !msg.contains(AWS_SECRET),
+        "{msg}"
+    );
+    s.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn unscanned_deny_denies_an_image_until_its_scan_is_done() {
+    let img = Images::new("deny");
+    let s = Running::start(&img.policy("unscanned: deny"), img.host()).await;
+    let image = img.image("clean");
+    let r = s.validate_pod(&image).await;
+    let msg = denial(&r);
+    assert!(
+        msg.contains("[image/unscanned] container \"app\" spec.containers[0].image:"),
+        "{msg}"
+    );
+    assert!(
+        msg.contains(&format!(
+            "image {image:?} ({}) has not been scanned yet; it is queued for a background scan",
+            img.clean_digest
+        )),
+        "{msg}"
+    );
+
+    // Queued all the same: once scanned, the denial is for its content.
+    let until = Instant::now() + SCAN_WAIT;
+    let msg = loop {
+        let msg = denial(&s.validate_pod(&image).await);
+        if !msg.contains("image/unscanned") {
+            break msg;
+        }
+        assert!(Instant::now() < until, "still unscanned: {msg}");
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    };
+    assert!(msg.contains("[image/vulnerable]"), "{msg}");
+    assert!(!msg.contains("[image/secrets]"), "{msg}");
+    s.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_prescanned_image_is_judged_on_the_first_request() {
+    let img = Images::new("prescanned");
+    let (secret, clean) = (img.secret_digest.clone(), img.clean_digest.clone());
+    let pre = std::sync::Arc::new(img);
+    let p = pre.clone();
+    tokio::task::spawn_blocking(move || {
+        p.prescan("secret", &secret);
+        p.prescan("clean", &clean);
+    })
+    .await
+    .unwrap();
+    let img = pre;
+
+    // Strict about unscanned images, and about critical vulnerabilities
+    // only (the advisory is high): the clean image passes.
+    let s = Running::start(
+        &img.policy("unscanned: deny, vulnerabilities: critical"),
+        img.host(),
+    )
+    .await;
+    let r = s.validate_pod(&img.image("clean")).await;
+    assert_eq!(r["allowed"], true, "{r}");
+    assert!(content_warnings(&r).is_empty(), "{r}");
+
+    let msg = denial(&s.validate_pod(&img.image("secret")).await);
+    assert!(msg.contains("[image/secrets]"), "{msg}");
+    assert!(!msg.contains("image/unscanned"), "{msg}");
+    assert!(!msg.contains("image/vulnerable"), "{msg}");
+    s.stop().await;
+
+    // At the high threshold the same stored result denies the clean image.
+    let s = Running::start(&img.policy("unscanned: deny"), img.host()).await;
+    let msg = denial(&s.validate_pod(&img.image("clean")).await);
+    assert!(msg.contains("[image/vulnerable]"), "{msg}");
+    assert!(!msg.contains("image/unscanned"), "{msg}");
+    s.stop().await;
+}
