@@ -15,7 +15,7 @@ use std::collections::{BTreeMap, HashSet};
 use std::sync::{Arc, OnceLock};
 
 use palisade_core::{RuleMeta, Severity};
-use palisade_rules::secrets::detect::{Detection, Detector};
+use palisade_rules::secrets::detect::{Detection, Detector, GENERIC};
 use regex::Regex;
 
 use super::config::{match_word, netrc_credentials};
@@ -29,7 +29,7 @@ const BUILD_SECRETS_URL: &str = "https://docs.docker.com/build/building/secrets/
 /// The false-positive locations every rationale of this module names.
 macro_rules! skipped {
     () => {
-        " Skipped as known false positives: documentation and licences (usr/share/doc, man, info, common-licenses), public CA bundles (usr/share/ca-certificates, etc/ssl/certs, etc/pki/ca-trust, etc/pki/tls/certs), package databases and dpkg file lists, the test suites of language runtimes (usr/lib/python3*/test, Go's src/**/testdata and *_test.go), binary files (a NUL byte in the first 8 KiB, or a binary extension) and files over the scan's content limit (counted in the report notes)."
+        " Skipped as known false positives: documentation and licences (usr/share/doc, man, info, common-licenses), public CA bundles (usr/share/ca-certificates, etc/ssl/certs, etc/pki/ca-trust, etc/pki/tls/certs), package databases and dpkg file lists, the test suites of language runtimes (usr/lib/python3*/test, Go's src/**/testdata and *_test.go), binary files (a NUL byte in the first 8 KiB, or a binary extension) and files over the scan's content limit (counted in the report notes). The generic detector (values under secret-like keys) is not applied to files an OS package database lists (dpkg file lists, apk's installed database): distribution-shipped code and configuration, where `password = ...` is a parameter, not a secret; nor to source code and its documentation (by extension: .py, .js, .go, .java, .md, ...), where such assignments are expressions and identifiers look random. Vendor formats and private keys are reported everywhere."
     };
 }
 
@@ -87,6 +87,10 @@ pub struct SecretScanner {
     sensitive: Vec<Sensitive>,
     too_large: u64,
     findings: Vec<ImageFinding>,
+    /// Files the OS package databases list (dpkg `info/*.list`, apk
+    /// `R:` lines): shipped by the distribution, where a `key = value`
+    /// in code or configuration is almost never a credential.
+    owned: HashSet<String>,
 }
 
 #[derive(Debug, Clone)]
@@ -119,7 +123,37 @@ impl SecretScanner {
             sensitive: Vec::new(),
             too_large: 0,
             findings: Vec::new(),
+            owned: HashSet::new(),
         }
+    }
+
+    /// Records the files a package database lists, when `path` is one.
+    fn package_files(&mut self, path: &str, text: &str) -> bool {
+        if path.starts_with("var/lib/dpkg/info/") && path.ends_with(".list") {
+            for line in text.lines() {
+                let file = line.trim().trim_start_matches('/');
+                if !file.is_empty() {
+                    self.owned.insert(file.to_string());
+                }
+            }
+            return true;
+        }
+        if path == "lib/apk/db/installed" {
+            let mut dir = "";
+            for line in text.lines() {
+                if let Some(d) = line.strip_prefix("F:") {
+                    dir = d;
+                } else if let Some(f) = line.strip_prefix("R:") {
+                    self.owned.insert(if dir.is_empty() {
+                        f.to_string()
+                    } else {
+                        format!("{dir}/{f}")
+                    });
+                }
+            }
+            return true;
+        }
+        false
     }
 
     /// The findings, once [`Visitor::finish`] has run.
@@ -143,11 +177,16 @@ impl Visitor for SecretScanner {
     fn wants(&mut self, entry: &Entry<'_>) -> bool {
         entry.kind == EntryKind::File
             && entry.size > 0
-            && !skip_path(entry.path)
-            && !binary_name(entry.path)
+            && (package_list(entry.path) || (!skip_path(entry.path) && !binary_name(entry.path)))
     }
 
     fn entry(&mut self, entry: &Entry<'_>, content: Option<&[u8]>) {
+        if package_list(entry.path) {
+            if let Some(c) = content {
+                self.package_files(entry.path, &String::from_utf8_lossy(c));
+            }
+            return;
+        }
         if entry.kind != EntryKind::File || entry.size == 0 || skip_path(entry.path) {
             return;
         }
@@ -164,6 +203,12 @@ impl Visitor for SecretScanner {
         let mut found: Vec<Detection> = Vec::new();
         if let Some(t) = &text {
             self.detector.scan(None, t, &mut found);
+            if source_code(entry.path) {
+                // In code and its documentation, `password = args.password`
+                // style assignments are the norm, and identifiers look
+                // random: only the vendor formats and private keys count.
+                found.retain(|d| d.detector != GENERIC);
+            }
             let base = basename(entry.path);
             if base == ".netrc" || base == "_netrc" {
                 netrc_credentials(t, &self.detector, &mut found);
@@ -208,7 +253,12 @@ impl Visitor for SecretScanner {
 
     fn finish(&mut self, fs: &FinalFs) {
         self.findings.clear();
-        let mut hits: Vec<(&(usize, String, String), &Hit)> = self.hits.iter().collect();
+        let owned = &self.owned;
+        let mut hits: Vec<(&(usize, String, String), &Hit)> = self
+            .hits
+            .iter()
+            .filter(|((_, path, det), _)| !(det == GENERIC && owned.contains(path)))
+            .collect();
         hits.sort_by_key(|(_, h)| h.order);
         let surviving: HashSet<(&str, &str, u64)> = hits
             .iter()
@@ -409,6 +459,24 @@ fn kubeconfig_credentials(text: &str) -> bool {
         return false;
     };
     kind.is_match(text) && users.is_match(text) && cred.is_match(text)
+}
+
+/// The file lists of the OS package databases (read for [`SecretScanner::owned`]).
+fn package_list(path: &str) -> bool {
+    (path.starts_with("var/lib/dpkg/info/") && path.ends_with(".list"))
+        || path == "lib/apk/db/installed"
+}
+
+/// Source code and its documentation, by extension.
+fn source_code(path: &str) -> bool {
+    const EXT: &[&str] = &[
+        "py", "js", "mjs", "cjs", "ts", "go", "rb", "java", "kt", "scala", "c", "h", "cc", "cpp",
+        "hpp", "rs", "php", "pl", "pm", "lua", "cs", "swift", "groovy", "tcl", "pyi", "md", "rst",
+        "html", "htm",
+    ];
+    basename(path)
+        .rsplit_once('.')
+        .is_some_and(|(_, ext)| EXT.contains(&ext))
 }
 
 /// Paths whose credential-looking content is known noise (named in the rationales).
@@ -629,6 +697,35 @@ mod tests {
         let f = run(&[file(0, "app/tokens.txt", body)], &[]);
         assert_eq!(f.len(), 1, "{f:?}");
         assert!(f[0].message.contains("3 matches"), "{}", f[0].message);
+    }
+
+    #[test]
+    fn generic_values_in_package_files_and_code_are_not_credentials() {
+        let generic = "db_password = Zq8vN2xR7mKp4Lw9";
+        let f = run(
+            &[
+                file(
+                    0,
+                    "var/lib/dpkg/info/app.list",
+                    "/etc/app.conf\n/usr/lib/app/x.conf\n",
+                ),
+                file(0, "etc/app.conf", generic),
+                file(0, "usr/lib/app/x.conf", format!("token={GH}")),
+                file(0, "opt/src/settings.py", generic),
+                file(0, "opt/src/README.md", generic),
+                file(0, "opt/src/key.py", format!("token = '{GH}'")),
+                file(0, "opt/app.conf", generic),
+            ],
+            &[],
+        );
+        let paths: Vec<&str> = f.iter().map(|f| f.path.as_str()).collect();
+        // Vendor formats count everywhere; generic values only in files no
+        // package ships and that are not code.
+        assert_eq!(
+            paths,
+            ["usr/lib/app/x.conf", "opt/src/key.py", "opt/app.conf"],
+            "{f:?}"
+        );
     }
 
     #[test]
