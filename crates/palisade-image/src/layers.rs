@@ -13,11 +13,18 @@
 //! [`WalkResult::warnings`]. Symbolic links are recorded, never resolved.
 //! Exceeding a limit (total uncompressed bytes, entries, layers, tar
 //! metadata per entry) stops the walk with an error naming the layer.
+//!
+//! Reading the stored blob (and checking its digest) and decompressing run
+//! on threads of their own ([`pipe`]), ahead of the tar walk and the
+//! visitors, and the next layer is started while this one is walked; each
+//! stage holds a few MiB at most.
 
 mod fs;
+mod pipe;
 
 use std::cell::Cell;
 use std::io::{self, BufRead, BufReader, Read};
+use std::sync::atomic::{AtomicU64, Ordering};
 
 use crate::error::ImageError;
 use crate::model::{Entry, EntryKind, FsNode, LayerInfo, Limits, Visitor};
@@ -62,6 +69,12 @@ pub fn normalise_path(raw: &str) -> Result<String, String> {
 const PROGRESS_STEP: u64 = 1 << 20;
 /// Read buffer between the stored stream and the decompressor.
 const READ_BUFFER: usize = 256 << 10;
+/// Buffers of stored bytes read ahead of decompression.
+const READ_BUFFERS: usize = 4;
+/// Buffers of uncompressed bytes decompressed ahead of the walk: 4 MiB,
+/// enough to carry the walk over a run of small text files while the
+/// decompressor is busy with a large binary (and the other way round).
+const UNPACKED_BUFFERS: usize = 16;
 /// Tar metadata allowed for one entry beyond its path (PAX records for
 /// xattrs and times, headers, padding); real entries use a few KiB.
 const METADATA_SLACK: u64 = 1 << 20;
@@ -101,22 +114,44 @@ pub fn walk(
         scratch: vec![0; 64 << 10],
         wanted: vec![None; visitors.len()],
     };
+    let descs = image.layers.clone();
+    // Stored bytes read of each layer, counted on its reading thread.
+    let stored_read = descs.iter().map(|_| AtomicU64::new(0)).collect::<Vec<_>>();
     let mut layers = Vec::with_capacity(count);
-    for index in 0..count {
-        let desc = image.layers[index].clone();
-        let raw = image.open_layer(index)?;
-        let report = Progress {
-            layer: index,
-            layers: count,
-            digest: &desc.digest,
-            compressed_size: desc.size,
-            compressed_read: 0,
-            done: false,
-        };
-        let mut info = state.walk_layer(index, raw, report, &total_bytes, visitors, progress)?;
-        info.created_by = created_by.next().flatten();
-        layers.push(info);
-    }
+    std::thread::scope(|scope| {
+        // The next layer is opened and read ahead while the walk is on
+        // this one, so that the reading threads have work while the
+        // walk is busy; an error in opening it waits for its turn.
+        let mut ahead = None;
+        for (index, desc) in descs.iter().enumerate() {
+            let started = match ahead.take() {
+                Some(started) => started,
+                None => start_layer(scope, image, index, &desc.digest, &stored_read[index]),
+            }?;
+            if let Some(next) = descs.get(index + 1) {
+                ahead = Some(start_layer(
+                    scope,
+                    image,
+                    index + 1,
+                    &next.digest,
+                    &stored_read[index + 1],
+                ));
+            }
+            let report = Progress {
+                layer: index,
+                layers: count,
+                digest: &desc.digest,
+                compressed_size: desc.size,
+                compressed_read: 0,
+                done: false,
+            };
+            let mut info =
+                state.walk_layer(index, started, report, &total_bytes, visitors, progress)?;
+            info.created_by = created_by.next().flatten();
+            layers.push(info);
+        }
+        Ok::<_, ImageError>(())
+    })?;
     let fs = state.fs.finish();
     for v in visitors.iter_mut() {
         v.finish(&fs);
@@ -170,58 +205,120 @@ impl Compression {
     }
 }
 
+/// A layer whose stored blob is being read and decompressed ahead of the walk.
+struct Started<'scope> {
+    compression: Compression,
+    /// The uncompressed stream.
+    stream: pipe::PipeReader<'scope>,
+    /// Stored bytes read so far.
+    stored_read: &'scope AtomicU64,
+}
+
+/// Opens layer `index` of `image`, sniffs its compression and starts the
+/// threads that read and decompress it.
+fn start_layer<'scope>(
+    scope: &'scope std::thread::Scope<'scope, '_>,
+    image: &mut Image,
+    index: usize,
+    digest: &str,
+    stored_read: &'scope AtomicU64,
+) -> Result<Started<'scope>, ImageError> {
+    let fail = |e: io::Error| ImageError::from_io(e, digest);
+    let mut stored = CountingReader {
+        inner: image.open_layer(index)?,
+        read: stored_read,
+    };
+    // Sniff the magic bytes, then hand them back in front of the stream.
+    let mut magic = [0u8; 4];
+    let mut got = 0;
+    while got < magic.len() {
+        match stored.read(&mut magic[got..]).map_err(fail)? {
+            0 => break,
+            n => got += n,
+        }
+    }
+    let compression = Compression::sniff(&magic[..got]).map_err(|kind| ImageError::Layer {
+        layer: digest.to_string(),
+        reason: format!("compressed with {kind}, which OCI and Docker layers never use"),
+    })?;
+    // Two threads ahead of the walk: one reads the stored blob and hashes
+    // it, one decompresses; with the walk that makes three stages that the
+    // cores share as the content of the layers shifts the work between them.
+    let stored = pipe::spawn(scope, "palisade-read", READ_BUFFERS, stored).map_err(fail)?;
+    let buffered = BufReader::with_capacity(
+        READ_BUFFER,
+        io::Cursor::new(magic[..got].to_vec()).chain(stored),
+    );
+    let decoder = match compression {
+        Compression::None => Decoder::Plain(buffered),
+        Compression::Gzip => {
+            Decoder::Gzip(Box::new(flate2::bufread::MultiGzDecoder::new(buffered)))
+        }
+        Compression::Zstd => Decoder::Zstd(zstd::Decoder::with_buffer(buffered).map_err(fail)?),
+    };
+    let stream = pipe::spawn(
+        scope,
+        "palisade-unpack",
+        UNPACKED_BUFFERS,
+        ToTheEnd {
+            decoder: Some(decoder),
+        },
+    )
+    .map_err(fail)?;
+    Ok(Started {
+        compression,
+        stream,
+        stored_read,
+    })
+}
+
 impl WalkState {
     fn walk_layer(
         &mut self,
         index: usize,
-        raw: Box<dyn Read + Send>,
+        started: Started<'_>,
         report: Progress<'_>,
         total_bytes: &Cell<u64>,
         visitors: &mut [&mut dyn Visitor],
         progress: Option<&dyn Fn(&Progress<'_>)>,
     ) -> Result<LayerInfo, ImageError> {
-        let digest = report.digest;
-        let fail = |e: io::Error| ImageError::from_io(e, digest);
         if let Some(p) = progress {
             p(&report);
         }
-        let compressed_read = Cell::new(0u64);
-        let mut stored = ProgressReader {
-            inner: raw,
-            read: &compressed_read,
+        let reader = ProgressReader {
+            inner: started.stream,
+            read: started.stored_read,
             reported: 0,
             report,
             progress,
         };
-        // Sniff the magic bytes, then hand them back in front of the stream.
-        let mut magic = [0u8; 4];
-        let mut got = 0;
-        while got < magic.len() {
-            match stored.read(&mut magic[got..]).map_err(fail)? {
-                0 => break,
-                n => got += n,
-            }
+        let info = self.walk_tar(reader, index, started.compression, total_bytes, visitors)?;
+        if let Some(p) = progress {
+            p(&Progress {
+                compressed_read: info.compressed_size,
+                done: true,
+                ..report
+            });
         }
-        let compression = Compression::sniff(&magic[..got]).map_err(|kind| ImageError::Layer {
-            layer: digest.to_string(),
-            reason: format!("compressed with {kind}, which OCI and Docker layers never use"),
-        })?;
-        let buffered = BufReader::with_capacity(
-            READ_BUFFER,
-            io::Cursor::new(magic[..got].to_vec()).chain(stored),
-        );
-        let decoder = match compression {
-            Compression::None => Decoder::Plain(buffered),
-            Compression::Gzip => {
-                Decoder::Gzip(Box::new(flate2::bufread::MultiGzDecoder::new(buffered)))
-            }
-            Compression::Zstd => Decoder::Zstd(zstd::Decoder::with_buffer(buffered).map_err(fail)?),
-        };
+        Ok(info)
+    }
+
+    /// The tar walk of one layer's uncompressed stream, to its end.
+    fn walk_tar(
+        &mut self,
+        reader: ProgressReader<'_, impl Read>,
+        index: usize,
+        compression: Compression,
+        total_bytes: &Cell<u64>,
+        visitors: &mut [&mut dyn Visitor],
+    ) -> Result<LayerInfo, ImageError> {
+        let digest = reader.report.digest;
+        let fail = |e: io::Error| ImageError::from_io(e, digest);
         let layer_bytes = Cell::new(0u64);
         let window = Cell::new(None);
         let metadata_budget = self.limits.max_path_bytes as u64 * 2 + METADATA_SLACK;
         let counted = LimitReader {
-            inner: decoder,
+            inner: reader,
             total: total_bytes,
             layer_bytes: &layer_bytes,
             limit: self.limits.max_total_bytes,
@@ -280,20 +377,12 @@ impl WalkState {
             }
         }
         // Past the end-of-archive blocks: read the rest of the stream, so
-        // that the stored blob is checked against its digest to the end.
+        // that the stored blob is checked against its digest to the end
+        // (see `ToTheEnd`).
         let mut counted = archive.into_inner();
         drain(&mut counted, &mut self.scratch).map_err(fail)?;
-        let mut stored = counted.inner.into_inner();
-        drain(&mut stored, &mut self.scratch).map_err(fail)?;
         info.uncompressed_size = layer_bytes.get();
-        info.compressed_size = compressed_read.get();
-        if let Some(p) = progress {
-            p(&Progress {
-                compressed_read: info.compressed_size,
-                done: true,
-                ..report
-            });
-        }
+        info.compressed_size = counted.inner.read.load(Ordering::Relaxed);
         Ok(info)
     }
 
@@ -515,6 +604,29 @@ impl<R: BufRead> Decoder<R> {
     }
 }
 
+/// The decompressed stream, which at its end reads what is left of the
+/// stored stream, so that the blob is checked against its digest to the
+/// end; an error there comes after the last decompressed byte.
+struct ToTheEnd<R: BufRead> {
+    /// `None` once the stored stream is read to its end.
+    decoder: Option<Decoder<R>>,
+}
+
+impl<R: BufRead> Read for ToTheEnd<R> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        let Some(decoder) = self.decoder.as_mut() else {
+            return Ok(0);
+        };
+        let n = decoder.read(buf)?;
+        if n == 0 && !buf.is_empty() {
+            if let Some(decoder) = self.decoder.take() {
+                drain(&mut decoder.into_inner(), &mut vec![0; 64 << 10])?;
+            }
+        }
+        Ok(n)
+    }
+}
+
 impl<R: BufRead> Read for Decoder<R> {
     fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
         match self {
@@ -568,20 +680,35 @@ impl<R: Read> Read for LimitReader<'_, R> {
     }
 }
 
-/// Counts stored bytes and reports progress.
-struct ProgressReader<'a> {
+/// Counts stored bytes (on the reading thread).
+struct CountingReader<'a> {
     inner: Box<dyn Read + Send>,
-    read: &'a Cell<u64>,
+    read: &'a AtomicU64,
+}
+
+impl Read for CountingReader<'_> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        self.read.fetch_add(n as u64, Ordering::Relaxed);
+        Ok(n)
+    }
+}
+
+/// Reports progress in stored bytes as the uncompressed stream is read
+/// (on the walker's thread, which owns the callback).
+struct ProgressReader<'a, R> {
+    inner: R,
+    /// Stored bytes read, counted by a [`CountingReader`].
+    read: &'a AtomicU64,
     reported: u64,
     report: Progress<'a>,
     progress: Option<&'a dyn Fn(&Progress<'_>)>,
 }
 
-impl Read for ProgressReader<'_> {
+impl<R: Read> Read for ProgressReader<'_, R> {
     fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
         let n = self.inner.read(buf)?;
-        let read = self.read.get() + n as u64;
-        self.read.set(read);
+        let read = self.read.load(Ordering::Relaxed);
         if let Some(p) = self.progress {
             if read - self.reported >= PROGRESS_STEP {
                 self.reported = read;

@@ -5,16 +5,16 @@
 //! The walker reads layers synchronously (the tar and decompression crates
 //! are `Read`-based), while the registry client is async. Each image owns a
 //! one-worker tokio runtime; a layer download runs there as a task that
-//! pushes chunks into a small bounded channel, and the walker's side reads
-//! them with `blocking_recv`. The download keeps going while the walker
-//! decompresses, and memory stays at a few chunks per layer.
+//! pushes chunks into a channel, and the walker's side reads them with
+//! `blocking_recv`. The download keeps going while the walker decompresses,
+//! and memory stays at [`BUFFERED_BYTES`] per layer.
 
 use std::io::{self, Read};
 use std::sync::Arc;
 
 use futures_util::StreamExt as _;
 use palisade_oci::Client;
-use tokio::sync::mpsc;
+use tokio::sync::{mpsc, OwnedSemaphorePermit, Semaphore};
 
 use super::verify::VerifyingReader;
 use super::{
@@ -22,9 +22,11 @@ use super::{
     MAX_DOCUMENT_BYTES,
 };
 
-/// Chunks buffered between the download and the walker (reqwest hands out
-/// chunks of 8 to 64 KiB: a few MiB at most).
-const CHANNEL_CHUNKS: usize = 64;
+/// Bytes buffered between the download and the walker. The channel is
+/// bounded by bytes, not chunks: hyper hands out chunks of anything from a
+/// few KiB to several hundred KiB (on loopback, ~400 KiB), so a count of
+/// chunks bounds nothing in particular.
+const BUFFERED_BYTES: u32 = 4 << 20;
 
 /// Opens `reference` in its registry.
 pub(super) fn open(reference: &str, options: &OpenOptions) -> Result<Image, ImageError> {
@@ -92,7 +94,10 @@ struct RegistryLayers {
 
 impl LayerOpener for RegistryLayers {
     fn open(&mut self, layer: &LayerDesc) -> Result<Box<dyn Read + Send>, ImageError> {
-        let (tx, rx) = mpsc::channel(CHANNEL_CHUNKS);
+        // Unbounded in chunks, bounded in bytes: a chunk holds permits for
+        // its bytes until the walker has read it all.
+        let (tx, rx) = mpsc::unbounded_channel();
+        let budget = Arc::new(Semaphore::new(BUFFERED_BYTES as usize));
         let client = Arc::clone(&self.client);
         let repository = self.repository.clone();
         let digest = layer.digest.clone();
@@ -104,14 +109,26 @@ impl LayerOpener for RegistryLayers {
             let mut stream = match client.blob_stream(&repository, &digest).await {
                 Ok(stream) => stream,
                 Err(e) => {
-                    let _ = tx.send(Err(registry_error(e))).await;
+                    let _ = tx.send(Err(registry_error(e)));
                     return;
                 }
             };
             while let Some(chunk) = stream.next().await {
-                let failed = chunk.is_err();
+                let chunk = match chunk {
+                    Ok(chunk) => chunk,
+                    Err(e) => {
+                        let _ = tx.send(Err(registry_error(e)));
+                        return;
+                    }
+                };
+                // A chunk larger than the whole budget waits for all of it.
+                let want =
+                    u32::try_from(chunk.len()).map_or(BUFFERED_BYTES, |n| n.min(BUFFERED_BYTES));
+                let Ok(permit) = Arc::clone(&budget).acquire_many_owned(want).await else {
+                    return;
+                };
                 // A closed channel means the walker stopped reading: stop downloading.
-                if tx.send(chunk.map_err(registry_error)).await.is_err() || failed {
+                if tx.send(Ok((chunk, permit))).is_err() {
                     return;
                 }
             }
@@ -120,6 +137,7 @@ impl LayerOpener for RegistryLayers {
             ChannelReader {
                 rx,
                 chunk: bytes::Bytes::new(),
+                permit: None,
             },
             format!("layer {}", layer.digest),
             Some(layer.digest.clone()),
@@ -140,15 +158,23 @@ impl Drop for RegistryLayers {
 
 /// The walker's end of a layer download.
 struct ChannelReader {
-    rx: mpsc::Receiver<Result<bytes::Bytes, ImageError>>,
+    rx: mpsc::UnboundedReceiver<Result<(bytes::Bytes, OwnedSemaphorePermit), ImageError>>,
     chunk: bytes::Bytes,
+    /// The current chunk's share of [`BUFFERED_BYTES`], given back when it is read.
+    permit: Option<OwnedSemaphorePermit>,
 }
 
 impl Read for ChannelReader {
     fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
         while self.chunk.is_empty() {
+            // Free the chunk read to its end before its permit goes back.
+            self.chunk = bytes::Bytes::new();
+            self.permit = None;
             match self.rx.blocking_recv() {
-                Some(Ok(chunk)) => self.chunk = chunk,
+                Some(Ok((chunk, permit))) => {
+                    self.chunk = chunk;
+                    self.permit = Some(permit);
+                }
                 Some(Err(e)) => return Err(e.into_io()),
                 None => return Ok(0),
             }
