@@ -228,11 +228,7 @@ impl Evaluator {
             return Vec::new();
         };
         let file: Arc<str> = ADMISSION_FILE.into();
-        let findings: Vec<(Finding, Option<String>)> = image_uses(root, id)
-            .iter()
-            .filter_map(|at| Some(supply.findings(online.get(&at.image)?, at, id, &file)))
-            .flatten()
-            .collect();
+        let findings = supply.findings_of(online, &image_uses(root, id), id, &file);
         let mut report = palisade_core::ScanReport::default();
         engine.apply_image_policy(findings, &mut report);
         report.findings

@@ -156,6 +156,7 @@ mod tests {
             name: "app:1".into(),
             manifest_digest: format!("sha256:{}", "a".repeat(64)),
             config_digest: String::new(),
+            reference_digest: None,
             os: OsInfo {
                 base: Base::Scratch,
                 id: String::new(),

@@ -92,6 +92,9 @@ pub struct ImageScan {
     pub manifest_digest: String,
     /// Digest of the config blob.
     pub config_digest: String,
+    /// For a registry reference, the digest it resolved to (see
+    /// [`crate::source::Image::reference_digest`]).
+    pub reference_digest: Option<String>,
     /// The OS.
     pub os: OsInfo,
     /// Installed packages.
@@ -138,6 +141,7 @@ pub fn scan_image(
         name: image.name.clone(),
         manifest_digest: image.manifest_digest.clone(),
         config_digest: image.config_digest.clone(),
+        reference_digest: image.reference_digest.clone(),
         os: analysis.os,
         packages: analysis.packages,
         layers: walked.layers,

@@ -150,6 +150,9 @@ pub struct Image {
     pub config: ImageConfig,
     /// The layers, base first.
     pub layers: Vec<LayerDesc>,
+    /// For a registry reference: the digest it resolved to (an index
+    /// digest for a multi-arch tag), which admission looks results up by.
+    pub reference_digest: Option<String>,
     opener: Box<dyn LayerOpener>,
 }
 
@@ -181,6 +184,7 @@ impl Image {
             config_digest,
             config,
             layers,
+            reference_digest: None,
             opener,
         }
     }

@@ -192,21 +192,7 @@ impl Client {
         image: &Reference,
         normalised: String,
     ) -> Result<Resolved, OciError> {
-        let auth = self.auth_for(image)?;
-        let (body, digest) = self
-            .with_retries(&normalised, || {
-                self.inner
-                    .pull_manifest_raw(image, &auth, ACCEPTED_MEDIA_TYPES)
-            })
-            .await?;
-        verify_digest(&body, &digest).map_err(|e| e.for_reference(&normalised))?;
-        if let Some(requested) = image.digest() {
-            verify_digest(&body, requested).map_err(|e| e.for_reference(&normalised))?;
-        }
-        let media_type = media_type_of(&body).map_err(|reason| OciError::Registry {
-            reference: normalised.clone(),
-            reason,
-        })?;
+        let (body, digest, media_type) = self.fetch_manifest_of(image).await?;
         let platform_digest = if is_index(&media_type) {
             let index: OciImageIndex =
                 serde_json::from_slice(&body).map_err(|e| OciError::Registry {
@@ -220,16 +206,10 @@ impl Client {
                     available: platform::available(&index),
                 }
             })?;
-            let by_digest = image.clone_with_digest(chosen.clone());
-            let (platform_body, platform_header) = self
-                .with_retries(&normalised, || {
-                    self.inner
-                        .pull_manifest_raw(&by_digest, &auth, ACCEPTED_MEDIA_TYPES)
-                })
+            // Fetched (and its digest checked against `chosen`) to prove the
+            // platform's manifest is there and intact.
+            self.fetch_manifest_of(&image.clone_with_digest(chosen.clone()))
                 .await?;
-            verify_digest(&platform_body, &chosen).map_err(|e| e.for_reference(&normalised))?;
-            verify_digest(&platform_body, &platform_header)
-                .map_err(|e| e.for_reference(&normalised))?;
             Some(chosen)
         } else {
             None

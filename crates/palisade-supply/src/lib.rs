@@ -246,6 +246,21 @@ impl Supply {
             .await
     }
 
+    /// The findings of every image use of one object that `checked` has an
+    /// answer for (see [`Supply::findings`]).
+    pub fn findings_of(
+        &self,
+        checked: &HashMap<String, Checked>,
+        uses: &[ImageUse],
+        object: &Arc<ObjectRef>,
+        file: &Arc<str>,
+    ) -> Vec<(Finding, Option<String>)> {
+        uses.iter()
+            .filter_map(|at| Some(self.findings(checked.get(&at.image)?, at, object, file)))
+            .flatten()
+            .collect()
+    }
+
     /// The findings of one checked image at one place it is used, each with
     /// the image (for exemptions that match images).
     pub fn findings(

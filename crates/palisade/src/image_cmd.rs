@@ -68,7 +68,7 @@ pub fn run(args: ImageArgs) -> Result<i32> {
         .with_context(|| format!("cannot scan {}", args.image))?;
     bars.finish();
     if !args.no_cache {
-        store(&source, &scan, &registry);
+        store(&scan);
     }
 
     let mut out: Box<dyn Write> = match &args.output {
@@ -118,25 +118,13 @@ fn no_huge_pages() {
 /// Stores the result by the digests that name the image: the manifest
 /// read, and for a registry tag also the digest the tag points to (an
 /// index digest for a multi-arch image), which admission resolves.
-fn store(source: &Source, scan: &ImageScan, registry: &palisade_oci::ClientOptions) {
+fn store(scan: &ImageScan) {
     let Some(dir) = ResultCache::default_dir() else {
         return;
     };
-    let mut digests = vec![scan.manifest_digest.clone()];
-    if let Source::Registry(reference) = source {
-        if let Ok(client) = palisade_oci::Client::new(registry.clone()) {
-            if let Ok(rt) = tokio::runtime::Builder::new_current_thread()
-                .enable_all()
-                .build()
-            {
-                if let Ok(r) = rt.block_on(client.resolve(reference)) {
-                    digests.push(r.digest);
-                }
-            }
-        }
-    }
-    let refs: Vec<&str> = digests.iter().map(String::as_str).collect();
-    if let Err(e) = ResultCache::new(dir).put(&refs, scan) {
+    let mut digests = vec![scan.manifest_digest.as_str()];
+    digests.extend(scan.reference_digest.as_deref());
+    if let Err(e) = ResultCache::new(dir).put(&digests, scan) {
         eprintln!("palisade: the result was not stored for scan --images: {e}");
     }
 }

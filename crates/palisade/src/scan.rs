@@ -170,15 +170,10 @@ fn check_images(
         .iter()
         .flat_map(|p| p.images.iter().map(|u| u.image.clone()));
     let checked = runtime.block_on(supply.check_all(images));
-    let mut out = Vec::new();
-    for pod in pods {
-        for at in &pod.images {
-            if let Some(c) = checked.get(&at.image) {
-                out.extend(supply.findings(c, at, &pod.object, &pod.file));
-            }
-        }
-    }
-    Ok(out)
+    Ok(pods
+        .iter()
+        .flat_map(|pod| supply.findings_of(&checked, &pod.images, &pod.object, &pod.file))
+        .collect())
 }
 
 /// 2 on input errors, 1 on findings at or above the threshold, else 0.

@@ -39,33 +39,41 @@ pub(super) fn open(reference: &str, options: &OpenOptions) -> Result<Image, Imag
     let mut client_options = options.registry.clone();
     client_options.platform = options.platform.clone();
     let client = Arc::new(Client::new(client_options).map_err(registry_error)?);
-    let (name, manifest_digest, config_digest, config, layers) = runtime.block_on(async {
-        let resolved = client.resolve(reference).await.map_err(registry_error)?;
-        let digest = resolved
-            .platform_digest
-            .clone()
-            .unwrap_or_else(|| resolved.digest.clone());
-        let base = resolved
-            .reference
-            .split_once('@')
-            .map_or(resolved.reference.as_str(), |(b, _)| b)
-            .to_string();
-        let (manifest, _, _) = client
-            .fetch_manifest(&format!("{base}@{digest}"))
-            .await
-            .map_err(registry_error)?;
-        let (config_desc, layers) = manifest_parts(&manifest, &format!("manifest {digest}"))?;
-        let config_bytes = client
-            .fetch_blob(&base, &config_desc.digest, MAX_DOCUMENT_BYTES)
-            .await
-            .map_err(registry_error)?;
-        let config = parse_config(&config_bytes).map_err(|reason| ImageError::Malformed {
-            what: format!("config {}", config_desc.digest),
-            reason,
+    let (name, top_digest, manifest_digest, config_digest, config, layers) =
+        runtime.block_on(async {
+            let resolved = client.resolve(reference).await.map_err(registry_error)?;
+            let digest = resolved
+                .platform_digest
+                .clone()
+                .unwrap_or_else(|| resolved.digest.clone());
+            let base = resolved
+                .reference
+                .split_once('@')
+                .map_or(resolved.reference.as_str(), |(b, _)| b)
+                .to_string();
+            let (manifest, _, _) = client
+                .fetch_manifest(&format!("{base}@{digest}"))
+                .await
+                .map_err(registry_error)?;
+            let (config_desc, layers) = manifest_parts(&manifest, &format!("manifest {digest}"))?;
+            let config_bytes = client
+                .fetch_blob(&base, &config_desc.digest, MAX_DOCUMENT_BYTES)
+                .await
+                .map_err(registry_error)?;
+            let config = parse_config(&config_bytes).map_err(|reason| ImageError::Malformed {
+                what: format!("config {}", config_desc.digest),
+                reason,
+            })?;
+            Ok::<_, ImageError>((
+                base,
+                resolved.digest,
+                digest,
+                config_desc.digest,
+                config,
+                layers,
+            ))
         })?;
-        Ok::<_, ImageError>((base, digest, config_desc.digest, config, layers))
-    })?;
-    Ok(Image::new(
+    let mut image = Image::new(
         reference.to_string(),
         manifest_digest,
         config_digest,
@@ -76,7 +84,9 @@ pub(super) fn open(reference: &str, options: &OpenOptions) -> Result<Image, Imag
             client,
             repository: name,
         }),
-    ))
+    );
+    image.reference_digest = Some(top_digest);
+    Ok(image)
 }
 
 fn registry_error(e: palisade_oci::OciError) -> ImageError {
