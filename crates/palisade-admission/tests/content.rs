@@ -17,6 +17,7 @@
 
 #[path = "../../palisade-oci/tests/common/mod.rs"]
 mod common;
+mod harness;
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -24,12 +25,11 @@ use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
 use common::Registry;
-use palisade_admission::{LogTarget, ServeOptions, Server};
+use harness::{warnings, Webhook};
 use palisade_image::cache::ResultCache;
 use palisade_image::model::Limits;
 use palisade_image::scan::{scan_image, ScanOptions};
 use palisade_image::source::{OpenOptions, Source};
-use rcgen::{BasicConstraints, CertificateParams, CertifiedIssuer, DnType, IsCa, KeyPair};
 use serde_json::{json, Value};
 
 /// A value `detect.rs` reports as an AWS access key id (not a placeholder).
@@ -232,160 +232,29 @@ fn run(command: &mut Command) -> Vec<u8> {
     out.stdout
 }
 
-/// A test CA and the files of a serving certificate it signed.
-struct Pki {
-    dir: tempfile::TempDir,
-    ca: CertifiedIssuer<'static, KeyPair>,
+/// Starts the server with `policy`, reaching the registry `insecure`
+/// over plain HTTP.
+async fn start_webhook(policy: &str, insecure: &str) -> Webhook {
+    cache_dir();
+    let registry = client_options(insecure, Duration::from_secs(10));
+    Webhook::start(&[("palisade.yaml", policy)], registry).await
 }
 
-impl Pki {
-    fn new() -> Pki {
-        let mut p = CertificateParams::new(Vec::<String>::new()).unwrap();
-        p.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
-        p.distinguished_name
-            .push(DnType::CommonName, "palisade test CA");
-        let ca = CertifiedIssuer::self_signed(p, KeyPair::generate().unwrap()).unwrap();
-        let pki = Pki {
-            dir: tempfile::tempdir().unwrap(),
-            ca,
-        };
-        let key = KeyPair::generate().unwrap();
-        let mut leaf =
-            CertificateParams::new(vec!["localhost".to_string(), "127.0.0.1".to_string()]).unwrap();
-        leaf.distinguished_name
-            .push(DnType::CommonName, "localhost");
-        let cert = leaf.signed_by(&key, &pki.ca).unwrap();
-        std::fs::write(pki.path("tls.crt"), cert.pem()).unwrap();
-        std::fs::write(pki.path("tls.key"), key.serialize_pem()).unwrap();
-        pki
-    }
-
-    fn path(&self, name: &str) -> PathBuf {
-        self.dir.path().join(name)
-    }
-}
-
-/// The server, started with a policy file.
-struct Running {
-    server: Option<Server>,
-    base: String,
-    client: reqwest::Client,
-    _pki: Pki,
-}
-
-impl Running {
-    /// Starts the server with `policy`, reaching the registry `insecure`
-    /// over plain HTTP.
-    async fn start(policy: &str, insecure: &str) -> Running {
-        cache_dir();
-        let pki = Pki::new();
-        std::fs::write(pki.path("palisade.yaml"), policy).unwrap();
-        let mut opts = ServeOptions::new(
-            "127.0.0.1:0".parse().unwrap(),
-            pki.path("tls.crt"),
-            pki.path("tls.key"),
+/// Sends the review of a Pod with `image` until it is denied (the
+/// background scan has stored its result); the denial message.
+async fn denied_once_scanned(s: &Webhook, image: &str) -> String {
+    let until = Instant::now() + SCAN_WAIT;
+    loop {
+        let r = s.validate_pod(image).await;
+        if r["allowed"] == false {
+            return denial(&r);
+        }
+        assert!(
+            Instant::now() < until,
+            "{image} still admitted after {SCAN_WAIT:?}: {r}"
         );
-        opts.policy = Some(pki.path("palisade.yaml"));
-        opts.decision_log = LogTarget::File(pki.path("decisions.jsonl"));
-        opts.registry = client_options(insecure, Duration::from_secs(10));
-        let server = Server::start(opts).await.expect("server starts");
-        let addr = server.local_addr();
-        let ca = reqwest::Certificate::from_pem(pki.ca.pem().as_bytes()).unwrap();
-        let client = reqwest::Client::builder()
-            .tls_certs_only([ca])
-            .resolve("localhost", addr)
-            .pool_max_idle_per_host(0)
-            .timeout(Duration::from_secs(30))
-            .build()
-            .unwrap();
-        Running {
-            server: Some(server),
-            base: format!("https://localhost:{}", addr.port()),
-            client,
-            _pki: pki,
-        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
     }
-
-    /// The `response` of a `/validate` review of a Pod with `image`.
-    async fn validate_pod(&self, image: &str) -> Value {
-        let r = self
-            .client
-            .post(format!("{}/validate", self.base))
-            .json(&pod_review(image))
-            .send()
-            .await
-            .expect("request");
-        let status = r.status().as_u16();
-        let text = r.text().await.unwrap();
-        assert_eq!(status, 200, "{text}");
-        let body: Value = serde_json::from_str(&text).unwrap();
-        body["response"].clone()
-    }
-
-    /// Sends the review of a Pod with `image` until it is denied (the
-    /// background scan has stored its result); the denial message.
-    async fn denied_once_scanned(&self, image: &str) -> String {
-        let until = Instant::now() + SCAN_WAIT;
-        loop {
-            let r = self.validate_pod(image).await;
-            if r["allowed"] == false {
-                return denial(&r);
-            }
-            assert!(
-                Instant::now() < until,
-                "{image} still admitted after {SCAN_WAIT:?}: {r}"
-            );
-            tokio::time::sleep(Duration::from_millis(200)).await;
-        }
-    }
-
-    async fn stop(mut self) {
-        if let Some(s) = self.server.take() {
-            s.shutdown().await.unwrap();
-        }
-    }
-}
-
-/// An AdmissionReview of the CREATE of a Pod running `image` in a
-/// container that passes every other rule.
-fn pod_review(image: &str) -> Value {
-    let container = json!({"name": "app", "image": image,
-        "resources": {"limits": {"memory": "128Mi"}, "requests": {"cpu": "100m"}},
-        "securityContext": {"runAsNonRoot": true, "allowPrivilegeEscalation": false,
-            "readOnlyRootFilesystem": true, "capabilities": {"drop": ["ALL"]},
-            "seccompProfile": {"type": "RuntimeDefault"}}});
-    let pod = json!({"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "web"},
-        "spec": {"automountServiceAccountToken": false, "serviceAccountName": "web",
-            "containers": [container]}});
-    json!({
-        "apiVersion": "admission.k8s.io/v1",
-        "kind": "AdmissionReview",
-        "request": {
-            "uid": "705ab4f5-6393-11e8-b7cc-42010a800002",
-            "kind": {"group": "", "version": "v1", "kind": "Pod"},
-            "resource": {"group": "", "version": "v1", "resource": "pods"},
-            "name": "web",
-            "namespace": "team-a",
-            "operation": "CREATE",
-            "userInfo": {"username": "alice@example.com", "groups": ["system:authenticated"]},
-            "object": pod,
-            "oldObject": null,
-            "dryRun": false,
-            "options": {"apiVersion": "meta.k8s.io/v1", "kind": "CreateOptions"}
-        }
-    })
-}
-
-/// The warnings of a response, as strings.
-fn warnings(response: &Value) -> Vec<String> {
-    response["warnings"]
-        .as_array()
-        .map(|w| {
-            w.iter()
-                .map(|s| s.as_str().unwrap_or_default().to_string())
-                .collect()
-        })
-        .unwrap_or_default()
 }
 
 /// The warnings of the content rules.
@@ -418,7 +287,7 @@ fn entry(digest: &str) -> PathBuf {
 async fn an_unscanned_image_is_admitted_with_a_warning_and_denied_once_the_background_scan_is_done()
 {
     let img = Images::new("queue");
-    let s = Running::start(&img.policy("unscanned: warn"), img.host()).await;
+    let s = start_webhook(&img.policy("unscanned: warn"), img.host()).await;
     let image = img.image("secret");
     assert!(!entry(&img.secret_digest).exists());
 
@@ -444,7 +313,7 @@ async fn an_unscanned_image_is_admitted_with_a_warning_and_denied_once_the_backg
 
     // The background scan stores its result by digest; the same request is
     // then denied for what the image holds.
-    let msg = s.denied_once_scanned(&image).await;
+    let msg = denied_once_scanned(&s, &image).await;
     eprintln!("first /validate of an unscanned image: {took:?}");
     assert!(entry(&img.secret_digest).is_file());
     assert!(
@@ -478,7 +347,7 @@ async fn an_unscanned_image_is_admitted_with_a_warning_and_denied_once_the_backg
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn unscanned_deny_denies_an_image_until_its_scan_is_done() {
     let img = Images::new("deny");
-    let s = Running::start(&img.policy("unscanned: deny"), img.host()).await;
+    let s = start_webhook(&img.policy("unscanned: deny"), img.host()).await;
     let image = img.image("clean");
     let r = s.validate_pod(&image).await;
     let msg = denial(&r);
@@ -525,7 +394,7 @@ async fn a_prescanned_image_is_judged_on_the_first_request() {
 
     // Strict about unscanned images, and about critical vulnerabilities
     // only (the advisory is high): the clean image passes.
-    let s = Running::start(
+    let s = start_webhook(
         &img.policy("unscanned: deny, vulnerabilities: critical"),
         img.host(),
     )
@@ -541,7 +410,7 @@ async fn a_prescanned_image_is_judged_on_the_first_request() {
     s.stop().await;
 
     // At the high threshold the same stored result denies the clean image.
-    let s = Running::start(&img.policy("unscanned: deny"), img.host()).await;
+    let s = start_webhook(&img.policy("unscanned: deny"), img.host()).await;
     let msg = denial(&s.validate_pod(&img.image("clean")).await);
     assert!(msg.contains("[image/vulnerable]"), "{msg}");
     assert!(!msg.contains("image/unscanned"), "{msg}");

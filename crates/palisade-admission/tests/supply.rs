@@ -12,16 +12,15 @@
 
 #[path = "../../palisade-oci/tests/common/mod.rs"]
 mod common;
+mod harness;
 #[path = "../../palisade-oci/tests/common/sign.rs"]
 mod sign;
 
-use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
 use base64::Engine as _;
 use common::{Layout, Registry, OCI_MANIFEST};
-use palisade_admission::{LogTarget, ServeOptions, Server};
-use rcgen::{BasicConstraints, CertificateParams, CertifiedIssuer, DnType, IsCa, KeyPair};
+use harness::{container, pod_spec, review, warnings, Webhook};
 use serde_json::{json, Value};
 use sign::{payload, push_signature, SigLayer, TestKey};
 
@@ -109,163 +108,19 @@ fn policy(pattern: &str, images_extra: &str, admission: &str) -> String {
     )
 }
 
-/// A test CA and the files of a serving certificate it signed.
-struct Pki {
-    dir: tempfile::TempDir,
-    ca: CertifiedIssuer<'static, KeyPair>,
-}
-
-impl Pki {
-    fn new() -> Pki {
-        let mut p = CertificateParams::new(Vec::<String>::new()).unwrap();
-        p.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
-        p.distinguished_name
-            .push(DnType::CommonName, "palisade test CA");
-        let ca = CertifiedIssuer::self_signed(p, KeyPair::generate().unwrap()).unwrap();
-        let pki = Pki {
-            dir: tempfile::tempdir().unwrap(),
-            ca,
-        };
-        let key = KeyPair::generate().unwrap();
-        let mut leaf =
-            CertificateParams::new(vec!["localhost".to_string(), "127.0.0.1".to_string()]).unwrap();
-        leaf.distinguished_name
-            .push(DnType::CommonName, "localhost");
-        let cert = leaf.signed_by(&key, &pki.ca).unwrap();
-        std::fs::write(pki.path("tls.crt"), cert.pem()).unwrap();
-        std::fs::write(pki.path("tls.key"), key.serialize_pem()).unwrap();
-        pki
-    }
-
-    fn path(&self, name: &str) -> PathBuf {
-        self.dir.path().join(name)
-    }
-}
-
-/// The server, started with a policy file and the trusted key next to it.
-struct Running {
-    server: Option<Server>,
-    base: String,
-    client: reqwest::Client,
-    _pki: Pki,
-}
-
-impl Running {
-    /// Starts the server with `policy`, `cosign.pub` holding `key_pem`, and
-    /// the registry `insecure` reached over plain HTTP with `timeout`.
-    async fn start(policy: &str, key_pem: &str, insecure: &str, timeout: Duration) -> Running {
-        let pki = Pki::new();
-        std::fs::write(pki.path("palisade.yaml"), policy).unwrap();
-        std::fs::write(pki.path("cosign.pub"), key_pem).unwrap();
-        let mut opts = ServeOptions::new(
-            "127.0.0.1:0".parse().unwrap(),
-            pki.path("tls.crt"),
-            pki.path("tls.key"),
-        );
-        opts.policy = Some(pki.path("palisade.yaml"));
-        opts.decision_log = LogTarget::File(pki.path("decisions.jsonl"));
-        opts.registry = palisade_oci::ClientOptions {
-            insecure_registries: vec![insecure.to_string()],
-            timeout,
-            ..palisade_oci::ClientOptions::default()
-        };
-        let server = Server::start(opts).await.expect("server starts");
-        let addr = server.local_addr();
-        let ca = reqwest::Certificate::from_pem(pki.ca.pem().as_bytes()).unwrap();
-        let client = reqwest::Client::builder()
-            .tls_certs_only([ca])
-            .resolve("localhost", addr)
-            .pool_max_idle_per_host(0)
-            .timeout(Duration::from_secs(30))
-            .build()
-            .unwrap();
-        Running {
-            server: Some(server),
-            base: format!("https://localhost:{}", addr.port()),
-            client,
-            _pki: pki,
-        }
-    }
-
-    async fn post(&self, path: &str, body: &Value) -> Value {
-        let r = self
-            .client
-            .post(format!("{}{path}", self.base))
-            .json(body)
-            .send()
-            .await
-            .expect("request");
-        let status = r.status().as_u16();
-        let text = r.text().await.unwrap();
-        assert_eq!(status, 200, "{path}: {text}");
-        serde_json::from_str(&text).unwrap()
-    }
-
-    /// The `response` of a `/validate` review of a Pod with `image`.
-    async fn validate_pod(&self, image: &str) -> Value {
-        let body = self.post("/validate", &pod_review(image)).await;
-        body["response"].clone()
-    }
-
-    async fn metrics(&self) -> String {
-        let r = self
-            .client
-            .get(format!("{}/metrics", self.base))
-            .send()
-            .await
-            .expect("request");
-        assert_eq!(r.status().as_u16(), 200);
-        r.text().await.unwrap()
-    }
-
-    async fn stop(mut self) {
-        if let Some(s) = self.server.take() {
-            s.shutdown().await.unwrap();
-        }
-    }
-}
-
-/// An AdmissionReview of a CREATE, as the API server sends it.
-fn review(kind: (&str, &str, &str), object: Value) -> Value {
-    let (group, version, k) = kind;
-    let resource = format!("{}s", k.to_lowercase());
-    json!({
-        "apiVersion": "admission.k8s.io/v1",
-        "kind": "AdmissionReview",
-        "request": {
-            "uid": "705ab4f5-6393-11e8-b7cc-42010a800002",
-            "kind": {"group": group, "version": version, "kind": k},
-            "resource": {"group": group, "version": version, "resource": resource},
-            "name": object["metadata"]["name"].as_str().unwrap_or(""),
-            "namespace": "team-a",
-            "operation": "CREATE",
-            "userInfo": {"username": "alice@example.com", "groups": ["system:authenticated"]},
-            "object": object,
-            "oldObject": null,
-            "dryRun": false,
-            "options": {"apiVersion": "meta.k8s.io/v1", "kind": "CreateOptions"}
-        }
-    })
-}
-
-/// A container running `image` that passes every other rule.
-fn container(name: &str, image: &str) -> Value {
-    json!({"name": name, "image": image,
-        "resources": {"limits": {"memory": "128Mi"}, "requests": {"cpu": "100m"}},
-        "securityContext": {"runAsNonRoot": true, "allowPrivilegeEscalation": false,
-            "readOnlyRootFilesystem": true, "capabilities": {"drop": ["ALL"]},
-            "seccompProfile": {"type": "RuntimeDefault"}}})
-}
-
-fn pod_spec(containers: Vec<Value>) -> Value {
-    json!({"automountServiceAccountToken": false, "serviceAccountName": "web",
-        "containers": containers})
-}
-
-fn pod_review(image: &str) -> Value {
-    let pod = json!({"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "web"},
-        "spec": pod_spec(vec![container("app", image)])});
-    review(("", "v1", "Pod"), pod)
+/// Starts the server with `policy`, `cosign.pub` holding `key_pem`, and
+/// the registry `insecure` reached over plain HTTP with `timeout`.
+async fn start_webhook(policy: &str, key_pem: &str, insecure: &str, timeout: Duration) -> Webhook {
+    let registry = palisade_oci::ClientOptions {
+        insecure_registries: vec![insecure.to_string()],
+        timeout,
+        ..palisade_oci::ClientOptions::default()
+    };
+    Webhook::start(
+        &[("palisade.yaml", policy), ("cosign.pub", key_pem)],
+        registry,
+    )
+    .await
 }
 
 fn deployment(containers: Vec<Value>) -> Value {
@@ -282,18 +137,6 @@ fn deployment_review(object: Value) -> Value {
 fn image_review(image: &str) -> Value {
     json!({"apiVersion": "imagepolicy.k8s.io/v1alpha1", "kind": "ImageReview",
         "spec": {"containers": [{"image": image}], "namespace": "team-a"}})
-}
-
-/// The warnings of a response, as strings.
-fn warnings(response: &Value) -> Vec<String> {
-    response["warnings"]
-        .as_array()
-        .map(|w| {
-            w.iter()
-                .map(|s| s.as_str().unwrap_or_default().to_string())
-                .collect()
-        })
-        .unwrap_or_default()
 }
 
 /// The JSON Patch of a `/mutate` response (empty when there is none).
@@ -336,7 +179,7 @@ fn denial(response: &Value) -> String {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn enforce_mode_admits_signed_and_unmatched_images_and_denies_unsigned_and_wrong_key() {
     let img = Images::new();
-    let s = Running::start(
+    let s = start_webhook(
         &img.policy("", ""),
         &img.key_pem,
         &img.host,
@@ -425,7 +268,7 @@ async fn enforce_mode_admits_signed_and_unmatched_images_and_denies_unsigned_and
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn warn_mode_admits_an_unsigned_image_with_a_signature_warning() {
     let img = Images::new();
-    let s = Running::start(
+    let s = start_webhook(
         &img.policy("", "  admission:\n    defaultMode: warn\n"),
         &img.key_pem,
         &img.host,
@@ -452,7 +295,7 @@ async fn warn_mode_admits_an_unsigned_image_with_a_signature_warning() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn mutate_pins_tags_to_the_registry_digest_and_the_pinned_object_is_admitted() {
     let img = Images::new();
-    let s = Running::start(
+    let s = start_webhook(
         &img.policy("    mutateDigest: true\n", ""),
         &img.key_pem,
         &img.host,
@@ -498,7 +341,7 @@ async fn mutate_pins_tags_to_the_registry_digest_and_the_pinned_object_is_admitt
     s.stop().await;
 
     // Without mutateDigest, /mutate leaves images alone.
-    let s = Running::start(
+    let s = start_webhook(
         &img.policy("", ""),
         &img.key_pem,
         &img.host,
@@ -516,7 +359,7 @@ async fn mutate_pins_tags_to_the_registry_digest_and_the_pinned_object_is_admitt
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn imagereview_denies_an_unsigned_image_and_allows_a_signed_one() {
     let img = Images::new();
-    let s = Running::start(
+    let s = start_webhook(
         &img.policy("", ""),
         &img.key_pem,
         &img.host,
@@ -557,7 +400,7 @@ async fn unreachable_registry_denies_with_fail_and_warns_with_ignore() {
     let image = format!("{down}/signed/app:v1");
     let pattern = format!("{down}/signed/**");
 
-    let s = Running::start(
+    let s = start_webhook(
         &policy(&pattern, "    failurePolicy: Fail\n", ""),
         &key,
         &down,
@@ -576,7 +419,7 @@ async fn unreachable_registry_denies_with_fail_and_warns_with_ignore() {
     assert!(!msg.contains("[image/signature]"), "{msg}");
     s.stop().await;
 
-    let s = Running::start(
+    let s = start_webhook(
         &policy(&pattern, "    failurePolicy: Ignore\n", ""),
         &key,
         &down,
@@ -603,7 +446,7 @@ async fn a_registry_that_never_answers_is_a_registry_error_within_the_request_de
     let silent = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     let host = silent.local_addr().unwrap().to_string();
     let image = format!("{host}/signed/app:v1");
-    let s = Running::start(
+    let s = start_webhook(
         &policy(&format!("{host}/signed/**"), "", ""),
         &key,
         &host,
@@ -632,7 +475,7 @@ async fn a_registry_that_never_answers_is_a_registry_error_within_the_request_de
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_verified_image_stays_admitted_from_the_cache_when_the_registry_goes_away() {
     let img = Images::new();
-    let s = Running::start(
+    let s = start_webhook(
         &img.policy("", ""),
         &img.key_pem,
         &img.host,
