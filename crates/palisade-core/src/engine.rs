@@ -225,16 +225,22 @@ impl Engine {
                 .par_chunks(64)
                 .map(|batch| {
                     let mut r = ScanReport::default();
+                    let bytes: usize = batch.iter().map(|c| c.text.len()).sum();
+                    r.findings.reserve(bytes / FINDINGS_PER_BYTES);
                     for &c in batch {
                         scan_chunk(c, &mut r);
                     }
                     r
                 })
                 .collect();
+            report
+                .findings
+                .reserve(parts.iter().map(|p| p.findings.len()).sum());
             for part in parts {
                 report.merge(part);
             }
         } else {
+            report.findings.reserve(text.len() / FINDINGS_PER_BYTES);
             for chunk in chunks {
                 scan_chunk(chunk, &mut report);
             }
@@ -636,6 +642,12 @@ fn pod_info(obj: &Object, view: &PodView<'_>, idx: &ScanIndex) -> PodInfo {
         images: Vec::new(),
     }
 }
+
+/// Input bytes per finding of room reserved ahead of a scan, so a list of
+/// findings rarely moves as it grows (each doubling copies it into fresh
+/// pages); room never used is never touched. A generated corpus of insecure
+/// and hardened workloads has one finding per 210 bytes with every pack on.
+const FINDINGS_PER_BYTES: usize = 256;
 
 fn push_finding(report: &mut ScanReport, f: Finding) {
     *report.summary.findings.entry(f.severity).or_default() += 1;

@@ -222,14 +222,25 @@ pub struct ImageUse {
     pub column: u32,
 }
 
+/// `dst` followed by `src`; an empty `dst` without room for `src` takes
+/// `src`'s buffer rather than copying it (merging one file's million
+/// findings into an empty report costs nothing).
+fn append<T>(dst: &mut Vec<T>, src: Vec<T>) {
+    if dst.is_empty() && dst.capacity() < src.len() {
+        *dst = src;
+    } else {
+        dst.extend(src);
+    }
+}
+
 impl ScanReport {
     /// Appends another report (of later input) to this one.
     pub fn merge(&mut self, other: ScanReport) {
-        self.findings.extend(other.findings);
-        self.errors.extend(other.errors);
-        self.skipped.extend(other.skipped);
-        self.kept.extend(other.kept);
-        self.pods.extend(other.pods);
+        append(&mut self.findings, other.findings);
+        append(&mut self.errors, other.errors);
+        append(&mut self.skipped, other.skipped);
+        append(&mut self.kept, other.kept);
+        append(&mut self.pods, other.pods);
         let s = &mut self.summary;
         let o = other.summary;
         s.files += o.files;

@@ -3,11 +3,14 @@
 //! `Serialize`, so a change in `palisade-core` cannot silently change the
 //! published schema: absent values are written as `null`, never left out.
 
-use std::collections::BTreeMap;
+use std::cell::RefCell;
+use std::collections::{BTreeMap, HashMap};
 use std::io::{self, Write};
+use std::rc::Rc;
 
 use palisade_core::{Finding, InputError, ScanReport, Severity, Skipped};
 use serde::Serialize;
+use serde_json::value::RawValue;
 
 use crate::severity_counts;
 
@@ -18,10 +21,43 @@ pub(crate) const SCHEMA: &str = "palisade.json/v1";
 struct Document<'a> {
     schema: &'static str,
     tool: Tool,
-    findings: Vec<JsonFinding<'a>>,
-    errors: Vec<JsonError<'a>>,
-    skipped: Vec<JsonSkipped<'a>>,
+    findings: Findings<'a>,
+    errors: Each<'a, InputError, JsonError<'a>>,
+    skipped: Each<'a, Skipped, JsonSkipped<'a>>,
     summary: JsonSummary<'a>,
+}
+
+/// A slice written as a JSON array of its schema views, one at a time: a
+/// report of a million findings is not copied into a second list first.
+struct Each<'a, T, V>(&'a [T], std::marker::PhantomData<V>);
+
+impl<'a, T, V> Each<'a, T, V> {
+    fn new(items: &'a [T]) -> Self {
+        Each(items, std::marker::PhantomData)
+    }
+}
+
+impl<'a, T, V: From<&'a T> + Serialize> Serialize for Each<'a, T, V> {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.collect_seq(self.0.iter().map(V::from))
+    }
+}
+
+/// The findings, written one at a time with their remediation texts
+/// escaped once per rule.
+struct Findings<'a> {
+    items: &'a [Finding],
+    remediations: Remediations,
+}
+
+impl Serialize for Findings<'_> {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.collect_seq(
+            self.items
+                .iter()
+                .map(|f| JsonFinding::new(f, self.remediations.get(f.remediation))),
+        )
+    }
 }
 
 #[derive(Serialize)]
@@ -41,7 +77,43 @@ struct JsonFinding<'a> {
     file: &'a str,
     line: u32,
     column: u32,
-    remediation: &'a str,
+    remediation: Remediation<'a>,
+}
+
+/// A rule's remediation text, escaped once per rule rather than once per
+/// finding (it is the longest string of a finding and the same for all of
+/// one rule's findings).
+enum Remediation<'a> {
+    Escaped(Rc<RawValue>),
+    Text(&'a str),
+}
+
+impl Serialize for Remediation<'_> {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        match self {
+            Remediation::Escaped(raw) => raw.serialize(serializer),
+            Remediation::Text(t) => t.serialize(serializer),
+        }
+    }
+}
+
+/// Escaped remediation texts by the address and length of the rule's static text.
+#[derive(Default)]
+struct Remediations(RefCell<HashMap<(usize, usize), Rc<RawValue>>>);
+
+impl Remediations {
+    fn get<'a>(&self, text: &'a str) -> Remediation<'a> {
+        let mut map = self.0.borrow_mut();
+        if let Some(raw) = map.get(&(text.as_ptr() as usize, text.len())) {
+            return Remediation::Escaped(raw.clone());
+        }
+        let Ok(raw) = serde_json::to_string(text).and_then(RawValue::from_string) else {
+            return Remediation::Text(text);
+        };
+        let raw: Rc<RawValue> = Rc::from(raw);
+        map.insert((text.as_ptr() as usize, text.len()), raw.clone());
+        Remediation::Escaped(raw)
+    }
 }
 
 #[derive(Serialize)]
@@ -93,8 +165,8 @@ struct SeverityCounts {
     info: usize,
 }
 
-impl<'a> From<&'a Finding> for JsonFinding<'a> {
-    fn from(f: &'a Finding) -> Self {
+impl<'a> JsonFinding<'a> {
+    fn new(f: &'a Finding, remediation: Remediation<'a>) -> Self {
         JsonFinding {
             rule: f.rule,
             severity: f.severity,
@@ -110,7 +182,7 @@ impl<'a> From<&'a Finding> for JsonFinding<'a> {
             file: &f.file,
             line: f.line,
             column: f.column,
-            remediation: f.remediation,
+            remediation,
         }
     }
 }
@@ -147,9 +219,12 @@ pub(crate) fn write(report: &ScanReport, out: &mut dyn Write) -> io::Result<()> 
             name: "palisade",
             version: env!("CARGO_PKG_VERSION"),
         },
-        findings: report.findings.iter().map(JsonFinding::from).collect(),
-        errors: report.errors.iter().map(JsonError::from).collect(),
-        skipped: report.skipped.iter().map(JsonSkipped::from).collect(),
+        findings: Findings {
+            items: &report.findings,
+            remediations: Remediations::default(),
+        },
+        errors: Each::new(&report.errors),
+        skipped: Each::new(&report.skipped),
         summary: JsonSummary {
             files: s.files,
             documents: s.documents,
@@ -171,6 +246,11 @@ pub(crate) fn write(report: &ScanReport, out: &mut dyn Write) -> io::Result<()> 
             notes: &s.notes,
         },
     };
-    serde_json::to_writer_pretty(&mut *out, &doc)?;
-    writeln!(out)
+    // serde_json writes every token with its own call: a buffer of a known
+    // type here makes those calls plain copies instead of calls through
+    // `dyn Write`.
+    let mut buf = io::BufWriter::with_capacity(1 << 16, &mut *out);
+    serde_json::to_writer_pretty(&mut buf, &doc)?;
+    writeln!(buf)?;
+    buf.flush()
 }

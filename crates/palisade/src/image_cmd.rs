@@ -30,7 +30,6 @@ pub fn full_catalog() -> Vec<&'static palisade_core::RuleMeta> {
 
 /// Runs `palisade image`; the exit status follows `--fail-on`.
 pub fn run(args: ImageArgs) -> Result<i32> {
-    no_huge_pages();
     let cyclonedx_out = args.format == "cyclonedx";
     let format: Option<Format> = if cyclonedx_out {
         None
@@ -100,19 +99,6 @@ pub fn run(args: ImageArgs) -> Result<i32> {
         Err(e) => return Err(e).context("cannot write the report"),
     }
     Ok(i32::from(report.has_findings_at(fail_on)))
-}
-
-/// Asks Linux not to back this process with transparent huge pages. A
-/// layer walk allocates and frees buffers of a few hundred KiB in turn; with
-/// huge pages the kernel zeroes whole 2 MiB pages each time (14% of a zstd
-/// scan's time) and peak memory grows by about 20 MiB.
-fn no_huge_pages() {
-    #[cfg(target_os = "linux")]
-    // SAFETY: PR_SET_THP_DISABLE takes integer arguments only and changes
-    // no memory the program can see; failure (an old kernel) is harmless.
-    unsafe {
-        libc::prctl(libc::PR_SET_THP_DISABLE, 1, 0, 0, 0);
-    }
 }
 
 /// Stores the result by the digests that name the image: the manifest

@@ -25,6 +25,7 @@ use clap::Parser;
 static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 fn main() {
+    no_huge_pages();
     let cli = match cli::Cli::try_parse() {
         Ok(c) => c,
         Err(e) => {
@@ -50,5 +51,20 @@ fn main() {
             eprintln!("palisade: {e:#}");
             std::process::exit(2);
         }
+    }
+}
+
+/// Asks Linux not to back this process with transparent huge pages. The
+/// allocator asks for them, and then every first touch of memory zeroes a
+/// whole 2 MiB page (with compaction stalls when memory is fragmented): a
+/// scan holding a million findings spent a sixth of its time there, and a
+/// layer walk, which allocates and frees buffers of a few hundred KiB in
+/// turn, 14% of a zstd scan and 20 MiB more peak memory.
+fn no_huge_pages() {
+    #[cfg(target_os = "linux")]
+    // SAFETY: PR_SET_THP_DISABLE takes integer arguments only and changes
+    // no memory the program can see; failure (an old kernel) is harmless.
+    unsafe {
+        libc::prctl(libc::PR_SET_THP_DISABLE, 1, 0, 0, 0);
     }
 }
