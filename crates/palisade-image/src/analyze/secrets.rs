@@ -11,6 +11,7 @@
 //!
 //! <https://kubernetes.io/docs/concepts/security/secrets-good-practices/>
 
+use std::borrow::Cow;
 use std::collections::{BTreeMap, HashSet};
 use std::sync::{Arc, OnceLock};
 
@@ -183,7 +184,7 @@ impl Visitor for SecretScanner {
     fn entry(&mut self, entry: &Entry<'_>, content: Option<&[u8]>) {
         if package_list(entry.path) {
             if let Some(c) = content {
-                self.package_files(entry.path, &String::from_utf8_lossy(c));
+                self.package_files(entry.path, &text_of(c));
             }
             return;
         }
@@ -191,7 +192,7 @@ impl Visitor for SecretScanner {
             return;
         }
         let text = match content {
-            Some(c) if !c[..c.len().min(SNIFF)].contains(&0) => Some(String::from_utf8_lossy(c)),
+            Some(c) if !c[..c.len().min(SNIFF)].contains(&0) => Some(text_of(c)),
             Some(_) => None,
             None => {
                 if !binary_name(entry.path) {
@@ -569,6 +570,16 @@ fn binary_name(path: &str) -> bool {
             | "sqlite"
             | "db"
     )
+}
+
+/// A file's content as text: borrowed when it is valid UTF-8 (checked a
+/// word at a time, several times faster than the lossy decoder's walk),
+/// with replacement characters otherwise.
+fn text_of(content: &[u8]) -> Cow<'_, str> {
+    match std::str::from_utf8(content) {
+        Ok(t) => Cow::Borrowed(t),
+        Err(_) => String::from_utf8_lossy(content),
+    }
 }
 
 #[cfg(test)]

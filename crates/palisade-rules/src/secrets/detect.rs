@@ -242,6 +242,18 @@ const GENERIC_KEYWORDS: &[&str] = &[
 /// Stems a key must contain to be worth the word-level check.
 const KEY_STEMS: &[&str] = &["pass", "pw", "secret", "token", "key", "cred"];
 
+thread_local! {
+    /// The lower-cased copy of the text being scanned, reused between scans.
+    static LOWER: std::cell::RefCell<Vec<u8>> = const { std::cell::RefCell::new(Vec::new()) };
+}
+
+/// Shortest text searched through a lower-cased copy.
+const LOWER_FROM: usize = 256;
+
+/// Largest lower-cased copy kept for the next scan (a huge text's copy is
+/// freed when its scan ends).
+const LOWER_KEEP: usize = 1 << 20;
+
 /// Longest stretch a window is widened by to reach a line boundary.
 const LINE_CAP: usize = 1024;
 
@@ -253,8 +265,11 @@ const MAX_KEYED_VALUE: usize = 256;
 pub struct Detector {
     policy: SecretsPolicy,
     specs: Vec<Spec>,
-    /// Keywords of every detector, ASCII case-insensitive.
+    /// Keywords of every detector, ASCII case-insensitive, for short texts.
     keywords: Option<AhoCorasick>,
+    /// The same keywords lower-cased, searched in a lower-cased copy of a
+    /// long text (see [`Detector::scan_text`]).
+    keywords_lower: Option<AhoCorasick>,
     /// Keyword pattern id → detectors it gates.
     gates: Vec<Vec<usize>>,
     /// Detectors without keywords (extra patterns that give none): run on every text.
@@ -356,7 +371,15 @@ impl Detector {
                 }
             }
         }
-        let keywords = ac(&patterns);
+        let keywords = AhoCorasickBuilder::new()
+            .ascii_case_insensitive(true)
+            .match_kind(MatchKind::LeftmostFirst)
+            .build(&patterns)
+            .ok();
+        let keywords_lower = AhoCorasickBuilder::new()
+            .match_kind(MatchKind::LeftmostFirst)
+            .build(&patterns)
+            .ok();
         if keywords.is_none() {
             errors.push("keyword automaton could not be built; only ungated patterns run".into());
         }
@@ -365,6 +388,7 @@ impl Detector {
             policy: policy.clone(),
             specs,
             keywords,
+            keywords_lower,
             gates,
             ungated,
             key_stems,
@@ -409,19 +433,41 @@ impl Detector {
     fn scan_text(&self, text: &str, found: &mut Vec<Found>) {
         // (detector, window start, window end), merged per detector below.
         let mut windows: Vec<(usize, usize, usize)> = Vec::new();
-        let hits = self
-            .keywords
-            .iter()
-            .flat_map(|a| a.find_overlapping_iter(text));
-        for m in hits {
-            let Some(specs) = self.gates.get(m.pattern().as_usize()) else {
-                continue;
-            };
-            for &s in specs {
+        let mut gate = |start: usize, end: usize, pattern: usize| {
+            for &s in self.gates.get(pattern).into_iter().flatten() {
                 let spec = &self.specs[s];
-                let (lo, hi) = window(text, m.start(), m.end(), spec.before, spec.after);
+                let (lo, hi) = window(text, start, end, spec.before, spec.after);
                 windows.push((s, lo, hi));
             }
+        };
+        // Keywords are found leftmost first. In a long text they are matched
+        // in an ASCII-lower-cased copy, because a case-insensitive automaton
+        // has no prefilter and steps through every byte, while a
+        // case-sensitive one skips ahead with a vectorised literal search;
+        // a short text is not worth the copy. Lower-casing keeps every byte
+        // offset, so both find the same matches. A keyword overlapping an
+        // earlier one is not reported, which loses nothing: windows span
+        // whole lines, and no two keywords that can overlap gate different
+        // detectors.
+        match (&self.keywords, &self.keywords_lower) {
+            (_, Some(lower_kw)) if text.len() >= LOWER_FROM => {
+                LOWER.with_borrow_mut(|lower| {
+                    lower.clear();
+                    lower.extend(text.bytes().map(|b| b.to_ascii_lowercase()));
+                    for m in lower_kw.find_iter(lower.as_slice()) {
+                        gate(m.start(), m.end(), m.pattern().as_usize());
+                    }
+                    if lower.capacity() > LOWER_KEEP {
+                        *lower = Vec::new();
+                    }
+                });
+            }
+            (Some(kw), _) => {
+                for m in kw.find_iter(text) {
+                    gate(m.start(), m.end(), m.pattern().as_usize());
+                }
+            }
+            (None, _) => {}
         }
         windows.extend(self.ungated.iter().map(|&s| (s, 0, text.len())));
         if windows.is_empty() {
@@ -1208,6 +1254,29 @@ mod tests {
             "existingSecret",
         ] {
             assert!(!d.is_secret_key(k), "{k}");
+        }
+    }
+
+    #[test]
+    fn short_and_long_texts_find_the_same_credentials() {
+        // Under LOWER_FROM bytes the case-insensitive automaton runs, above
+        // it the lower-cased copy: padding a text past the threshold must
+        // find the same credentials at the same offsets.
+        let texts = [
+            "Password: Xk9#mQ2$vL7pR4wZ",
+            "export GITHUB_TOKEN=ghp_aB3dE5fG7hJ9kL1mN3pQ5rS7tU9vW1xY3zA5",
+            "AWS_ACCESS_KEY_ID=AKIAQYLPMN5HHHFPZAM2 AWS_SECRET_ACCESS_KEY=qUoqE8Ukzhq3Bdq8Ga9Yzj+vQ8mSZr9XYSxbNlcF",
+            "url: postgres://admin:S3cr3tPassw0rd@db.example.com:5432/app",
+            "-----BEGIN RSA PRIVATE KEY-----\nMIIEowIBAAKCAQEAz8Xb3mQ9vK2pL7wR4tY6uN1sD5fG8hJ0kZ3xC9vB2nM4\n",
+            "SLACK=xoxb-123456789012-1234567890123-AbCdEfGhIjKlMnOpQrStUvWx npm_aB3dE5fG7hJ9kL1mN3pQ5rS7tU9vW1xY3zA5",
+        ];
+        for t in texts {
+            assert!(t.len() < LOWER_FROM, "{t}");
+            let short = scan(None, t);
+            assert!(!short.is_empty(), "nothing found in {t}");
+            let padded = format!("{t}\n{}", "lorem ipsum dolor sit amet\n".repeat(20));
+            assert!(padded.len() >= LOWER_FROM);
+            assert_eq!(scan(None, &padded), short, "{t}");
         }
     }
 
