@@ -250,9 +250,8 @@ thread_local! {
 /// Shortest text searched through a lower-cased copy.
 const LOWER_FROM: usize = 256;
 
-/// Largest lower-cased copy kept for the next scan (a huge text's copy is
-/// freed when its scan ends).
-const LOWER_KEEP: usize = 1 << 20;
+/// Bytes of a long text lower-cased and searched at a time.
+const LOWER_CHUNK: usize = 64 << 10;
 
 /// Longest stretch a window is widened by to reach a line boundary.
 const LINE_CAP: usize = 1024;
@@ -270,6 +269,8 @@ pub struct Detector {
     /// The same keywords lower-cased, searched in a lower-cased copy of a
     /// long text (see [`Detector::scan_text`]).
     keywords_lower: Option<AhoCorasick>,
+    /// Bytes a keyword can reach beyond its first byte.
+    keyword_reach: usize,
     /// Keyword pattern id → detectors it gates.
     gates: Vec<Vec<usize>>,
     /// Detectors without keywords (extra patterns that give none): run on every text.
@@ -389,6 +390,7 @@ impl Detector {
             specs,
             keywords,
             keywords_lower,
+            keyword_reach: patterns.iter().map(|p| p.len()).max().unwrap_or(1) - 1,
             gates,
             ungated,
             key_stems,
@@ -451,14 +453,25 @@ impl Detector {
         // detectors.
         match (&self.keywords, &self.keywords_lower) {
             (_, Some(lower_kw)) if text.len() >= LOWER_FROM => {
+                // In pieces of LOWER_CHUNK bytes, each searched a keyword's
+                // length beyond its end, so the copy stays small whatever
+                // the text's size. A match is counted in the piece it starts
+                // in.
+                let bytes = text.as_bytes();
                 LOWER.with_borrow_mut(|lower| {
-                    lower.clear();
-                    lower.extend(text.bytes().map(|b| b.to_ascii_lowercase()));
-                    for m in lower_kw.find_iter(lower.as_slice()) {
-                        gate(m.start(), m.end(), m.pattern().as_usize());
-                    }
-                    if lower.capacity() > LOWER_KEEP {
-                        *lower = Vec::new();
+                    let mut start = 0;
+                    while start < bytes.len() {
+                        let end = (start + LOWER_CHUNK).min(bytes.len());
+                        let reach = (end + self.keyword_reach).min(bytes.len());
+                        lower.clear();
+                        lower.extend(bytes[start..reach].iter().map(u8::to_ascii_lowercase));
+                        for m in lower_kw.find_iter(lower.as_slice()) {
+                            if start + m.start() >= end {
+                                break;
+                            }
+                            gate(start + m.start(), start + m.end(), m.pattern().as_usize());
+                        }
+                        start = end;
                     }
                 });
             }
@@ -1277,6 +1290,27 @@ mod tests {
             let padded = format!("{t}\n{}", "lorem ipsum dolor sit amet\n".repeat(20));
             assert!(padded.len() >= LOWER_FROM);
             assert_eq!(scan(None, &padded), short, "{t}");
+        }
+    }
+
+    #[test]
+    fn keywords_across_the_pieces_of_a_long_text_are_found() {
+        let token = "ghp_aB3dE5fG7hJ9kL1mN3pQ5rS7tU9vW1xY3zA5";
+        for shift in 0..6 {
+            // The keyword `ghp_` starts `shift` bytes before a piece ends.
+            let mut text = "filler line\n".repeat(LOWER_CHUNK / 12 + 1);
+            text.truncate(LOWER_CHUNK - shift);
+            text.pop();
+            text.push('\n');
+            let at = text.len();
+            text.push_str(token);
+            text.push_str("\nmore\n");
+            text.push_str(&"second piece\n".repeat(LOWER_CHUNK / 13));
+            text.push_str("GITLAB=glpat-aB3dE5fG7hJ9kL1mN3pQ5\n");
+            let d = scan(None, &text);
+            let names: Vec<&str> = d.iter().map(|x| x.detector.as_str()).collect();
+            assert_eq!(names, ["github-token", "gitlab-token"], "shift {shift}");
+            assert_eq!(d[0].offset, at, "shift {shift}");
         }
     }
 
