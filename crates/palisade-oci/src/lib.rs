@@ -269,15 +269,16 @@ impl Client {
         self.fetch_blob_of(&image, digest, max_bytes).await
     }
 
-    /// [`Client::fetch_blob`] of a parsed reference.
-    async fn fetch_blob_of(
+    /// What a blob download of `image`'s repository by `digest` needs: its
+    /// name for messages (`registry/repository@digest`) and its descriptor,
+    /// with the registry's credentials stored. Only a well-formed sha256
+    /// digest is accepted, since it becomes part of the URL.
+    async fn blob_request(
         &self,
         image: &Reference,
         digest: &str,
-        max_bytes: u64,
-    ) -> Result<Vec<u8>, OciError> {
+    ) -> Result<(String, OciDescriptor), OciError> {
         let name = format!("{}/{}@{digest}", image.registry(), image.repository());
-        // The digest becomes part of the URL: only a well-formed sha256 goes there.
         if !is_sha256_digest(digest) {
             return Err(OciError::InvalidReference {
                 reference: name,
@@ -293,6 +294,17 @@ impl Client {
             digest: digest.to_string(),
             ..OciDescriptor::default()
         };
+        Ok((name, descriptor))
+    }
+
+    /// [`Client::fetch_blob`] of a parsed reference.
+    async fn fetch_blob_of(
+        &self,
+        image: &Reference,
+        digest: &str,
+        max_bytes: u64,
+    ) -> Result<Vec<u8>, OciError> {
+        let (name, descriptor) = self.blob_request(image, digest).await?;
         let body = self
             .with_retries_of(&name, || {
                 self.read_blob(image, &descriptor, &name, max_bytes)
@@ -310,23 +322,7 @@ impl Client {
     /// end of the stream; callers that need their own check hash the chunks.
     pub async fn blob_stream(&self, reference: &str, digest: &str) -> Result<BlobStream, OciError> {
         let image = parse_reference(reference)?;
-        let name = format!("{}/{}@{digest}", image.registry(), image.repository());
-        // The digest becomes part of the URL: only a well-formed sha256 goes there.
-        if !is_sha256_digest(digest) {
-            return Err(OciError::InvalidReference {
-                reference: name,
-                reason: "a blob digest must be sha256: followed by 64 lowercase hex digits"
-                    .to_string(),
-            });
-        }
-        let auth = self.auth_for(&image)?;
-        self.inner
-            .store_auth_if_needed(image.resolve_registry(), &auth)
-            .await;
-        let descriptor = OciDescriptor {
-            digest: digest.to_string(),
-            ..OciDescriptor::default()
-        };
+        let (name, descriptor) = self.blob_request(&image, digest).await?;
         let inner = self
             .with_retries(&name, || self.inner.pull_blob_stream(&image, &descriptor))
             .await?;

@@ -162,22 +162,8 @@ struct TestImage {
 impl TestImage {
     fn build() -> TestImage {
         let tmp = tempfile::tempdir().expect("temp dir");
-        let layout = tmp.path().join("layout");
-        let bundle = tmp.path().join("bundle");
-        let image = format!("{}:t", layout.display());
-        tool(
-            Command::new("umoci")
-                .arg("init")
-                .arg("--layout")
-                .arg(&layout),
-        );
-        tool(Command::new("umoci").args(["new", "--image", &image]));
-        tool(
-            Command::new("umoci")
-                .args(["unpack", "--rootless", "--image", &image])
-                .arg(&bundle),
-        );
-        let root = bundle.join("rootfs");
+        let bundle = Bundle::new(tmp.path());
+        let root = bundle.rootfs();
         for dir in [
             "var/lib/dpkg",
             "etc",
@@ -234,29 +220,19 @@ impl TestImage {
         std::fs::write(root.join("app/data"), "state\n").expect("write data");
         chmod(&root.join("app/data"), 0o666);
 
-        let repack = || {
-            tool(
-                Command::new("umoci")
-                    .args(["repack", "--refresh-bundle", "--image", &image])
-                    .arg(&bundle),
-            )
-        };
-        repack();
+        bundle.repack();
         std::fs::remove_file(root.join("opt/deploy.txt")).expect("rm deploy.txt");
-        repack();
+        bundle.repack();
         let env_token = credential("ghp_", ALNUM, 36);
-        tool(Command::new("umoci").args([
-            "config",
-            "--image",
-            &image,
+        bundle.config(&[
             "--config.env",
             &format!("GITHUB_TOKEN={env_token}"),
             "--config.exposedports",
             "80/tcp",
-        ]));
+        ]);
         TestImage {
             tmp,
-            layout,
+            layout: bundle.layout,
             aws_key,
             deleted_token,
             env_token,
@@ -897,28 +873,66 @@ fn cyclonedx_output_is_valid_1_5_with_dash_and_its_vulnerability() {
 
 /// An umoci layout tagged `t` whose one layer holds `files(rootfs)`.
 fn umoci_image(dir: &Path, files: impl FnOnce(&Path)) -> PathBuf {
-    let layout = dir.join("layout");
-    let bundle = dir.join("bundle");
-    let image = format!("{}:t", layout.display());
-    tool(
-        Command::new("umoci")
-            .arg("init")
-            .arg("--layout")
-            .arg(&layout),
-    );
-    tool(Command::new("umoci").args(["new", "--image", &image]));
-    tool(
-        Command::new("umoci")
-            .args(["unpack", "--rootless", "--image", &image])
-            .arg(&bundle),
-    );
-    files(&bundle.join("rootfs"));
-    tool(
-        Command::new("umoci")
-            .args(["repack", "--image", &image])
-            .arg(&bundle),
-    );
-    layout
+    let bundle = Bundle::new(dir);
+    files(&bundle.rootfs());
+    bundle.repack();
+    bundle.layout
+}
+
+/// An umoci layout tagged `t` under construction: an empty image unpacked
+/// into a bundle whose root filesystem is edited, then repacked as a layer.
+struct Bundle {
+    layout: PathBuf,
+    bundle: PathBuf,
+    image: String,
+}
+
+impl Bundle {
+    /// `dir/layout` with an empty image, unpacked into `dir/bundle`.
+    fn new(dir: &Path) -> Bundle {
+        let layout = dir.join("layout");
+        let bundle = dir.join("bundle");
+        let image = format!("{}:t", layout.display());
+        tool(
+            Command::new("umoci")
+                .arg("init")
+                .arg("--layout")
+                .arg(&layout),
+        );
+        tool(Command::new("umoci").args(["new", "--image", &image]));
+        tool(
+            Command::new("umoci")
+                .args(["unpack", "--rootless", "--image", &image])
+                .arg(&bundle),
+        );
+        Bundle {
+            layout,
+            bundle,
+            image,
+        }
+    }
+
+    fn rootfs(&self) -> PathBuf {
+        self.bundle.join("rootfs")
+    }
+
+    /// Adds the bundle's changes since the last repack as a new layer.
+    fn repack(&self) {
+        tool(
+            Command::new("umoci")
+                .args(["repack", "--refresh-bundle", "--image", &self.image])
+                .arg(&self.bundle),
+        );
+    }
+
+    /// `umoci config` of the image with `args`.
+    fn config(&self, args: &[&str]) {
+        tool(
+            Command::new("umoci")
+                .args(["config", "--image", &self.image])
+                .args(args),
+        );
+    }
 }
 
 #[test]
@@ -1213,58 +1227,31 @@ fn rotated_credentials_sharing_a_preview_are_each_reported() {
     // ENV one, must not pass for copies of the credential that survives.
     let tmp = tempfile::tempdir().expect("temp dir");
     let cache = tmp.path().join("cache");
-    let layout = tmp.path().join("layout");
-    let bundle = tmp.path().join("bundle");
-    let image = format!("{}:t", layout.display());
-    tool(
-        Command::new("umoci")
-            .arg("init")
-            .arg("--layout")
-            .arg(&layout),
-    );
-    tool(Command::new("umoci").args(["new", "--image", &image]));
-    tool(
-        Command::new("umoci")
-            .args(["unpack", "--rootless", "--image", &image])
-            .arg(&bundle),
-    );
-    let file = bundle.join("rootfs/opt/deploy.txt");
+    let bundle = Bundle::new(tmp.path());
+    let file = bundle.rootfs().join("opt/deploy.txt");
     std::fs::create_dir_all(file.parent().expect("parent")).expect("mkdir");
     let old = credential("ghp_", ALNUM, 36);
     let new = credential("ghp_", ALNUM, 36);
-    let repack = || {
-        tool(
-            Command::new("umoci")
-                .args(["repack", "--refresh-bundle", "--image", &image])
-                .arg(&bundle),
-        )
-    };
     std::fs::write(&file, format!("token = {old}\n")).expect("write");
-    repack();
+    bundle.repack();
     std::fs::write(&file, format!("token = {new}\n")).expect("write");
-    repack();
+    bundle.repack();
     let env = credential("ghp_", ALNUM, 36);
     let build = credential("ghp_", ALNUM, 36);
-    tool(Command::new("umoci").args([
-        "config",
-        "--image",
-        &image,
+    bundle.config(&[
         "--config.env",
         &format!("GITHUB_TOKEN={env}"),
         "--history.created_by",
         &format!("ENV GITHUB_TOKEN={env}"),
-    ]));
-    tool(Command::new("umoci").args([
-        "config",
-        "--image",
-        &image,
+    ]);
+    bundle.config(&[
         "--config.user",
         "1000",
         "--history.created_by",
         &format!("RUN |1 TOKEN={build} /bin/sh -c make"),
-    ]));
+    ]);
 
-    let source = format!("oci:{}:t", layout.display());
+    let source = format!("oci:{}:t", bundle.layout.display());
     let o = palisade(
         tmp.path(),
         &cache,
