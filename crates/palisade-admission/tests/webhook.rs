@@ -14,48 +14,11 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use base64::Engine as _;
+use harness::{client, Pki};
 use palisade_admission::{LogTarget, ServeOptions, Server};
-use rcgen::{BasicConstraints, CertificateParams, CertifiedIssuer, DnType, IsCa, KeyPair};
 use serde_json::{json, Value};
 
-/// A test CA and the files of a serving certificate it signed.
-struct Pki {
-    dir: tempfile::TempDir,
-    ca: CertifiedIssuer<'static, KeyPair>,
-}
-
-impl Pki {
-    fn new() -> Pki {
-        let mut p = CertificateParams::new(Vec::<String>::new()).unwrap();
-        p.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
-        p.distinguished_name
-            .push(DnType::CommonName, "palisade test CA");
-        let ca = CertifiedIssuer::self_signed(p, KeyPair::generate().unwrap()).unwrap();
-        let pki = Pki {
-            dir: tempfile::tempdir().unwrap(),
-            ca,
-        };
-        std::fs::write(pki.path("ca.crt"), pki.ca.pem()).unwrap();
-        let (c, k) = pki.leaf("localhost");
-        std::fs::write(pki.path("tls.crt"), c).unwrap();
-        std::fs::write(pki.path("tls.key"), k).unwrap();
-        pki
-    }
-
-    fn path(&self, name: &str) -> PathBuf {
-        self.dir.path().join(name)
-    }
-
-    /// A certificate for `name` (and 127.0.0.1) signed by the CA: (PEM chain, PEM key).
-    fn leaf(&self, name: &str) -> (String, String) {
-        let key = KeyPair::generate().unwrap();
-        let mut p =
-            CertificateParams::new(vec![name.to_string(), "127.0.0.1".to_string()]).unwrap();
-        p.distinguished_name.push(DnType::CommonName, name);
-        let cert = p.signed_by(&key, &self.ca).unwrap();
-        (cert.pem(), key.serialize_pem())
-    }
-}
+mod harness;
 
 struct Running {
     server: Option<Server>,
@@ -87,7 +50,7 @@ impl Running {
         tweak(&mut opts);
         let server = Server::start(opts).await.expect("server starts");
         let addr = server.local_addr();
-        let client = client(&pki, None, addr);
+        let client = client(&pki, None, addr, Duration::from_secs(10));
         Running {
             server: Some(server),
             base: format!("https://localhost:{}", addr.port()),
@@ -143,23 +106,6 @@ impl Running {
             s.shutdown().await.unwrap();
         }
     }
-}
-
-fn client(
-    pki: &Pki,
-    identity: Option<reqwest::Identity>,
-    addr: std::net::SocketAddr,
-) -> reqwest::Client {
-    let ca = reqwest::Certificate::from_pem(pki.ca.pem().as_bytes()).unwrap();
-    let mut b = reqwest::Client::builder()
-        .tls_certs_only([ca])
-        .resolve("localhost", addr)
-        .pool_max_idle_per_host(0)
-        .timeout(Duration::from_secs(10));
-    if let Some(id) = identity {
-        b = b.identity(id);
-    }
-    b.build().unwrap()
 }
 
 /// An AdmissionReview as the API server sends it.
@@ -939,7 +885,7 @@ async fn client_certificates_are_required_when_a_client_ca_is_set() {
     let (c, k) = pki_ca.leaf("kube-apiserver");
     let id = reqwest::Identity::from_pem(format!("{c}{k}").as_bytes()).unwrap();
     let addr = s.server.as_ref().unwrap().local_addr();
-    let with_cert = client(&s.pki, Some(id), addr);
+    let with_cert = client(&s.pki, Some(id), addr, Duration::from_secs(10));
     let r = with_cert
         .get(format!("{}/healthz", s.base))
         .send()
@@ -949,7 +895,7 @@ async fn client_certificates_are_required_when_a_client_ca_is_set() {
     // One signed by another CA is refused.
     let (c, k) = s.pki.leaf("intruder");
     let id = reqwest::Identity::from_pem(format!("{c}{k}").as_bytes()).unwrap();
-    let other = client(&s.pki, Some(id), addr);
+    let other = client(&s.pki, Some(id), addr, Duration::from_secs(10));
     assert!(other
         .get(format!("{}/healthz", s.base))
         .send()

@@ -2,7 +2,7 @@
 //! server on loopback over TLS with certificates made here, its policy and
 //! key files in a temporary directory, and AdmissionReview bodies written
 //! from the Kubernetes API reference. Shared by `tests/supply.rs` and
-//! `tests/content.rs`.
+//! `tests/content.rs`; `tests/webhook.rs` uses its certificates and client.
 #![allow(dead_code)]
 
 use std::path::PathBuf;
@@ -12,7 +12,8 @@ use palisade_admission::{LogTarget, ServeOptions, Server};
 use rcgen::{BasicConstraints, CertificateParams, CertifiedIssuer, DnType, IsCa, KeyPair};
 use serde_json::{json, Value};
 
-/// A test CA and the files of a serving certificate it signed.
+/// A test CA (also in `ca.crt`) and the files of a serving certificate
+/// for `localhost` it signed (`tls.crt`, `tls.key`).
 pub struct Pki {
     dir: tempfile::TempDir,
     ca: CertifiedIssuer<'static, KeyPair>,
@@ -29,20 +30,51 @@ impl Pki {
             dir: tempfile::tempdir().unwrap(),
             ca,
         };
-        let key = KeyPair::generate().unwrap();
-        let mut leaf =
-            CertificateParams::new(vec!["localhost".to_string(), "127.0.0.1".to_string()]).unwrap();
-        leaf.distinguished_name
-            .push(DnType::CommonName, "localhost");
-        let cert = leaf.signed_by(&key, &pki.ca).unwrap();
-        std::fs::write(pki.path("tls.crt"), cert.pem()).unwrap();
-        std::fs::write(pki.path("tls.key"), key.serialize_pem()).unwrap();
+        std::fs::write(pki.path("ca.crt"), pki.ca_pem()).unwrap();
+        let (c, k) = pki.leaf("localhost");
+        std::fs::write(pki.path("tls.crt"), c).unwrap();
+        std::fs::write(pki.path("tls.key"), k).unwrap();
         pki
     }
 
     pub fn path(&self, name: &str) -> PathBuf {
         self.dir.path().join(name)
     }
+
+    /// The CA certificate, PEM.
+    pub fn ca_pem(&self) -> String {
+        self.ca.pem()
+    }
+
+    /// A certificate for `name` (and 127.0.0.1) signed by the CA: (PEM chain, PEM key).
+    pub fn leaf(&self, name: &str) -> (String, String) {
+        let key = KeyPair::generate().unwrap();
+        let mut p =
+            CertificateParams::new(vec![name.to_string(), "127.0.0.1".to_string()]).unwrap();
+        p.distinguished_name.push(DnType::CommonName, name);
+        let cert = p.signed_by(&key, &self.ca).unwrap();
+        (cert.pem(), key.serialize_pem())
+    }
+}
+
+/// A client that trusts `pki`'s CA and reaches `localhost` at `addr`,
+/// presenting `identity` when given.
+pub fn client(
+    pki: &Pki,
+    identity: Option<reqwest::Identity>,
+    addr: std::net::SocketAddr,
+    timeout: Duration,
+) -> reqwest::Client {
+    let ca = reqwest::Certificate::from_pem(pki.ca_pem().as_bytes()).unwrap();
+    let mut b = reqwest::Client::builder()
+        .tls_certs_only([ca])
+        .resolve("localhost", addr)
+        .pool_max_idle_per_host(0)
+        .timeout(timeout);
+    if let Some(id) = identity {
+        b = b.identity(id);
+    }
+    b.build().unwrap()
 }
 
 /// A running server and a client that trusts it.
@@ -71,14 +103,7 @@ impl Webhook {
         opts.registry = registry;
         let server = Server::start(opts).await.expect("server starts");
         let addr = server.local_addr();
-        let ca = reqwest::Certificate::from_pem(pki.ca.pem().as_bytes()).unwrap();
-        let client = reqwest::Client::builder()
-            .tls_certs_only([ca])
-            .resolve("localhost", addr)
-            .pool_max_idle_per_host(0)
-            .timeout(Duration::from_secs(30))
-            .build()
-            .unwrap();
+        let client = client(&pki, None, addr, Duration::from_secs(30));
         Webhook {
             server: Some(server),
             base: format!("https://localhost:{}", addr.port()),
