@@ -40,13 +40,8 @@ SLICE=$OUT/corpus-slice.yaml
 PALISADE=target/release/palisade
 FLOOR=target/release/examples/parse_only
 
-step() { printf '\n==> %s\n' "$*" >&2; }
-note() { printf '    %s\n' "$*" >&2; }
-die() { printf 'bench/run.sh: %s\n' "$*" >&2; exit 2; }
-
-as_root() {
-    if [ "$(id -u)" = 0 ]; then "$@"; elif command -v sudo >/dev/null; then sudo -n "$@"; else return 1; fi
-}
+BENCH_NAME=bench/run.sh
+. bench/lib.sh
 
 mkdir -p "$OUT"
 

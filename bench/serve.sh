@@ -49,36 +49,16 @@ CARGO_ROOT=$VENV/cargo
 PALISADE=target/release/palisade
 URL="https://localhost:$PORT/validate"
 
-step() { printf '\n==> %s\n' "$*" >&2; }
-note() { printf '    %s\n' "$*" >&2; }
-die() { printf 'bench/serve.sh: %s\n' "$*" >&2; exit 2; }
-
-as_root() {
-    if [ "$(id -u)" = 0 ]; then "$@"; elif command -v sudo >/dev/null; then sudo -n "$@"; else return 1; fi
-}
+BENCH_NAME=bench/serve.sh
+. bench/lib.sh
 
 # ---------------------------------------------------------------- tools
 step "tools"
 for t in cargo python3 openssl curl pgrep; do
     command -v "$t" >/dev/null || die "$t not found"
 done
-if [ ! -x /usr/bin/time ]; then
-    note "/usr/bin/time missing: installing the time package with apt-get"
-    { as_root apt-get update -qq && as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq time >/dev/null; } \
-        || die "cannot install GNU time (apt-get install time)"
-fi
-if command -v oha >/dev/null; then
-    OHA=$(command -v oha)
-elif [ -x "$CARGO_ROOT/bin/oha" ]; then
-    OHA=$CARGO_ROOT/bin/oha
-else
-    note "oha missing: cargo install oha --locked --root $CARGO_ROOT (a few minutes)"
-    mkdir -p "$CARGO_ROOT"
-    cargo install oha --locked --root "$CARGO_ROOT" >&2 \
-        || die "cannot install oha; this benchmark needs its fixed-rate mode with latency correction"
-    OHA=$CARGO_ROOT/bin/oha
-fi
-note "oha: $OHA ($("$OHA" --version))"
+need_gnu_time
+find_oha "$CARGO_ROOT"
 
 # ---------------------------------------------------------------- build
 step "cargo build --release -p palisade"

@@ -66,21 +66,8 @@ REGISTRY_BIN=/usr/bin/docker-registry
 HOST="127.0.0.1:$REGISTRY_PORT"
 SCAN_FLAGS="--format json --no-cache --skip-vulnerabilities --output /dev/null"
 
-step() { printf '\n==> %s\n' "$*" >&2; }
-note() { printf '    %s\n' "$*" >&2; }
-die() { printf 'bench/image/run.sh: %s\n' "$*" >&2; exit 2; }
-
-as_root() {
-    if [ "$(id -u)" = 0 ]; then "$@"; elif command -v sudo >/dev/null; then sudo -n "$@"; else return 1; fi
-}
-APT_UPDATED=0
-apt_install() { # PACKAGE: installs it with apt-get; fails quietly
-    if [ "$APT_UPDATED" = 0 ]; then
-        as_root apt-get update -qq >/dev/null 2>&1 || return 1
-        APT_UPDATED=1
-    fi
-    as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "$1" >/dev/null 2>&1
-}
+BENCH_NAME=bench/image/run.sh
+. bench/lib.sh
 
 mkdir -p "$OUT"
 
@@ -89,10 +76,7 @@ step "tools"
 for t in cargo python3 zcat curl; do
     command -v "$t" >/dev/null || die "$t not found"
 done
-if [ ! -x /usr/bin/time ]; then
-    note "/usr/bin/time missing: installing the time package with apt-get"
-    apt_install time || die "cannot install GNU time (apt-get install time)"
-fi
+need_gnu_time
 if [ "$SKIP_ZSTD" != 1 ] && ! command -v zstd >/dev/null; then
     note "zstd missing: installing it with apt-get"
     apt_install zstd || { note "could not install zstd: zstd layouts skipped"; SKIP_ZSTD=1; }
@@ -269,31 +253,7 @@ if [ "$SKIP_REGISTRY" != 1 ]; then
         die "something already answers on port $REGISTRY_PORT (set REGISTRY_PORT=...)"
     fi
     rm -rf "$OUT/registry"
-    mkdir -p "$OUT/registry"
-    cat >"$OUT/registry/config.yml" <<EOF
-version: 0.1
-log:
-  level: error
-  accesslog:
-    disabled: true
-storage:
-  filesystem:
-    rootdirectory: $PWD/$OUT/registry/storage
-http:
-  addr: $HOST
-EOF
-    "$REGISTRY_BIN" serve "$OUT/registry/config.yml" >"$OUT/registry/registry.log" 2>&1 &
-    REG_PID=$!
-    ready=0
-    for _ in $(seq 1 100); do
-        kill -0 "$REG_PID" 2>/dev/null || { cat "$OUT/registry/registry.log" >&2; die "docker-registry exited"; }
-        if [ "$(curl -s -o /dev/null -w '%{http_code}' --max-time 2 "http://$HOST/v2/" || true)" = 200 ]; then
-            ready=1
-            break
-        fi
-        sleep 0.1
-    done
-    [ "$ready" = 1 ] || { cat "$OUT/registry/registry.log" >&2; die "docker-registry did not answer GET /v2/ within 10 s"; }
+    start_registry "$HOST" "$OUT/registry"
     t0=$(date +%s.%N)
     skopeo --insecure-policy copy -q --dest-tls-verify=false "oci:$OUT/realistic-gzip:t" "docker://$HOST/bench/img:t" >&2
     PUSH_SECONDS=$(python3 -c "print(f'{$(date +%s.%N) - $t0:.1f}')")

@@ -38,9 +38,8 @@ VENV=bench/.venv/yelp-detect-secrets
 DS=$VENV/bin/detect-secrets
 SCAN=target/release/examples/secrets_scan
 
-step() { printf '\n==> %s\n' "$*" >&2; }
-note() { printf '    %s\n' "$*" >&2; }
-die() { printf 'bench/secrets/run.sh: %s\n' "$*" >&2; exit 2; }
+BENCH_NAME=bench/secrets/run.sh
+. bench/lib.sh
 now() { python3 -c 'import time; print(repr(time.perf_counter()))' 2>/dev/null || date +%s.%N; }
 elapsed() { python3 -c "import sys; print('%.3f' % (float(sys.argv[2]) - float(sys.argv[1])))" "$1" "$2"; }
 

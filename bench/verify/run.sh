@@ -77,13 +77,8 @@ URL="https://localhost:$PORT/validate"
 HOST="127.0.0.1:$REGISTRY_PORT"
 CLIENT=bench/verify/client.py
 
-step() { printf '\n==> %s\n' "$*" >&2; }
-note() { printf '    %s\n' "$*" >&2; }
-die() { printf 'bench/verify/run.sh: %s\n' "$*" >&2; exit 2; }
-
-as_root() {
-    if [ "$(id -u)" = 0 ]; then "$@"; elif command -v sudo >/dev/null; then sudo -n "$@"; else return 1; fi
-}
+BENCH_NAME=bench/verify/run.sh
+. bench/lib.sh
 
 # ---------------------------------------------------------------- tools
 step "tools"
@@ -91,23 +86,8 @@ for t in cargo python3 openssl curl pgrep skopeo; do
     command -v "$t" >/dev/null || die "$t not found"
 done
 [ -x "$REGISTRY_BIN" ] || die "$REGISTRY_BIN not found (apt-get install docker-registry)"
-if [ ! -x /usr/bin/time ]; then
-    note "/usr/bin/time missing: installing the time package with apt-get"
-    { as_root apt-get update -qq && as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq time >/dev/null; } \
-        || die "cannot install GNU time (apt-get install time)"
-fi
-if command -v oha >/dev/null; then
-    OHA=$(command -v oha)
-elif [ -x "$CARGO_ROOT/bin/oha" ]; then
-    OHA=$CARGO_ROOT/bin/oha
-else
-    note "oha missing: cargo install oha --locked --root $CARGO_ROOT (a few minutes)"
-    mkdir -p "$CARGO_ROOT"
-    cargo install oha --locked --root "$CARGO_ROOT" >&2 \
-        || die "cannot install oha; this benchmark needs its fixed-rate mode with latency correction"
-    OHA=$CARGO_ROOT/bin/oha
-fi
-note "oha: $OHA ($("$OHA" --version))"
+need_gnu_time
+find_oha "$CARGO_ROOT"
 
 # ---------------------------------------------------------------- build
 step "cargo build --release -p palisade"
@@ -193,28 +173,7 @@ step "docker-registry on $HOST"
 if curl -s -o /dev/null --max-time 2 "http://$HOST/v2/"; then
     die "something already answers on port $REGISTRY_PORT (set REGISTRY_PORT=...)"
 fi
-cat >"$OUT/registry/config.yml" <<EOF
-version: 0.1
-log:
-  level: error
-storage:
-  filesystem:
-    rootdirectory: $PWD/$OUT/registry/storage
-http:
-  addr: $HOST
-EOF
-"$REGISTRY_BIN" serve "$OUT/registry/config.yml" >"$OUT/registry/registry.log" 2>&1 &
-REG_PID=$!
-ready=0
-for _ in $(seq 1 100); do
-    kill -0 "$REG_PID" 2>/dev/null || { cat "$OUT/registry/registry.log" >&2; die "docker-registry exited"; }
-    if [ "$(curl -s -o /dev/null -w '%{http_code}' --max-time 2 "http://$HOST/v2/" || true)" = 200 ]; then
-        ready=1
-        break
-    fi
-    sleep 0.1
-done
-[ "$ready" = 1 ] || { cat "$OUT/registry/registry.log" >&2; die "docker-registry did not answer GET /v2/ within 10 s"; }
+start_registry "$HOST" "$OUT/registry"
 note "ready (pid $REG_PID)"
 
 # Every GET or HEAD of the registry's API, from its access log, and of them
