@@ -69,3 +69,23 @@ CONF
     done
     [ "$ready" = 1 ] || { cat "$dir/registry.log" >&2; die "docker-registry did not answer GET /v2/ within 10 s"; }
 }
+
+wait_for_serve() { # TIME_PID PORT LOG: palisade serve started under /usr/bin/time (pid TIME_PID) answers /readyz; sets SPID
+    local time_pid=$1 port=$2 log=$3
+    for _ in $(seq 1 50); do
+        SPID=$(pgrep -P "$time_pid" -x palisade || true)
+        [ -n "$SPID" ] && break
+        sleep 0.1
+    done
+    [ -n "$SPID" ] || { cat "$log" >&2; die "palisade serve did not start"; }
+    local ready=0
+    for _ in $(seq 1 100); do
+        kill -0 "$SPID" 2>/dev/null || { cat "$log" >&2; die "palisade serve exited"; }
+        if [ "$(curl -sk --max-time 2 "https://127.0.0.1:$port/readyz" || true)" = ready ]; then
+            ready=1
+            break
+        fi
+        sleep 0.1
+    done
+    [ "$ready" = 1 ] || { cat "$log" >&2; die "/readyz did not answer 'ready' within 10 s"; }
+}

@@ -133,22 +133,7 @@ stop_server() {
 }
 trap stop_server EXIT
 
-for _ in $(seq 1 50); do
-    SPID=$(pgrep -P "$TIME_PID" -x palisade || true)
-    [ -n "$SPID" ] && break
-    sleep 0.1
-done
-[ -n "$SPID" ] || { cat "$OUT/server.log" >&2; die "palisade serve did not start"; }
-ready=0
-for _ in $(seq 1 100); do
-    kill -0 "$SPID" 2>/dev/null || { cat "$OUT/server.log" >&2; die "palisade serve exited"; }
-    if [ "$(curl -sk --max-time 2 "https://127.0.0.1:$PORT/readyz" || true)" = ready ]; then
-        ready=1
-        break
-    fi
-    sleep 0.1
-done
-[ "$ready" = 1 ] || { cat "$OUT/server.log" >&2; die "/readyz did not answer 'ready' within 10 s"; }
+wait_for_serve "$TIME_PID" "$PORT" "$OUT/server.log"
 note "ready (pid $SPID)"
 
 # One request per body, checked against the expected decision.

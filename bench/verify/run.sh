@@ -250,22 +250,7 @@ SERVER_CMD=("$PALISADE" serve --listen "127.0.0.1:$PORT" --tls-cert "$OUT/tls.cr
     --insecure-registry "$HOST" --registry-timeout "$REGISTRY_TIMEOUT")
 /usr/bin/time -f %M -o "$OUT/server-maxrss-kib.txt" "${SERVER_CMD[@]}" >"$OUT/server.log" 2>&1 &
 TIME_PID=$!
-for _ in $(seq 1 50); do
-    SPID=$(pgrep -P "$TIME_PID" -x palisade || true)
-    [ -n "$SPID" ] && break
-    sleep 0.1
-done
-[ -n "$SPID" ] || { cat "$OUT/server.log" >&2; die "palisade serve did not start"; }
-ready=0
-for _ in $(seq 1 100); do
-    kill -0 "$SPID" 2>/dev/null || { cat "$OUT/server.log" >&2; die "palisade serve exited"; }
-    if [ "$(curl -sk --max-time 2 "https://127.0.0.1:$PORT/readyz" || true)" = ready ]; then
-        ready=1
-        break
-    fi
-    sleep 0.1
-done
-[ "$ready" = 1 ] || { cat "$OUT/server.log" >&2; die "/readyz did not answer 'ready' within 10 s"; }
+wait_for_serve "$TIME_PID" "$PORT" "$OUT/server.log"
 note "ready (pid $SPID)"
 IDLE_RSS_KIB=$(awk '/^VmRSS:/ {print $2}' "/proc/$SPID/status")
 
