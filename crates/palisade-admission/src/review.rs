@@ -229,8 +229,11 @@ impl Evaluator {
         };
         let file: Arc<str> = ADMISSION_FILE.into();
         let findings = supply.findings_of(online, &image_uses(root, id), id, &file);
+        let gate = engine.gate();
         let mut report = palisade_core::ScanReport::default();
-        engine.apply_image_policy(findings, &mut report);
+        for (f, image) in findings {
+            palisade_core::engine::count(&mut report, gate.judge_default(f, image.as_deref()));
+        }
         report.findings
     }
 

@@ -1,26 +1,28 @@
-//! The engine: from bytes to findings. Every front door (files, stdin, and
-//! later the admission webhook) goes through [`Engine`], so they all judge
-//! objects the same way and apply the same policy (rule settings,
-//! exemptions, inline suppressions).
+//! The engine: from text to findings for the built-in rules. Every front
+//! door (files, stdin, the admission webhook, a cluster listing) checks
+//! objects through [`Engine`], so they all judge objects the same way, and
+//! every finding passes the policy [`Gate`] once.
 //!
-//! Scanning has two passes so that rules can look across objects and files:
-//! [`Engine::index_bytes`] collects what rules need from the whole scan
-//! (ServiceAccounts) by parsing only the documents that mention one, then
-//! [`Engine::scan_with_index`] parses every document and checks its objects
-//! at once, so no object tree outlives its document and memory stays
-//! bounded by the input and the findings.
+//! Checking has two passes so that rules can look across objects and
+//! files: [`Engine::index_text`] collects what rules need from the whole
+//! input (ServiceAccounts) by parsing only the documents that mention one,
+//! then [`Engine::scan_text`] parses every document and checks its objects
+//! at once, so no object tree outlives its document. The scan pipeline
+//! (`palisade-scan`) drives both passes over its sources and streams each
+//! piece's findings to the report writer.
 
 use std::sync::Arc;
 
 use rayon::prelude::*;
 
 use crate::finding::{Finding, InputError, PodInfo, ScanReport, Severity, Skipped};
+use crate::gate::{Gate, InlineSuppression, Setting, Verdict};
 use crate::loader::{self, Diagnostic, Document, Limits};
 use crate::node::{render_path, Node, Seg};
 use crate::object::{
     object_ref, objects_of, Content, Object, ObjectRef, PodPart, PodView, ViewError,
 };
-use crate::policy::{any_glob, glob_match, Date, Exemption, ScanIndex};
+use crate::policy::{Date, ScanIndex};
 use crate::rule::{Context, PssLevel, Rule, RuleMeta, Target, Violation};
 
 /// Rule for a mapping key written twice: YAML parsers keep the last value,
@@ -46,20 +48,7 @@ pub static EXPIRED_EXEMPTION: RuleMeta = RuleMeta {
     references: &["https://github.com/palisade-sec/palisade/blob/main/docs/policy.md#exemptions"],
 };
 
-/// A `palisade.dev/ignore` annotation without a reason, or for a rule the
-/// policy does not let workloads suppress.
-pub static IGNORE_ANNOTATION: RuleMeta = RuleMeta {
-    id: "policy/ignore-annotation",
-    title: "Inline suppression is not honoured",
-    severity: Severity::Low,
-    level: None,
-    rationale: "An inline suppression must say why, and may only silence rules that the policy file lets workload owners suppress (suppressions.inline); otherwise a workload could exempt itself from a rule the platform team enforces.",
-    remediation: "Write the annotation as palisade.dev/ignore: \"<rule>[,<rule>]: <reason>\", and ask the policy owners to allow the rule under suppressions.inline or to add an exemption.",
-    references: &["https://github.com/palisade-sec/palisade/blob/main/docs/policy.md#inline-suppressions"],
-};
-
-/// The annotation that suppresses findings on one object.
-pub const IGNORE_ANNOTATION_KEY: &str = "palisade.dev/ignore";
+pub use crate::gate::{IGNORE_ANNOTATION, IGNORE_ANNOTATION_KEY};
 
 /// Below this many documents a file is parsed on one thread.
 const PARALLEL_THRESHOLD: usize = 64;
@@ -68,20 +57,21 @@ const PARALLEL_THRESHOLD: usize = 64;
 pub struct Engine {
     rules: Vec<Box<dyn Rule>>,
     /// Per rule (same order): enabled, and the severity to report.
-    settings: Vec<(bool, Severity)>,
+    settings: Vec<Setting>,
     ctx: Context,
     limits: Limits,
     parallel: bool,
     today: Date,
     /// Objects to keep for whole-input analysis, by `(apiVersion, kind)`;
     /// when set, workloads' pod identities are collected too.
-    keep: Option<fn(&str, &str) -> bool>,
+    keep: Vec<fn(&str, &str) -> bool>,
     /// Whether collected pods list their images (for the registry rules).
     images: bool,
 }
 
-/// Adds the ServiceAccounts of `objects` to `idx`.
-fn index_objects(objects: &[Object], idx: &mut ScanIndex) {
+/// Adds the ServiceAccounts of `objects` to `idx`: the index pass for
+/// objects that are already in memory (a request, a cluster listing).
+pub fn index_objects(objects: &[Object], idx: &mut ScanIndex) {
     for obj in objects {
         if obj.id.kind == "ServiceAccount" && obj.id.api_version == "v1" {
             let automount = obj
@@ -107,7 +97,8 @@ impl Engine {
             .map(|r| {
                 let meta = r.meta();
                 let enabled = !(ctx.level == PssLevel::Privileged && meta.level.is_some());
-                ctx.policy.setting(meta.id, enabled, meta.severity)
+                let (enabled, severity) = ctx.policy.setting(meta.id, enabled, meta.severity);
+                Setting { enabled, severity }
             })
             .collect();
         Engine {
@@ -117,14 +108,14 @@ impl Engine {
             limits,
             parallel: true,
             today: Date::today(),
-            keep: None,
+            keep: Vec::new(),
             images: false,
         }
     }
 
-    /// Lists every container image of the collected pods (see
-    /// [`Engine::with_collection`]), with its location: the input of the
-    /// rules that ask the registry.
+    /// Collects every workload's pod identity with the images of its
+    /// containers and their locations: the input of the rules that ask the
+    /// registry.
     pub fn with_image_uses(mut self) -> Self {
         self.images = true;
         self
@@ -133,8 +124,9 @@ impl Engine {
     /// Collects, into each report, the objects `keep` selects (by apiVersion
     /// and kind) and every workload's ServiceAccount and token: the input of
     /// whole-scan analyses such as RBAC.
+    /// Called again, it keeps what any of the selectors selects.
     pub fn with_collection(mut self, keep: fn(&str, &str) -> bool) -> Self {
-        self.keep = Some(keep);
+        self.keep.push(keep);
         self
     }
 
@@ -155,6 +147,11 @@ impl Engine {
         &self.ctx
     }
 
+    /// The policy gate every finding passes through.
+    pub fn gate(&self) -> Gate<'_> {
+        Gate::new(&self.ctx.policy, self.today)
+    }
+
     /// The input limits.
     pub fn limits(&self) -> &Limits {
         &self.limits
@@ -172,20 +169,27 @@ impl Engine {
         self.scan_with_index(file, bytes, &idx)
     }
 
-    /// First pass: adds what cross-object rules need (ServiceAccounts) from
-    /// one file to `idx`. Only documents that contain the word
-    /// `ServiceAccount` are parsed; errors are left to the second pass.
+    /// First pass over a whole file: see [`Engine::index_text`]. Files
+    /// that cannot be decoded are left to the second pass, which reports them.
     pub fn index_bytes(&self, bytes: &[u8], idx: &mut ScanIndex) {
-        const NEEDLE: &[u8] = b"ServiceAccount";
-        if memchr::memmem::find(bytes, NEEDLE).is_none() {
+        if memchr::memmem::find(bytes, SERVICE_ACCOUNT).is_none() {
             return;
         }
-        let Ok(text) = loader::decode(bytes, &self.limits) else {
+        if let Ok(text) = loader::decode(bytes, &self.limits) {
+            self.index_text(text, idx);
+        }
+    }
+
+    /// First pass: adds what cross-object rules need (ServiceAccounts) from
+    /// whole documents of text to `idx`. Only documents that contain the
+    /// word `ServiceAccount` are parsed; errors are left to the second pass.
+    pub fn index_text(&self, text: &str, idx: &mut ScanIndex) {
+        if memchr::memmem::find(text.as_bytes(), SERVICE_ACCOUNT).is_none() {
             return;
-        };
+        }
         let file: Arc<str> = Arc::from("");
         for chunk in loader::split_documents(text) {
-            if memchr::memmem::find(chunk.text.as_bytes(), NEEDLE).is_none() {
+            if memchr::memmem::find(chunk.text.as_bytes(), SERVICE_ACCOUNT).is_none() {
                 continue;
             }
             for doc in loader::load_chunk(chunk, &self.limits).documents {
@@ -193,6 +197,40 @@ impl Engine {
                     index_objects(&objects, idx);
                 }
             }
+        }
+    }
+
+    /// Second pass over a piece of a file: whole documents of text that
+    /// start on line `line_offset + 1` of `file`. Every document is parsed
+    /// and its objects checked at once; findings, errors and counts go to
+    /// `report` (the caller counts the file).
+    pub fn scan_text(
+        &self,
+        file: &Arc<str>,
+        text: &str,
+        line_offset: u32,
+        idx: &ScanIndex,
+        report: &mut ScanReport,
+    ) {
+        for mut chunk in loader::split_documents(text) {
+            chunk.line_offset += line_offset;
+            self.scan_chunk(file, chunk, idx, report);
+        }
+    }
+
+    fn scan_chunk(
+        &self,
+        file: &Arc<str>,
+        chunk: loader::Chunk<'_>,
+        idx: &ScanIndex,
+        report: &mut ScanReport,
+    ) {
+        let loaded = loader::load_chunk(chunk, &self.limits);
+        for doc in loaded.documents {
+            self.scan_document(file, doc, idx, report);
+        }
+        for d in loaded.errors {
+            push_error(report, file, d);
         }
     }
 
@@ -210,15 +248,7 @@ impl Engine {
             }
         };
         let chunks = loader::split_documents(text);
-        let scan_chunk = |chunk, out: &mut ScanReport| {
-            let loaded = loader::load_chunk(chunk, &self.limits);
-            for doc in loaded.documents {
-                self.scan_document(&file, doc, idx, out);
-            }
-            for d in loaded.errors {
-                push_error(out, &file, d);
-            }
-        };
+        let scan_chunk = |chunk, out: &mut ScanReport| self.scan_chunk(&file, chunk, idx, out);
         if self.parallel && chunks.len() >= PARALLEL_THRESHOLD {
             // Batches keep the merge cheap and the order of the input.
             let parts: Vec<ScanReport> = chunks
@@ -275,9 +305,7 @@ impl Engine {
                     column: dup.again.col,
                     remediation: DUPLICATE_KEY.remediation,
                 };
-                if let Some(f) = self.with_setting(DUPLICATE_KEY.id, finding) {
-                    push_finding(report, f);
-                }
+                self.admit_own(&DUPLICATE_KEY, finding, report);
             }
         }
         match objects_of(file, doc.root) {
@@ -332,8 +360,12 @@ impl Engine {
         if pod.is_some() {
             report.summary.workloads += 1;
         }
-        if let Some(keep) = self.keep {
-            if keep(&obj.id.api_version, &obj.id.kind) {
+        if !self.keep.is_empty() || self.images {
+            if self
+                .keep
+                .iter()
+                .any(|k| k(&obj.id.api_version, &obj.id.kind))
+            {
                 report.kept.push(obj.clone());
             }
             if let Some(view) = &pod {
@@ -345,34 +377,36 @@ impl Engine {
             }
         }
         let suppress = InlineSuppression::of(obj, &self.ctx.policy.inline_suppressions);
-        if let Some(f) = suppress.problem(obj) {
-            if let Some(f) = self.with_setting(IGNORE_ANNOTATION.id, f) {
-                push_finding(report, f);
-            }
+        if let Some(v) = suppress.problem() {
+            self.admit_own(
+                &IGNORE_ANNOTATION,
+                locate(obj, &IGNORE_ANNOTATION, v),
+                report,
+            );
         }
+        let gate = self.gate();
+        let by_image = gate.has_image_exemptions();
         let target = Target {
             object: obj,
             pod,
             index: idx,
         };
         let mut violations = Vec::new();
-        for (rule, &(enabled, severity)) in self.rules.iter().zip(&self.settings) {
-            if !enabled {
+        for (rule, &setting) in self.rules.iter().zip(&self.settings) {
+            if !setting.enabled {
                 continue;
             }
             violations.clear();
             rule.check(&target, &self.ctx, &mut violations);
             let meta = rule.meta();
             for v in violations.drain(..) {
-                if suppress.covers(meta.id)
-                    || self.exempt(obj, meta.id, v.container.as_deref(), &target)
-                {
-                    report.summary.suppressed += 1;
-                    continue;
-                }
-                let mut finding = locate(obj, meta, v);
-                finding.severity = severity;
-                push_finding(report, finding);
+                // Exemptions limited to images need the container's image.
+                let image = match (&v.container, &pod) {
+                    (Some(name), Some(view)) if by_image => view.image_of(name),
+                    _ => None,
+                };
+                let finding = locate(obj, meta, v);
+                count(report, gate.judge(finding, setting, image, Some(&suppress)));
             }
         }
     }
@@ -384,23 +418,19 @@ impl Engine {
         report
     }
 
-    /// Findings about the policy itself (expired exemptions), reported once per scan.
+    /// Findings about the policy itself (expired exemptions), reported
+    /// once per scan, at their rule's default severity: the caller passes
+    /// them through the [`Gate`] like every other finding.
     pub fn policy_findings(&self) -> Vec<Finding> {
         let policy = &self.ctx.policy;
         let file: Arc<str> = policy.file.as_deref().unwrap_or("palisade.yaml").into();
-        let (enabled, severity) = self
-            .rule_setting(EXPIRED_EXEMPTION.id)
-            .unwrap_or((true, EXPIRED_EXEMPTION.severity));
-        if !enabled {
-            return Vec::new();
-        }
         policy
             .exemptions
             .iter()
             .filter(|e| e.expires.is_some_and(|d| d < self.today))
             .map(|e| Finding {
                 rule: EXPIRED_EXEMPTION.id,
-                severity,
+                severity: EXPIRED_EXEMPTION.severity,
                 message: format!(
                     "exemption for {} expired on {} (reason: {:?}{}); it no longer applies",
                     e.rules.join(", "),
@@ -427,164 +457,32 @@ impl Engine {
             .collect()
     }
 
-    fn rule_setting(&self, id: &str) -> Option<(bool, Severity)> {
-        let meta_sev = [&DUPLICATE_KEY, &EXPIRED_EXEMPTION, &IGNORE_ANNOTATION]
-            .into_iter()
-            .find(|m| m.id == id)
-            .map(|m| m.severity)?;
-        Some(self.ctx.policy.setting(id, true, meta_sev))
+    /// The policy's setting of one of the engine's own rules.
+    fn own_setting(&self, meta: &RuleMeta) -> Setting {
+        self.gate().setting(meta.id, true, meta.severity)
     }
 
-    /// Applies the policy to findings of a whole-scan analysis (RBAC, Rego),
-    /// produced outside this engine's rules: per-rule `enabled` and
-    /// `severity` settings (by id or glob) and exemptions (by namespace,
-    /// name and kind; image matches apply to container findings only, so
-    /// not here). Kept findings are appended to `report` and counted;
-    /// exempted ones are counted as suppressed.
-    pub fn apply_policy(&self, findings: Vec<Finding>, report: &mut ScanReport) {
-        self.apply_image_policy(findings.into_iter().map(|f| (f, None)), report);
-    }
-
-    /// [`Engine::apply_policy`] for findings about an image: exemptions
-    /// that match images (`match.images`) apply to them too.
-    pub fn apply_image_policy(
-        &self,
-        findings: impl IntoIterator<Item = (Finding, Option<String>)>,
-        report: &mut ScanReport,
-    ) {
-        let policy = &self.ctx.policy;
-        for (mut f, image) in findings {
-            let (enabled, severity) = policy.setting(f.rule, true, f.severity);
-            if !enabled {
-                continue;
-            }
-            f.severity = severity;
-            let exempt = policy.exemptions.iter().any(|e| {
-                let image_matches = e.images.is_empty()
-                    || image.as_deref().is_some_and(|img| any_glob(&e.images, img));
-                image_matches && e.covers(f.rule, &f.object, self.today)
-            });
-            if exempt {
-                report.summary.suppressed += 1;
-            } else {
-                push_finding(report, f);
-            }
-        }
-    }
-
-    /// Applies the policy's settings to a finding of an engine rule.
-    fn with_setting(&self, id: &str, mut f: Finding) -> Option<Finding> {
-        let (enabled, severity) = self.rule_setting(id)?;
-        f.severity = severity;
-        enabled.then_some(f)
-    }
-
-    fn exempt(&self, obj: &Object, rule: &str, container: Option<&str>, t: &Target<'_>) -> bool {
-        self.ctx
-            .policy
-            .exemptions
-            .iter()
-            .any(|e| self.exemption_applies(e, obj, rule, container, t))
-    }
-
-    fn exemption_applies(
-        &self,
-        e: &Exemption,
-        obj: &Object,
-        rule: &str,
-        container: Option<&str>,
-        t: &Target<'_>,
-    ) -> bool {
-        if !e.covers(rule, &obj.id, self.today) {
-            return false;
-        }
-        if !e.images.is_empty() {
-            // Only findings about a container running a matching image.
-            let image = container.and_then(|name| container_image(t, name));
-            return image.is_some_and(|img| any_glob(&e.images, img));
-        }
-        true
+    /// Judges a finding of one of the engine's own rules (duplicate keys,
+    /// unhonoured suppressions) and counts it.
+    fn admit_own(&self, meta: &RuleMeta, finding: Finding, report: &mut ScanReport) {
+        let gate = self.gate();
+        count(
+            report,
+            gate.judge(finding, self.own_setting(meta), None, None),
+        );
     }
 }
 
-/// The image of the named container of a workload.
-fn container_image<'a>(t: &Target<'a>, name: &str) -> Option<&'a str> {
-    let spec = t.pod?.spec;
-    ["initContainers", "containers", "ephemeralContainers"]
-        .iter()
-        .flat_map(|list| spec.get(list).map(Node::items).unwrap_or_default())
-        .find(|c| c.get("name").and_then(Node::as_str) == Some(name))
-        .and_then(|c| c.get("image"))
-        .and_then(Node::as_str)
-}
+/// The word whose documents the index pass parses.
+const SERVICE_ACCOUNT: &[u8] = b"ServiceAccount";
 
-/// An object's `palisade.dev/ignore` annotation, as far as the policy honours it.
-struct InlineSuppression {
-    /// Rules the annotation names and the policy lets it suppress.
-    honoured: Vec<String>,
-    /// What is wrong with the annotation, if anything.
-    problem: Option<(String, Vec<Seg>)>,
-}
-
-impl InlineSuppression {
-    fn of(obj: &Object, allowed: &[String]) -> Self {
-        let mut s = InlineSuppression {
-            honoured: Vec::new(),
-            problem: None,
-        };
-        let Some(value) = obj
-            .root
-            .get_path(&["metadata", "annotations", IGNORE_ANNOTATION_KEY])
-            .and_then(Node::as_str)
-        else {
-            return s;
-        };
-        let path = vec![
-            Seg::key("metadata"),
-            Seg::key("annotations"),
-            Seg::key(IGNORE_ANNOTATION_KEY),
-        ];
-        let (rules, reason) = value.split_once(':').unwrap_or((value, ""));
-        if reason.trim().is_empty() {
-            s.problem = Some((
-                format!("annotation {IGNORE_ANNOTATION_KEY}={value:?} gives no reason; it is not honoured (write \"<rule>[,<rule>]: <reason>\")"),
-                path,
-            ));
-            return s;
-        }
-        let mut refused = Vec::new();
-        for rule in rules.split(',').map(str::trim).filter(|r| !r.is_empty()) {
-            if any_glob(allowed, rule) {
-                s.honoured.push(rule.to_string());
-            } else {
-                refused.push(rule);
-            }
-        }
-        if !refused.is_empty() {
-            s.problem = Some((
-                format!(
-                    "annotation {IGNORE_ANNOTATION_KEY} asks to suppress {} but the policy does not allow inline suppression of {} (suppressions.inline)",
-                    refused.join(", "),
-                    if refused.len() == 1 { "it" } else { "them" }
-                ),
-                path,
-            ));
-        }
-        s
-    }
-
-    fn covers(&self, rule: &str) -> bool {
-        self.honoured.iter().any(|r| glob_match(r, rule))
-    }
-
-    fn problem(&self, obj: &Object) -> Option<Finding> {
-        let (message, path) = self.problem.as_ref()?;
-        let v = Violation {
-            message: message.clone(),
-            container: None,
-            path: path.clone(),
-        };
-        Some(locate(obj, &IGNORE_ANNOTATION, v))
+/// Adds a judged finding to `report`: kept findings are counted by
+/// severity, suppressed ones as suppressed.
+pub fn count(report: &mut ScanReport, verdict: Verdict) {
+    match verdict {
+        Verdict::Keep(f) => push_finding(report, f),
+        Verdict::Suppressed => report.summary.suppressed += 1,
+        Verdict::Disabled => {}
     }
 }
 

@@ -4,20 +4,25 @@
 
 pub mod engine;
 pub mod finding;
+pub mod gate;
 pub mod loader;
 pub mod node;
 pub mod object;
 pub mod policy;
 pub mod policy_file;
 pub mod rule;
+pub mod walk;
 
 pub use engine::Engine;
 pub use finding::{
     intern_rule_id, Finding, ImageUse, InputError, PodInfo, ScanReport, Severity, Skipped, Summary,
 };
+pub use gate::{Gate, InlineSuppression, Setting, Verdict};
 pub use loader::Limits;
 pub use node::{Node, Pos, Seg, Value};
-pub use object::{Object, ObjectRef, PodPart, PodView, WorkloadKind};
+pub use object::{
+    ContainerRef, Object, ObjectRef, PodPart, PodView, WorkloadKind, CONTAINER_LISTS,
+};
 pub use policy::{
     AdmissionPolicy, ContentPolicy, FailurePolicy, ImagePolicy, Mode, Mutations, Policy, ScanIndex,
     VerifyRule,

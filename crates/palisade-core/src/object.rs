@@ -95,6 +95,34 @@ pub struct PodView<'a> {
     pub kind: WorkloadKind,
 }
 
+/// The pod spec's three container lists, in the order the kubelet starts
+/// them (and Pod Security Admission checks them): every walk over a pod's
+/// containers goes through this list or [`PodView::containers`].
+pub const CONTAINER_LISTS: [&str; 3] = ["initContainers", "containers", "ephemeralContainers"];
+
+/// One container of a pod, with the list and index where it is written.
+#[derive(Debug, Clone, Copy)]
+pub struct ContainerRef<'a> {
+    /// `initContainers`, `containers` or `ephemeralContainers`.
+    pub list: &'static str,
+    /// Its index in that list.
+    pub index: usize,
+    /// The container.
+    pub node: &'a Node,
+}
+
+impl<'a> ContainerRef<'a> {
+    /// The container's `name`, if it is a string.
+    pub fn name(&self) -> Option<&'a str> {
+        self.node.get("name").and_then(Node::as_str)
+    }
+
+    /// The container's `image`, if it is a string.
+    pub fn image(&self) -> Option<&'a str> {
+        self.node.get("image").and_then(Node::as_str)
+    }
+}
+
 /// Which part of the pod a path is relative to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum PodPart {
@@ -105,6 +133,26 @@ pub enum PodPart {
 }
 
 impl<'a> PodView<'a> {
+    /// Every container of the pod (init, app, ephemeral), in that order.
+    pub fn containers(&self) -> impl Iterator<Item = ContainerRef<'a>> + 'a {
+        let spec = self.spec;
+        CONTAINER_LISTS.into_iter().flat_map(move |list| {
+            spec.get(list)
+                .map(Node::items)
+                .unwrap_or_default()
+                .iter()
+                .enumerate()
+                .map(move |(index, node)| ContainerRef { list, index, node })
+        })
+    }
+
+    /// The image of the container named `name`.
+    pub fn image_of(&self, name: &str) -> Option<&'a str> {
+        self.containers()
+            .find(|c| c.name() == Some(name))
+            .and_then(|c| c.image())
+    }
+
     /// The ServiceAccount the pod runs as, and the pod-spec key that names
     /// it (`None` when neither key is set and the API server defaults it to
     /// `default`).
@@ -180,40 +228,31 @@ impl Object {
     /// the static rules, which report them.
     pub fn image_uses(&self, view: &PodView<'_>) -> Vec<ImageUse> {
         let mut out = Vec::new();
-        for list in ["initContainers", "containers", "ephemeralContainers"] {
-            let Some(items) = view.spec.get(list) else {
+        for c in view.containers() {
+            let Some(image) = c.image() else {
                 continue;
             };
-            for (i, c) in items.items().iter().enumerate() {
-                let Some(image) = c.get("image").and_then(Node::as_str) else {
-                    continue;
-                };
-                let path = view.path(
-                    PodPart::Spec,
-                    &[Seg::key(list), Seg::Index(i), Seg::key("image")],
-                );
-                let pos = self.locate(&path);
-                let mut pointer = String::new();
-                for seg in &path {
-                    pointer.push('/');
-                    match seg {
-                        Seg::Key(k) => pointer.push_str(&k.replace('~', "~0").replace('/', "~1")),
-                        Seg::Index(i) => pointer.push_str(&i.to_string()),
-                    }
+            let path = view.path(
+                PodPart::Spec,
+                &[Seg::key(c.list), Seg::Index(c.index), Seg::key("image")],
+            );
+            let pos = self.locate(&path);
+            let mut pointer = String::new();
+            for seg in &path {
+                pointer.push('/');
+                match seg {
+                    Seg::Key(k) => pointer.push_str(&k.replace('~', "~0").replace('/', "~1")),
+                    Seg::Index(i) => pointer.push_str(&i.to_string()),
                 }
-                out.push(ImageUse {
-                    container: c
-                        .get("name")
-                        .and_then(Node::as_str)
-                        .unwrap_or_default()
-                        .to_string(),
-                    image: image.to_string(),
-                    path: render_path(&path),
-                    pointer,
-                    line: pos.line,
-                    column: pos.col,
-                });
             }
+            out.push(ImageUse {
+                container: c.name().unwrap_or_default().to_string(),
+                image: image.to_string(),
+                path: render_path(&path),
+                pointer,
+                line: pos.line,
+                column: pos.col,
+            });
         }
         out
     }

@@ -17,6 +17,7 @@ use crate::severity_counts;
 /// The schema id; bump to `/v2` on any rename, removal or change of meaning.
 pub(crate) const SCHEMA: &str = "palisade.json/v1";
 
+#[cfg(test)]
 #[derive(Serialize)]
 struct Document<'a> {
     schema: &'static str,
@@ -45,11 +46,13 @@ impl<'a, T, V: From<&'a T> + Serialize> Serialize for Each<'a, T, V> {
 
 /// The findings, written one at a time with their remediation texts
 /// escaped once per rule.
+#[cfg(test)]
 struct Findings<'a> {
     items: &'a [Finding],
     remediations: Remediations,
 }
 
+#[cfg(test)]
 impl Serialize for Findings<'_> {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
         serializer.collect_seq(
@@ -210,6 +213,147 @@ impl<'a> From<&'a Skipped> for JsonSkipped<'a> {
 
 /// Writes the report as pretty-printed JSON with a trailing newline.
 pub(crate) fn write(report: &ScanReport, out: &mut dyn Write) -> io::Result<()> {
+    let mut w = Streaming::new(out);
+    w.findings(&report.findings)?;
+    w.finish(report)
+}
+
+/// The JSON report written as the scan goes: the head and each finding as
+/// it arrives, then errors, skipped documents and the summary at the end.
+/// The bytes are exactly those of the whole document pretty-printed at once
+/// (the tests compare them), so readers cannot tell the difference.
+pub(crate) struct Streaming<W: Write> {
+    out: io::BufWriter<W>,
+    remediations: Remediations,
+    counts: BTreeMap<Severity, usize>,
+    /// Whether the head, up to the opening `[` of `findings`, is written.
+    opened: bool,
+    written: usize,
+    item: Vec<u8>,
+}
+
+/// Indentation of a finding inside `findings`, pretty-printed.
+const ITEM_INDENT: &[u8] = b"\n    ";
+
+impl<W: Write> Streaming<W> {
+    pub(crate) fn new(out: W) -> Self {
+        Streaming {
+            // serde_json writes every token with its own call: a buffer of
+            // a known type makes those calls plain copies.
+            out: io::BufWriter::with_capacity(1 << 16, out),
+            remediations: Remediations::default(),
+            counts: severity_counts(&[]),
+            opened: false,
+            written: 0,
+            item: Vec::with_capacity(1024),
+        }
+    }
+
+    fn open(&mut self) -> io::Result<()> {
+        if self.opened {
+            return Ok(());
+        }
+        self.opened = true;
+        #[derive(Serialize)]
+        struct Head {
+            schema: &'static str,
+            tool: Tool,
+        }
+        let head = serde_json::to_vec_pretty(&Head {
+            schema: SCHEMA,
+            tool: Tool {
+                name: "palisade",
+                version: env!("CARGO_PKG_VERSION"),
+            },
+        })?;
+        // `{ ...head... \n}` without its closing brace, then the list.
+        let head = head.strip_suffix(b"\n}").unwrap_or(&head);
+        self.out.write_all(head)?;
+        self.out.write_all(b",\n  \"findings\": [")
+    }
+
+    /// Writes findings, in order.
+    pub(crate) fn findings(&mut self, findings: &[Finding]) -> io::Result<()> {
+        self.open()?;
+        for f in findings {
+            *self.counts.entry(f.severity).or_default() += 1;
+            self.item.clear();
+            let item = JsonFinding::new(f, self.remediations.get(f.remediation));
+            serde_json::to_writer_pretty(&mut self.item, &item)?;
+            self.out.write_all(if self.written == 0 {
+                ITEM_INDENT
+            } else {
+                b",\n    "
+            })?;
+            self.written += 1;
+            // Nested one level deeper than a document of its own: every
+            // line of the item moves right by the list's indentation.
+            let mut rest = &self.item[..];
+            while let Some(i) = memchr_newline(rest) {
+                self.out.write_all(&rest[..i])?;
+                self.out.write_all(ITEM_INDENT)?;
+                rest = &rest[i + 1..];
+            }
+            self.out.write_all(rest)?;
+        }
+        Ok(())
+    }
+
+    /// Closes the findings and writes `rest`'s errors, skipped documents
+    /// and summary (its findings, if any, are not written again).
+    pub(crate) fn finish(mut self, rest: &ScanReport) -> io::Result<()> {
+        self.open()?;
+        self.out
+            .write_all(if self.written == 0 { b"]" } else { b"\n  ]" })?;
+        let count = |sev: Severity| self.counts.get(&sev).copied().unwrap_or(0);
+        let s = &rest.summary;
+        let tail = Tail {
+            errors: Each::new(&rest.errors),
+            skipped: Each::new(&rest.skipped),
+            summary: JsonSummary {
+                files: s.files,
+                documents: s.documents,
+                objects: s.objects,
+                workloads: s.workloads,
+                other_kinds: &s.other_kinds,
+                // Counted from the lists, like the findings, so the summary
+                // always describes this document.
+                skipped: rest.skipped.len(),
+                findings: SeverityCounts {
+                    critical: count(Severity::Critical),
+                    high: count(Severity::High),
+                    medium: count(Severity::Medium),
+                    low: count(Severity::Low),
+                    info: count(Severity::Info),
+                },
+                errors: rest.errors.len(),
+                suppressed: s.suppressed,
+                notes: &s.notes,
+            },
+        };
+        let tail = serde_json::to_vec_pretty(&tail)?;
+        // `{\n  "errors": ...}`: its members follow the findings.
+        self.out.write_all(b",\n")?;
+        self.out.write_all(tail.get(2..).unwrap_or_default())?;
+        writeln!(self.out)?;
+        self.out.flush()
+    }
+}
+
+fn memchr_newline(bytes: &[u8]) -> Option<usize> {
+    memchr::memchr(b'\n', bytes)
+}
+
+#[derive(Serialize)]
+struct Tail<'a> {
+    errors: Each<'a, InputError, JsonError<'a>>,
+    skipped: Each<'a, Skipped, JsonSkipped<'a>>,
+    summary: JsonSummary<'a>,
+}
+
+/// The whole document at once: what the streaming writer must reproduce.
+#[cfg(test)]
+pub(crate) fn write_whole(report: &ScanReport, out: &mut dyn Write) -> io::Result<()> {
     let s = &report.summary;
     let counts = severity_counts(&report.findings);
     let count = |sev: Severity| counts.get(&sev).copied().unwrap_or(0);
@@ -231,8 +375,6 @@ pub(crate) fn write(report: &ScanReport, out: &mut dyn Write) -> io::Result<()> 
             objects: s.objects,
             workloads: s.workloads,
             other_kinds: &s.other_kinds,
-            // Counted from the lists, like the findings, so the summary
-            // always describes this document.
             skipped: report.skipped.len(),
             findings: SeverityCounts {
                 critical: count(Severity::Critical),
@@ -246,11 +388,82 @@ pub(crate) fn write(report: &ScanReport, out: &mut dyn Write) -> io::Result<()> 
             notes: &s.notes,
         },
     };
-    // serde_json writes every token with its own call: a buffer of a known
-    // type here makes those calls plain copies instead of calls through
-    // `dyn Write`.
-    let mut buf = io::BufWriter::with_capacity(1 << 16, &mut *out);
-    serde_json::to_writer_pretty(&mut buf, &doc)?;
-    writeln!(buf)?;
-    buf.flush()
+    serde_json::to_writer_pretty(&mut *out, &doc)?;
+    writeln!(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use palisade_core::{Finding, InputError, ObjectRef, Skipped};
+    use std::sync::Arc;
+
+    fn finding(rule: &'static str, severity: Severity, line: u32) -> Finding {
+        Finding {
+            rule,
+            severity,
+            message: format!("message \"{line}\"\nwith a newline"),
+            object: Arc::new(ObjectRef {
+                api_version: "apps/v1".into(),
+                kind: "Deployment".into(),
+                namespace: Some("shop".into()),
+                name: "web".into(),
+            }),
+            container: line.is_multiple_of(2).then(|| "app".to_string()),
+            path: "spec.template.spec.containers[0].image".into(),
+            file: "k8s/web.yaml".into(),
+            line,
+            column: 7,
+            remediation: "Pin the image by digest.",
+        }
+    }
+
+    fn report(findings: usize) -> ScanReport {
+        let mut r = ScanReport::default();
+        for i in 0..findings {
+            let sev = Severity::ALL[i % Severity::ALL.len()];
+            r.findings.push(finding("image/digest", sev, i as u32 + 1));
+        }
+        r.errors.push(InputError {
+            file: "bad.yaml".into(),
+            line: 3,
+            column: 1,
+            message: "malformed YAML".into(),
+        });
+        r.skipped.push(Skipped {
+            file: "values.yaml".into(),
+            line: 1,
+            reason: "no apiVersion".into(),
+        });
+        r.summary.files = 3;
+        r.summary.objects = findings;
+        r.summary.other_kinds.insert("Service".into(), 2);
+        r.summary.notes.push("--offline".into());
+        r
+    }
+
+    #[test]
+    fn streamed_json_is_byte_for_byte_the_whole_document() {
+        for n in [0, 1, 2, 7] {
+            let r = report(n);
+            let mut whole = Vec::new();
+            write_whole(&r, &mut whole).unwrap();
+            // In pieces of one, two and three findings, as a scan would pass them.
+            for piece in 1..=3 {
+                let mut streamed = Vec::new();
+                let mut w = Streaming::new(&mut streamed);
+                for part in r.findings.chunks(piece) {
+                    w.findings(part).unwrap();
+                }
+                w.finish(&r).unwrap();
+                assert_eq!(
+                    String::from_utf8_lossy(&streamed),
+                    String::from_utf8_lossy(&whole),
+                    "{n} findings in pieces of {piece}"
+                );
+            }
+            let parsed: serde_json::Value = serde_json::from_slice(&whole).unwrap();
+            assert_eq!(parsed["findings"].as_array().map(Vec::len), Some(n));
+        }
+    }
 }

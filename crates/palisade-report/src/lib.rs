@@ -12,8 +12,13 @@ use palisade_core::{Finding, RuleMeta, ScanReport, Severity};
 
 mod json;
 mod junit;
+mod output;
 mod sarif;
+mod stream;
 mod table;
+
+pub use output::{is_broken_pipe, Output};
+pub use stream::{writer, ReportWriter};
 
 /// Output format.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]

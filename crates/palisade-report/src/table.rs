@@ -5,7 +5,7 @@
 //! a word that does not fit at any character.
 
 use std::borrow::Cow;
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 use std::io::{self, Write};
 
 use comfy_table::presets::NOTHING;
@@ -34,6 +34,17 @@ const SKIPPED_SHOWN: usize = 5;
 /// Writes the table report.
 pub(crate) fn write(
     report: &ScanReport,
+    opts: &RenderOptions,
+    out: &mut dyn Write,
+) -> io::Result<()> {
+    write_counted(report, &severity_counts(&report.findings), opts, out)
+}
+
+/// Writes the table report whose summary line counts `counts` findings (a
+/// quiet report's findings are counted as they stream by, not held).
+pub(crate) fn write_counted(
+    report: &ScanReport,
+    counts: &BTreeMap<Severity, usize>,
     opts: &RenderOptions,
     out: &mut dyn Write,
 ) -> io::Result<()> {
@@ -83,14 +94,16 @@ pub(crate) fn write(
     for note in &report.summary.notes {
         writeln!(out, "{} {}", st.paint("note:", "2"), clean(note))?;
     }
-    writeln!(out, "{}", summary_line(report))
+    writeln!(out, "{}", summary_line_of(report, counts))
 }
 
 /// `12 objects (9 workloads, 3 other), 7 findings (critical 1, high 3, medium 3), 1 error, 2 skipped`.
 ///
 /// Finding, error and skipped counts come from the lists, so the line agrees
 /// with what is printed above it.
-pub(crate) fn summary_line(report: &ScanReport) -> String {
+/// The finding counts are given: a quiet table holds no findings, only
+/// their counts.
+pub(crate) fn summary_line_of(report: &ScanReport, counts: &BTreeMap<Severity, usize>) -> String {
     let s = &report.summary;
     let mut line = plural(s.objects, "object", "objects");
     if s.objects > 0 {
@@ -103,18 +116,19 @@ pub(crate) fn summary_line(report: &ScanReport) -> String {
         ));
     }
     line.push_str(", ");
-    if report.findings.is_empty() {
+    let total: usize = counts.values().sum();
+    if total == 0 {
         line.push_str("no findings");
     } else {
-        let by_severity: Vec<String> = severity_counts(&report.findings)
-            .into_iter()
+        let by_severity: Vec<String> = counts
+            .iter()
             .rev()
-            .filter(|(_, n)| *n > 0)
+            .filter(|(_, n)| **n > 0)
             .map(|(sev, n)| format!("{sev} {n}"))
             .collect();
         line.push_str(&format!(
             "{} ({})",
-            plural(report.findings.len(), "finding", "findings"),
+            plural(total, "finding", "findings"),
             by_severity.join(", ")
         ));
     }

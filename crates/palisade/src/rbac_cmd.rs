@@ -6,6 +6,7 @@ use std::path::PathBuf;
 
 use anyhow::{bail, Result};
 use palisade_core::{Context, Engine, Limits};
+use palisade_scan::Scan;
 
 use crate::cli::RbacCommand;
 use crate::config::Input;
@@ -98,9 +99,9 @@ fn load(paths: Vec<PathBuf>) -> Result<(palisade_rbac::Analysis, bool)> {
         Vec::new(),
         Context::from_policy(Default::default()),
         Limits::default(),
-    )
-    .with_collection(palisade_rbac::is_rbac_input);
-    let report = crate::scan::scan_inputs(&engine, &inputs, false);
+    );
+    let scan = Scan::new(engine).keeping(palisade_rbac::is_rbac_input);
+    let report = scan.collect(crate::scan::sources(&inputs))?;
     for e in &report.errors {
         eprintln!("{}:{}:{}: {}", e.file, e.line, e.column, e.message);
     }

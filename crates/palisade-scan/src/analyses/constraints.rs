@@ -1,0 +1,94 @@
+//! Gatekeeper ConstraintTemplates and Constraints (`palisade-rego`): every
+//! object is reviewed (an AdmissionReview document with its own request,
+//! anything else as a CREATE), with the run's other objects and the extra
+//! inventory in `data.inventory`. Violations become findings
+//! `rego/<Kind>/<name>` at the object; evaluation errors are input errors.
+
+use palisade_core::{intern_rule_id, Finding, InputError};
+use palisade_rego::{Inventory, PolicySet, Review};
+use rayon::prelude::*;
+
+use crate::analysis::{Analysis, Needs, Out, Run};
+
+/// Compiled constraints and the extra inventory.
+pub struct Constraints {
+    set: PolicySet,
+    inventory: Inventory,
+}
+
+impl Constraints {
+    /// Reviews with `set`, `inventory` added to the run's own objects.
+    pub fn new(set: PolicySet, inventory: Inventory) -> Self {
+        Constraints { set, inventory }
+    }
+}
+
+fn keep_all(_: &str, _: &str) -> bool {
+    true
+}
+
+impl Analysis for Constraints {
+    fn needs(&self) -> Needs {
+        // Every object is reviewed, and every object is inventory.
+        Needs {
+            objects: Some(keep_all),
+            images: false,
+        }
+    }
+
+    fn run(&self, run: &Run<'_>, out: &mut Out<'_>) -> Result<(), String> {
+        let docs: Vec<serde_json::Value> = run.objects.iter().map(|o| o.root.to_json()).collect();
+        let mut inventory = self.inventory.clone();
+        for d in &docs {
+            // Objects without a name (generateName) cannot be inventory entries.
+            let _ = inventory.add(d);
+        }
+        let outcomes: Vec<_> = run
+            .objects
+            .par_iter()
+            .zip(docs.par_iter())
+            .map(|(obj, json)| {
+                let review = if Review::is_admission_review(json) {
+                    Review::parse_admission_review(json)
+                } else {
+                    Ok(Review::create(json))
+                };
+                (obj, review.map(|r| self.set.review_all(&r, &inventory)))
+            })
+            .collect();
+        for (obj, outcome) in outcomes {
+            let pos = obj.locate(&[]);
+            let error = |message: String| InputError {
+                file: obj.file.clone(),
+                line: pos.line,
+                column: pos.col,
+                message,
+            };
+            let outcome = match outcome {
+                Ok(o) => o,
+                Err(e) => {
+                    out.error(error(format!("AdmissionReview cannot be reviewed: {e}")));
+                    continue;
+                }
+            };
+            for v in outcome.violations {
+                out.finding(Finding {
+                    rule: intern_rule_id(&v.rule_id()),
+                    severity: v.severity(),
+                    message: v.message,
+                    object: obj.id.clone(),
+                    container: None,
+                    path: palisade_core::node::render_path(&obj.prefix),
+                    file: obj.file.clone(),
+                    line: pos.line,
+                    column: pos.col,
+                    remediation: "Change the object to satisfy the constraint, or exclude it in the constraint's spec.match.",
+                });
+            }
+            for e in outcome.errors {
+                out.error(error(format!("{} {:?}: {e}", obj.id.kind, obj.id.name)));
+            }
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,11 @@
+//! The built-in whole-input analyses, one file each.
+
+mod constraints;
+mod expired;
+mod rbac;
+mod registry;
+
+pub use constraints::Constraints;
+pub use expired::ExpiredExemptions;
+pub use rbac::Rbac;
+pub use registry::Registry;
