@@ -26,10 +26,9 @@ RUN rustup target add "${TARGET}"
 WORKDIR /src
 COPY . .
 
-# No debug info in the shipped binary (the release profile keeps some for
-# profiling): strip it.
-ENV CARGO_PROFILE_RELEASE_DEBUG=0 \
-    CARGO_PROFILE_RELEASE_STRIP=symbols
+# The release profile already has no debug info; the image's binary drops
+# its symbols too.
+ENV CARGO_PROFILE_RELEASE_STRIP=symbols
 
 # The cache mounts keep the registry and target/ between builds; the binary
 # is copied out of them. The build fails if the binary is not static (it

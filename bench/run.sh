@@ -37,7 +37,8 @@ OUT=bench/out
 VENV=bench/.venv
 CORPUS=$OUT/corpus.yaml
 SLICE=$OUT/corpus-slice.yaml
-PALISADE=target/release/palisade
+# PALISADE=path runs another build of palisade (a before/after comparison).
+PALISADE=${PALISADE:-target/release/palisade}
 FLOOR=target/release/examples/parse_only
 
 BENCH_NAME=bench/run.sh

@@ -46,7 +46,8 @@ STEADY_SKIP=${STEADY_SKIP:-1}
 OUT=bench/out/serve
 VENV=bench/.venv
 CARGO_ROOT=$VENV/cargo
-PALISADE=target/release/palisade
+# PALISADE=path runs another build of palisade (a before/after comparison).
+PALISADE=${PALISADE:-target/release/palisade}
 URL="https://localhost:$PORT/validate"
 
 BENCH_NAME=bench/serve.sh

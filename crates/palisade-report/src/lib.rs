@@ -10,6 +10,7 @@ use std::str::FromStr;
 
 use palisade_core::{Finding, RuleMeta, ScanReport, Severity};
 
+mod formats;
 mod json;
 mod junit;
 mod output;
@@ -17,11 +18,14 @@ mod sarif;
 mod stream;
 mod table;
 
+pub use formats::{
+    ImageFormat, RbacFormat, RbacPathsFormat, ResolveFormat, RulesFormat, VerifyFormat,
+};
 pub use output::{is_broken_pipe, Output};
 pub use stream::{writer, ReportWriter};
 
-/// Output format.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+/// `palisade scan --format`: the scan report formats.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum)]
 pub enum Format {
     /// Human-readable text grouped by file and object.
     #[default]

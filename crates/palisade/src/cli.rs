@@ -4,6 +4,9 @@
 use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand};
+use palisade_report::{
+    Format, ImageFormat, RbacFormat, RbacPathsFormat, ResolveFormat, RulesFormat, VerifyFormat,
+};
 
 /// Kubernetes workload security: Pod Security Standards for manifests.
 #[derive(Debug, Parser)]
@@ -47,9 +50,9 @@ pub struct ImageArgs {
     /// The image: a registry reference (`alpine:3.20`), `oci:DIR[:tag]`
     /// (an OCI image layout) or `docker-archive:FILE` (`docker save`).
     pub image: String,
-    /// Output format: table, json, sarif, junit or cyclonedx (CycloneDX 1.5 SBOM).
-    #[arg(long, short = 'f', default_value = "table")]
-    pub format: String,
+    /// Output format.
+    #[arg(long, short = 'f', value_enum, default_value = "table")]
+    pub format: ImageFormat,
     /// Write the report to FILE instead of standard output.
     #[arg(long, short = 'o', value_name = "FILE")]
     pub output: Option<PathBuf>,
@@ -123,9 +126,9 @@ pub struct ResolveArgs {
     pub images: Vec<String>,
     #[command(flatten)]
     pub registry: RegistryArgs,
-    /// `text` (one pinned reference per line) or `json`.
-    #[arg(long, default_value = "text")]
-    pub format: String,
+    /// Output format.
+    #[arg(long, value_enum, default_value = "text")]
+    pub format: ResolveFormat,
 }
 
 /// How network commands reach registries (`resolve`, `scan`, `serve`).
@@ -164,9 +167,9 @@ pub struct VerifyArgs {
     /// Suite files or directories (`DIR/...` as in gator: recursive).
     #[arg(required = true)]
     pub paths: Vec<PathBuf>,
-    /// `text`, `json` or `junit`.
-    #[arg(long, default_value = "text")]
-    pub format: String,
+    /// Output format.
+    #[arg(long, value_enum, default_value = "text")]
+    pub format: VerifyFormat,
 }
 
 /// `palisade rbac`. Each reads the same inputs as `scan` (files,
@@ -183,9 +186,9 @@ pub enum RbacCommand {
         /// Only grants that apply in this namespace (default: every namespace and cluster-wide).
         #[arg(long, short = 'n')]
         namespace: Option<String>,
-        /// `text` or `json`.
-        #[arg(long, default_value = "text")]
-        format: String,
+        /// Output format.
+        #[arg(long, value_enum, default_value = "text")]
+        format: RbacFormat,
         /// Files, directories, or - for stdin.
         #[arg(required = true)]
         paths: Vec<PathBuf>,
@@ -195,19 +198,18 @@ pub enum RbacCommand {
     Can {
         /// The subject.
         subject: String,
-        /// `text` or `json`.
-        #[arg(long, default_value = "text")]
-        format: String,
+        /// Output format.
+        #[arg(long, value_enum, default_value = "text")]
+        format: RbacFormat,
         /// Files, directories, or - for stdin.
         #[arg(required = true)]
         paths: Vec<PathBuf>,
     },
     /// Privilege-escalation paths (pod → ServiceAccount → binding → role → rule).
     Paths {
-        /// `text`, `json`, or `dot` (Graphviz: the subjects, bindings, roles
-        /// and pods of every RBAC finding).
-        #[arg(long, default_value = "text")]
-        format: String,
+        /// Output format.
+        #[arg(long, value_enum, default_value = "text")]
+        format: RbacPathsFormat,
         /// Files, directories, or - for stdin.
         #[arg(required = true)]
         paths: Vec<PathBuf>,
@@ -305,9 +307,9 @@ pub struct ScanArgs {
     #[arg(long = "pss-version", env = "PALISADE_PSS_VERSION")]
     pub pss_version: Option<String>,
 
-    /// Output format: table, json, sarif or junit.
-    #[arg(long, short = 'f', default_value = "table")]
-    pub format: String,
+    /// Output format.
+    #[arg(long, short = 'f', value_enum, default_value = "table")]
+    pub format: Format,
 
     /// Write the report to FILE instead of standard output.
     #[arg(long, short = 'o', value_name = "FILE")]
@@ -356,9 +358,9 @@ pub struct RulesArgs {
     /// A rule id (`pss/privileged`) to show in full.
     pub id: Option<String>,
 
-    /// Output format: table or json.
-    #[arg(long, short = 'f', default_value = "table")]
-    pub format: String,
+    /// Output format.
+    #[arg(long, short = 'f', value_enum, default_value = "table")]
+    pub format: RulesFormat,
 }
 
 impl RegistryArgs {

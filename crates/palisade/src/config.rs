@@ -65,7 +65,7 @@ impl ScanConfig {
                 .parse::<PssVersion>()
                 .map_err(|e| anyhow!("--pss-version: {e}"))?;
         }
-        let format: Format = args.format.parse().map_err(|e| anyhow!("--format: {e}"))?;
+        let format: Format = args.format;
         let fail_on: Severity = args
             .fail_on
             .parse()

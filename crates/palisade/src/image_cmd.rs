@@ -14,7 +14,7 @@ use palisade_image::layers::Progress;
 use palisade_image::model::Limits;
 use palisade_image::scan::{scan_image, ImageScan, ScanOptions};
 use palisade_image::source::{OpenOptions, Source};
-use palisade_report::{render, Format, RenderOptions};
+use palisade_report::{is_broken_pipe, render, Output, RenderOptions};
 use palisade_rules::secrets::detect::detector_for;
 use palisade_vulndb::Db;
 
@@ -30,16 +30,7 @@ pub fn full_catalog() -> Vec<&'static palisade_core::RuleMeta> {
 
 /// Runs `palisade image`; the exit status follows `--fail-on`.
 pub fn run(args: ImageArgs) -> Result<i32> {
-    let cyclonedx_out = args.format == "cyclonedx";
-    let format: Option<Format> = if cyclonedx_out {
-        None
-    } else {
-        Some(
-            args.format
-                .parse()
-                .map_err(|e| anyhow!("--format: {e} (or cyclonedx)"))?,
-        )
-    };
+    let format = args.format.report();
     let fail_on: Severity = args
         .fail_on
         .parse()
@@ -70,13 +61,8 @@ pub fn run(args: ImageArgs) -> Result<i32> {
         store(&scan);
     }
 
-    let mut out: Box<dyn Write> = match &args.output {
-        Some(path) => Box::new(io::BufWriter::new(
-            std::fs::File::create(path)
-                .with_context(|| format!("--output: cannot create {}", path.display()))?,
-        )),
-        None => Box::new(io::BufWriter::new(io::stdout().lock())),
-    };
+    let output = Output::new(args.output.as_deref());
+    let mut out = output.open()?;
     let report = report_of(&scan);
     let written = match format {
         None => {
@@ -85,9 +71,9 @@ pub fn run(args: ImageArgs) -> Result<i32> {
             out.write_all(&doc)
         }
         Some(format) => {
-            let to_terminal = args.output.is_none() && io::stdout().is_terminal();
             let opts = RenderOptions {
-                color: to_terminal && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty()),
+                color: output.is_terminal()
+                    && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty()),
                 quiet: args.quiet,
             };
             render(&report, &full_catalog(), format, &opts, &mut out)
@@ -95,7 +81,7 @@ pub fn run(args: ImageArgs) -> Result<i32> {
     };
     match written.and_then(|_| out.flush()) {
         Ok(()) => {}
-        Err(e) if e.kind() == io::ErrorKind::BrokenPipe => {}
+        Err(e) if is_broken_pipe(&e) => {}
         Err(e) => return Err(e).context("cannot write the report"),
     }
     Ok(i32::from(report.has_findings_at(fail_on)))

@@ -6,6 +6,7 @@ use std::path::PathBuf;
 
 use anyhow::{bail, Result};
 use palisade_core::{Context, Engine, Limits};
+use palisade_report::{RbacFormat, RbacPathsFormat};
 use palisade_scan::Scan;
 
 use crate::cli::RbacCommand;
@@ -14,18 +15,11 @@ use crate::config::Input;
 /// Runs an `rbac` query; returns the exit status (2 when some input could
 /// not be read, after answering from the rest).
 pub fn run(cmd: RbacCommand) -> Result<i32> {
-    let (paths, format) = match &cmd {
-        RbacCommand::WhoCan { paths, format, .. }
-        | RbacCommand::Can { paths, format, .. }
-        | RbacCommand::Paths { paths, format } => (paths.clone(), format.clone()),
+    let paths = match &cmd {
+        RbacCommand::WhoCan { paths, .. }
+        | RbacCommand::Can { paths, .. }
+        | RbacCommand::Paths { paths, .. } => paths.clone(),
     };
-    let allowed: &[&str] = match cmd {
-        RbacCommand::Paths { .. } => &["text", "json", "dot"],
-        _ => &["text", "json"],
-    };
-    if !allowed.contains(&format.as_str()) {
-        bail!("--format: {format:?} is not one of {}", allowed.join(", "));
-    }
     let (analysis, errors) = load(paths)?;
     let mut out = std::io::stdout().lock();
     match cmd {
@@ -33,11 +27,12 @@ pub fn run(cmd: RbacCommand) -> Result<i32> {
             verb,
             resource,
             namespace,
+            format,
             ..
         } => {
             let ns = namespace.as_deref().unwrap_or("*");
             let grants = analysis.who_can(&verb, &resource, Some(ns));
-            if format == "json" {
+            if format == RbacFormat::Json {
                 writeln!(out, "{}", serde_json::to_string_pretty(&grants)?)?;
             } else if grants.is_empty() {
                 writeln!(out, "nobody can {verb} {resource}")?;
@@ -47,11 +42,13 @@ pub fn run(cmd: RbacCommand) -> Result<i32> {
                 }
             }
         }
-        RbacCommand::Can { subject, .. } => {
+        RbacCommand::Can {
+            subject, format, ..
+        } => {
             let subject = palisade_rbac::Subject::parse(&subject)
                 .map_err(|e| anyhow::anyhow!("{subject:?}: {e}"))?;
             let rules = analysis.effective_rules(&subject);
-            if format == "json" {
+            if format == RbacFormat::Json {
                 writeln!(out, "{}", serde_json::to_string_pretty(&rules)?)?;
             } else if rules.is_empty() {
                 writeln!(out, "{} holds no permissions", subject.describe())?;
@@ -61,11 +58,13 @@ pub fn run(cmd: RbacCommand) -> Result<i32> {
                 }
             }
         }
-        RbacCommand::Paths { .. } => {
+        RbacCommand::Paths { format, .. } => {
             let paths = analysis.paths();
-            match format.as_str() {
-                "json" => writeln!(out, "{}", serde_json::to_string_pretty(&paths)?)?,
-                "dot" => write!(out, "{}", analysis.dot())?,
+            match format {
+                RbacPathsFormat::Json => {
+                    writeln!(out, "{}", serde_json::to_string_pretty(&paths)?)?
+                }
+                RbacPathsFormat::Dot => write!(out, "{}", analysis.dot())?,
                 _ if paths.is_empty() => writeln!(out, "no privilege-escalation paths")?,
                 _ => {
                     for p in &paths {

@@ -3,17 +3,15 @@
 
 use std::io::Write;
 
-use anyhow::{bail, Context, Result};
+use anyhow::{Context, Result};
 use palisade_oci::Client;
+use palisade_report::ResolveFormat;
 
 use crate::cli::ResolveArgs;
 
 /// Resolves every image; returns 0 when all resolved, 2 when any failed (each
 /// failure is reported on stderr and the others are still resolved).
 pub fn run(args: ResolveArgs) -> Result<i32> {
-    if !["text", "json"].contains(&args.format.as_str()) {
-        bail!("--format: {:?} is not one of text, json", args.format);
-    }
     let client = Client::new(args.registry.client_options()?)?;
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
@@ -26,7 +24,7 @@ pub fn run(args: ResolveArgs) -> Result<i32> {
     for image in &args.images {
         match runtime.block_on(client.resolve(image)) {
             Ok(resolved) => {
-                if args.format == "json" {
+                if args.format == ResolveFormat::Json {
                     json.push(serde_json::json!({
                         "image": image,
                         "reference": resolved.reference,
@@ -41,14 +39,14 @@ pub fn run(args: ResolveArgs) -> Result<i32> {
             }
             Err(e) => {
                 eprintln!("palisade: {e}");
-                if args.format == "json" {
+                if args.format == ResolveFormat::Json {
                     json.push(serde_json::json!({"image": image, "error": e.to_string()}));
                 }
                 status = 2;
             }
         }
     }
-    if args.format == "json" {
+    if args.format == ResolveFormat::Json {
         writeln!(out, "{}", serde_json::to_string_pretty(&json)?)?;
     }
     Ok(status)

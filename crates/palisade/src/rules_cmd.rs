@@ -5,15 +5,13 @@ use std::io::{self, Write};
 use anyhow::{bail, Result};
 use palisade_core::RuleMeta;
 
+use palisade_report::RulesFormat;
+
 use crate::cli::RulesArgs;
 
 /// Prints the catalog or one rule; returns the exit status.
 pub fn run(args: RulesArgs) -> Result<i32> {
-    let json = match args.format.as_str() {
-        "table" => false,
-        "json" => true,
-        other => bail!("--format: unknown format {other:?}: expected table or json"),
-    };
+    let json = args.format == RulesFormat::Json;
     let stdout = io::stdout();
     let mut out = stdout.lock();
     let written = match &args.id {
