@@ -7,33 +7,24 @@ use std::sync::Arc;
 
 use palisade_core::loader::{load_bytes, Limits};
 use palisade_core::object::{objects_of, Content};
+use palisade_core::walk;
 use palisade_core::{Node, Object, Pos};
 
 use crate::error::LoadError;
 
-/// Whether a file name has one of the extensions read from directories.
-pub(crate) fn is_manifest(path: &Path) -> bool {
-    matches!(
-        path.extension().and_then(|e| e.to_str()),
-        Some("yaml" | "yml" | "json")
-    )
-}
-
 /// Expands `paths` into files: a file is taken as named, a directory is
-/// walked recursively for manifests, in name order so results are stable.
+/// walked recursively for manifests by the scan's own walker
+/// ([`palisade_core::walk`]: name order, hidden entries skipped).
 pub(crate) fn expand(paths: &[PathBuf]) -> (Vec<PathBuf>, Vec<LoadError>) {
     let mut files = Vec::new();
     let mut errors = Vec::new();
     for path in paths {
         if path.is_dir() {
-            for entry in walkdir::WalkDir::new(path).sort_by_file_name() {
+            for entry in walk::files(path, walk::MANIFEST_EXTENSIONS, walk::Depth::Recursive) {
                 match entry {
-                    Ok(e) if e.file_type().is_file() && is_manifest(e.path()) => {
-                        files.push(e.into_path());
-                    }
-                    Ok(_) => {}
-                    Err(e) => errors.push(LoadError::file(
-                        &display(e.path().unwrap_or(path)),
+                    walk::Entry::File(f) => files.push(f),
+                    walk::Entry::Broken(p, e) => errors.push(LoadError::file(
+                        &display(&p),
                         format!("cannot read directory: {e}"),
                     )),
                 }

@@ -13,7 +13,7 @@ use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
-use palisade_core::{Node, Object};
+use palisade_core::{walk, Node, Object};
 use serde::Serialize;
 
 use crate::constraint::{self, Refusal};
@@ -340,20 +340,21 @@ fn suite_files(path: &Path) -> Result<Vec<PathBuf>, LoadError> {
         }
         return Ok(vec![dir]);
     }
-    let depth = if recursive { usize::MAX } else { 1 };
+    let depth = if recursive {
+        walk::Depth::Recursive
+    } else {
+        walk::Depth::Flat
+    };
     let mut files = Vec::new();
-    for entry in walkdir::WalkDir::new(&dir)
-        .max_depth(depth)
-        .sort_by_file_name()
-    {
-        let entry =
-            entry.map_err(|e| LoadError::file(&name, format!("cannot read directory: {e}")))?;
-        let yaml = matches!(
-            entry.path().extension().and_then(|e| e.to_str()),
-            Some("yaml" | "yml")
-        );
-        if entry.file_type().is_file() && yaml {
-            files.push(entry.into_path());
+    for entry in walk::files(&dir, walk::YAML_EXTENSIONS, depth) {
+        match entry {
+            walk::Entry::File(f) => files.push(f),
+            walk::Entry::Broken(_, e) => {
+                return Err(LoadError::file(
+                    &name,
+                    format!("cannot read directory: {e}"),
+                ))
+            }
         }
     }
     Ok(files)
