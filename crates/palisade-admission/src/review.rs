@@ -184,7 +184,7 @@ impl Evaluator {
             return Vec::new();
         };
         let mut images = Vec::new();
-        for list in ["initContainers", "containers", "ephemeralContainers"] {
+        for list in palisade_core::CONTAINER_LISTS {
             for c in spec
                 .get(list)
                 .and_then(|l| l.as_array())

@@ -27,9 +27,9 @@ use crate::pieces::{validate, Piece, Pieces, Problem};
 use crate::source::{Source, Unit};
 
 /// Text checked together in parallel before its findings are written.
-const WINDOW_BYTES: usize = 8 << 20;
+const WINDOW_BYTES: usize = 4 << 20;
 /// Pieces checked together at most (many small files).
-const WINDOW_PIECES: usize = 256;
+const WINDOW_PIECES: usize = 128;
 
 /// The engine and the analyses, ready to scan sources.
 pub struct Scan {

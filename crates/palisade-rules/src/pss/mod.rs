@@ -182,22 +182,12 @@ impl<'a> Pod<'a> {
 
     /// Every container in upstream's order: init, regular, ephemeral.
     pub fn containers(&self) -> impl Iterator<Item = Container<'a>> {
-        let spec = self.view.spec;
-        ["initContainers", "containers", "ephemeralContainers"]
-            .into_iter()
-            .flat_map(move |list| {
-                spec.get(list)
-                    .map(Node::items)
-                    .unwrap_or_default()
-                    .iter()
-                    .enumerate()
-                    .map(move |(index, node)| Container {
-                        list,
-                        index,
-                        name: node.get("name").and_then(Node::as_str).unwrap_or(""),
-                        node,
-                    })
-            })
+        self.view.containers().map(|c| Container {
+            list: c.list,
+            index: c.index,
+            name: c.name().unwrap_or(""),
+            node: c.node,
+        })
     }
 
     /// `spec.os.name` is `windows` (Windows pods are exempt from some restricted checks from v1.25).

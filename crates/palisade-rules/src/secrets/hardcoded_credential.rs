@@ -259,10 +259,7 @@ impl<'o> Walker<'_, 'o> {
     }
 
     fn seq(&mut self, items: &'o [Node], key: Option<&'o str>) {
-        let containers = matches!(
-            key,
-            Some("containers" | "initContainers" | "ephemeralContainers")
-        );
+        let containers = key.is_some_and(|k| palisade_core::CONTAINER_LISTS.contains(&k));
         // A `--password` item names the value in the item after it.
         let mut flag: Option<&'o str> = None;
         for (i, item) in items.iter().enumerate() {
