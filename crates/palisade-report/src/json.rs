@@ -305,31 +305,10 @@ impl<W: Write> Streaming<W> {
         self.open()?;
         self.out
             .write_all(if self.written == 0 { b"]" } else { b"\n  ]" })?;
-        let count = |sev: Severity| self.counts.get(&sev).copied().unwrap_or(0);
-        let s = &rest.summary;
         let tail = Tail {
             errors: Each::new(&rest.errors),
             skipped: Each::new(&rest.skipped),
-            summary: JsonSummary {
-                files: s.files,
-                documents: s.documents,
-                objects: s.objects,
-                workloads: s.workloads,
-                other_kinds: &s.other_kinds,
-                // Counted from the lists, like the findings, so the summary
-                // always describes this document.
-                skipped: rest.skipped.len(),
-                findings: SeverityCounts {
-                    critical: count(Severity::Critical),
-                    high: count(Severity::High),
-                    medium: count(Severity::Medium),
-                    low: count(Severity::Low),
-                    info: count(Severity::Info),
-                },
-                errors: rest.errors.len(),
-                suppressed: s.suppressed,
-                notes: &s.notes,
-            },
+            summary: summary_of(rest, &self.counts),
         };
         let tail = serde_json::to_vec_pretty(&tail)?;
         // `{\n  "errors": ...}`: its members follow the findings.
@@ -351,12 +330,35 @@ struct Tail<'a> {
     summary: JsonSummary<'a>,
 }
 
+/// The summary of `report`, with `counts` findings per severity. Errors
+/// and skipped documents are counted from the lists, like the findings, so
+/// the summary always describes the document it ends.
+fn summary_of<'a>(report: &'a ScanReport, counts: &BTreeMap<Severity, usize>) -> JsonSummary<'a> {
+    let count = |sev: Severity| counts.get(&sev).copied().unwrap_or(0);
+    let s = &report.summary;
+    JsonSummary {
+        files: s.files,
+        documents: s.documents,
+        objects: s.objects,
+        workloads: s.workloads,
+        other_kinds: &s.other_kinds,
+        skipped: report.skipped.len(),
+        findings: SeverityCounts {
+            critical: count(Severity::Critical),
+            high: count(Severity::High),
+            medium: count(Severity::Medium),
+            low: count(Severity::Low),
+            info: count(Severity::Info),
+        },
+        errors: report.errors.len(),
+        suppressed: s.suppressed,
+        notes: &s.notes,
+    }
+}
+
 /// The whole document at once: what the streaming writer must reproduce.
 #[cfg(test)]
 pub(crate) fn write_whole(report: &ScanReport, out: &mut dyn Write) -> io::Result<()> {
-    let s = &report.summary;
-    let counts = severity_counts(&report.findings);
-    let count = |sev: Severity| counts.get(&sev).copied().unwrap_or(0);
     let doc = Document {
         schema: SCHEMA,
         tool: Tool {
@@ -369,24 +371,7 @@ pub(crate) fn write_whole(report: &ScanReport, out: &mut dyn Write) -> io::Resul
         },
         errors: Each::new(&report.errors),
         skipped: Each::new(&report.skipped),
-        summary: JsonSummary {
-            files: s.files,
-            documents: s.documents,
-            objects: s.objects,
-            workloads: s.workloads,
-            other_kinds: &s.other_kinds,
-            skipped: report.skipped.len(),
-            findings: SeverityCounts {
-                critical: count(Severity::Critical),
-                high: count(Severity::High),
-                medium: count(Severity::Medium),
-                low: count(Severity::Low),
-                info: count(Severity::Info),
-            },
-            errors: report.errors.len(),
-            suppressed: s.suppressed,
-            notes: &s.notes,
-        },
+        summary: summary_of(report, &severity_counts(&report.findings)),
     };
     serde_json::to_writer_pretty(&mut *out, &doc)?;
     writeln!(out)
