@@ -128,7 +128,7 @@ impl Evaluator {
         let policy = Arc::new(policy);
         let engine = Arc::new(engine_for(&policy, policy.level, policy.version, false));
         let images = Engine::new(
-            palisade_rules::image::rules(),
+            palisade_rules::boxed(palisade_rules::image::RULES),
             Context::from_policy((*policy).clone()),
             Limits::default(),
         )

@@ -35,7 +35,7 @@ use palisade_image::scan::{scan_image, ScanOptions};
 use palisade_image::source::{OpenOptions, Source};
 use serde_json::Value;
 
-/// A value `detect.rs` reports as an AWS access key id (not a placeholder).
+/// A value the palisade-secrets detector reports as an AWS access key id (not a placeholder).
 const AWS_KEY_ID: &str = "AKIAQ3EGRT7KZ5WMN2PX";
 /// A 40-character base64-ish value under `aws_secret_access_key`.
 const AWS_SECRET: &str = "k3Jx9QmZ2vT8pLw4Rn7Yb1Hc6Fd0Gs5Ae+Uo/Ki3";
@@ -141,9 +141,7 @@ impl Images {
                 registry,
             },
             limits: Limits::default(),
-            detector: palisade_rules::secrets::detect::detector_for(
-                &palisade_core::Policy::default().secrets,
-            ),
+            detector: palisade_secrets::detector_for(&palisade_core::Policy::default().secrets),
             db: Some(self.db.clone()),
             vulnerabilities: true,
         };

@@ -52,6 +52,17 @@ pub trait Rule: Send + Sync {
     fn check(&self, target: &Target<'_>, ctx: &Context, out: &mut Vec<Violation>);
 }
 
+/// A rule kept in a `static` list (each pack's `RULES`) runs as itself.
+impl<R: Rule + ?Sized> Rule for &'static R {
+    fn meta(&self) -> &RuleMeta {
+        (**self).meta()
+    }
+
+    fn check(&self, target: &Target<'_>, ctx: &Context, out: &mut Vec<Violation>) {
+        (**self).check(target, ctx, out)
+    }
+}
+
 /// What a rule looks at: the object, its pod-spec view when it is a
 /// workload, and what the rest of the scan holds.
 #[derive(Debug, Clone, Copy)]

@@ -7,7 +7,7 @@ use std::path::PathBuf;
 use std::sync::Arc;
 
 use palisade_core::{RuleMeta, Severity};
-use palisade_rules::secrets::detect::Detector;
+use palisade_secrets::Detector;
 use palisade_vulndb::{Db, Match, PackageQuery};
 
 use crate::analyze::{Analyzers, CHECKLIST_URL};

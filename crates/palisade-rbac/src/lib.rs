@@ -16,7 +16,7 @@
 //! - **Attack paths** ([`Analysis::paths`]): pod → ServiceAccount → binding
 //!   → role → rule chains for pods whose mounted token holds a risky
 //!   permission.
-//! - **Queries and graph**: [`Analysis::who_can`], [`Analysis::dot`].
+//! - **Queries and graph**: [`Analysis::who_can`], [`Analysis::access_graph`].
 //!
 //! Objects without `metadata.namespace` are taken to be in `default`, as
 //! `kubectl apply` without `-n` places them; the same holds for pods.
@@ -31,7 +31,7 @@ mod analysis;
 mod builtin;
 mod caps;
 pub mod catalog;
-mod dot;
+mod graph;
 mod matching;
 mod model;
 mod query;
@@ -41,6 +41,7 @@ use palisade_core::Object;
 
 pub use analysis::{Analysis, Counts, Options};
 pub use catalog::catalog;
+pub use graph::{AccessGraph, GraphEdge, GraphNode, NodeKind};
 pub use types::{
     AttackPath, EffectiveRule, Grant, PodSummary, RbacRef, RuleView, Scope, Subject, SubjectError,
 };

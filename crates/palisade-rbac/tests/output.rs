@@ -27,23 +27,54 @@ const RISKY: &str = r#"
 "#;
 
 #[test]
-fn dot_graph_links_pod_service_account_binding_and_role_with_escaped_labels() {
-    let a = run(RISKY);
-    let dot = a.dot();
-    let expected = r#"digraph rbac {
-  rankdir=LR;
-  node [fontname="Helvetica", fontsize=10];
-  edge [fontname="Helvetica", fontsize=9];
-  "binding:ClusterRoleBinding \"reader\"" [shape=diamond, label="ClusterRoleBinding \"reader\""];
-  "pod:Pod/web/app" [shape=component, label="Pod web/app"];
-  "role:ClusterRole \"quote\\\"role\"" [shape=box, label="ClusterRole \"quote\\\"role\""];
-  "subject:ServiceAccount:web:app" [shape=ellipse, label="ServiceAccount \"web/app\""];
-  "binding:ClusterRoleBinding \"reader\"" -> "role:ClusterRole \"quote\\\"role\"" [label="rbac/secrets-read-cluster", color=red, fontcolor=red];
-  "pod:Pod/web/app" -> "subject:ServiceAccount:web:app" [label="runs as"];
-  "subject:ServiceAccount:web:app" -> "binding:ClusterRoleBinding \"reader\"" [label=""];
-}
-"#;
-    assert_eq!(dot, expected);
+fn access_graph_links_pod_service_account_binding_and_role() {
+    use palisade_rbac::NodeKind;
+    let g = run(RISKY).access_graph();
+    let ids: Vec<(&str, NodeKind)> = g.nodes.iter().map(|n| (n.id.as_str(), n.kind)).collect();
+    assert_eq!(
+        ids,
+        [
+            ("binding:ClusterRoleBinding \"reader\"", NodeKind::Binding),
+            ("pod:Pod/web/app", NodeKind::Pod),
+            ("role:ClusterRole \"quote\\\"role\"", NodeKind::Role),
+            ("subject:ServiceAccount:web:app", NodeKind::Subject),
+        ]
+    );
+    let edges: Vec<(&str, &str, &str, bool)> = g
+        .edges
+        .iter()
+        .map(|e| {
+            (
+                e.from.as_str(),
+                e.to.as_str(),
+                e.label.as_str(),
+                e.escalation,
+            )
+        })
+        .collect();
+    assert_eq!(
+        edges,
+        [
+            (
+                "binding:ClusterRoleBinding \"reader\"",
+                "role:ClusterRole \"quote\\\"role\"",
+                "rbac/secrets-read-cluster",
+                true
+            ),
+            (
+                "pod:Pod/web/app",
+                "subject:ServiceAccount:web:app",
+                "runs as",
+                false
+            ),
+            (
+                "subject:ServiceAccount:web:app",
+                "binding:ClusterRoleBinding \"reader\"",
+                "",
+                false
+            ),
+        ]
+    );
 }
 
 #[test]

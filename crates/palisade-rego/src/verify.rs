@@ -9,7 +9,6 @@
 //! A directory argument reads the suites directly in it; `DIR/...` reads
 //! its subdirectories too, as gator does.
 
-use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
@@ -98,8 +97,23 @@ pub struct VerifyReport {
     pub suites: Vec<SuiteResult>,
 }
 
-/// One reported unit: (suite, test, case, skipped, error, duration).
-type Unit<'a> = (&'a str, &'a str, &'a str, bool, Option<&'a str>, Duration);
+/// One reported unit: a suite that failed or was skipped, a test without
+/// cases, or a case.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Unit<'a> {
+    /// The suite file.
+    pub suite: &'a str,
+    /// The test's name; empty for a suite.
+    pub test: &'a str,
+    /// The case's name; empty for a suite or a test.
+    pub case: &'a str,
+    /// Whether it was skipped.
+    pub skipped: bool,
+    /// Why it failed.
+    pub error: Option<&'a str>,
+    /// How long it took.
+    pub duration: Duration,
+}
 
 impl VerifyReport {
     /// Whether nothing failed.
@@ -109,41 +123,41 @@ impl VerifyReport {
 
     /// Every reported unit, flattened: suites that failed or were skipped,
     /// tests without cases, and cases.
-    fn units(&self) -> Vec<Unit<'_>> {
+    pub fn units(&self) -> Vec<Unit<'_>> {
         let mut out = Vec::new();
         for s in &self.suites {
             if s.skipped || s.error.is_some() {
-                out.push((
-                    s.path.as_str(),
-                    "",
-                    "",
-                    s.skipped,
-                    s.error.as_deref(),
-                    s.duration,
-                ));
+                out.push(Unit {
+                    suite: s.path.as_str(),
+                    test: "",
+                    case: "",
+                    skipped: s.skipped,
+                    error: s.error.as_deref(),
+                    duration: s.duration,
+                });
                 continue;
             }
             for t in &s.tests {
                 if t.skipped || t.error.is_some() || t.cases.is_empty() {
-                    out.push((
-                        s.path.as_str(),
-                        t.name.as_str(),
-                        "",
-                        t.skipped,
-                        t.error.as_deref(),
-                        t.duration,
-                    ));
+                    out.push(Unit {
+                        suite: s.path.as_str(),
+                        test: t.name.as_str(),
+                        case: "",
+                        skipped: t.skipped,
+                        error: t.error.as_deref(),
+                        duration: t.duration,
+                    });
                     continue;
                 }
                 for c in &t.cases {
-                    out.push((
-                        s.path.as_str(),
-                        t.name.as_str(),
-                        c.name.as_str(),
-                        c.skipped,
-                        c.error.as_deref(),
-                        c.duration,
-                    ));
+                    out.push(Unit {
+                        suite: s.path.as_str(),
+                        test: t.name.as_str(),
+                        case: c.name.as_str(),
+                        skipped: c.skipped,
+                        error: c.error.as_deref(),
+                        duration: c.duration,
+                    });
                 }
             }
         }
@@ -153,8 +167,8 @@ impl VerifyReport {
     /// Counts of passed, failed and skipped units.
     pub fn counts(&self) -> Counts {
         let mut c = Counts::default();
-        for (_, _, _, skipped, error, _) in self.units() {
-            match (skipped, error) {
+        for u in self.units() {
+            match (u.skipped, u.error) {
                 (true, _) => c.skipped += 1,
                 (false, Some(_)) => c.failed += 1,
                 (false, None) => c.passed += 1,
@@ -162,163 +176,6 @@ impl VerifyReport {
         }
         c
     }
-
-    /// A human-readable report: one line per case, then the counts.
-    pub fn to_text(&self) -> String {
-        let mut out = String::new();
-        for s in &self.suites {
-            let status = if s.skipped {
-                "skip"
-            } else if s.error.is_some() || s.tests.iter().any(test_failed) {
-                "FAIL"
-            } else {
-                "ok"
-            };
-            let _ = writeln!(out, "{status:<5} {} ({})", s.path, fmt_duration(s.duration));
-            if let Some(e) = &s.error {
-                let _ = writeln!(out, "      {}", indent(e));
-            }
-            for t in &s.tests {
-                let mark = if t.skipped {
-                    "skip"
-                } else if test_failed(t) {
-                    "FAIL"
-                } else {
-                    "ok"
-                };
-                let _ = writeln!(out, "  {mark:<5} {}", t.name);
-                if let Some(e) = &t.error {
-                    let _ = writeln!(out, "        {}", indent(e));
-                }
-                for c in &t.cases {
-                    let mark = match (&c.skipped, &c.error) {
-                        (true, _) => "skip",
-                        (false, Some(_)) => "FAIL",
-                        (false, None) => "ok",
-                    };
-                    let _ = writeln!(
-                        out,
-                        "    {mark:<5} {} ({})",
-                        c.name,
-                        fmt_duration(c.duration)
-                    );
-                    if let Some(e) = &c.error {
-                        let _ = writeln!(out, "          {}", indent(e));
-                    }
-                }
-            }
-        }
-        let c = self.counts();
-        let _ = writeln!(
-            out,
-            "{} passed, {} failed, {} skipped",
-            c.passed, c.failed, c.skipped
-        );
-        out
-    }
-
-    /// The report as JSON: the suites and the counts.
-    pub fn to_json(&self) -> String {
-        let doc = serde_json::json!({
-            "suites": self.suites,
-            "summary": self.counts(),
-            "passed": self.passed(),
-        });
-        serde_json::to_string_pretty(&doc).unwrap_or_default()
-    }
-
-    /// The report as JUnit XML: a `testsuite` per Suite file, a `testcase`
-    /// per case (named `test/case`), failures with their message.
-    pub fn to_junit(&self) -> String {
-        let units = self.units();
-        let total = self.counts();
-        let secs = |d: Duration| format!("{:.3}", d.as_secs_f64());
-        let all: Duration = self.suites.iter().map(|s| s.duration).sum();
-        let mut out = String::from("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n");
-        let _ = writeln!(
-            out,
-            "<testsuites name=\"palisade verify\" tests=\"{}\" failures=\"{}\" skipped=\"{}\" time=\"{}\">",
-            units.len(),
-            total.failed,
-            total.skipped,
-            secs(all)
-        );
-        for s in &self.suites {
-            let mine: Vec<&Unit<'_>> = units.iter().filter(|u| u.0 == s.path).collect();
-            let failures = mine.iter().filter(|u| !u.3 && u.4.is_some()).count();
-            let skipped = mine.iter().filter(|u| u.3).count();
-            let _ = writeln!(
-                out,
-                "  <testsuite name=\"{}\" tests=\"{}\" failures=\"{failures}\" skipped=\"{skipped}\" time=\"{}\">",
-                xml(&s.path),
-                mine.len(),
-                secs(s.duration)
-            );
-            for (suite, test, case, skipped, error, duration) in mine {
-                let name = match (test.is_empty(), case.is_empty()) {
-                    (true, _) => suite.to_string(),
-                    (false, true) => test.to_string(),
-                    (false, false) => format!("{test}/{case}"),
-                };
-                let _ = write!(
-                    out,
-                    "    <testcase classname=\"{}\" name=\"{}\" time=\"{}\"",
-                    xml(suite),
-                    xml(&name),
-                    secs(*duration)
-                );
-                match (skipped, error) {
-                    (true, _) => out.push_str("><skipped/></testcase>\n"),
-                    (false, Some(e)) => {
-                        let first = e.lines().next().unwrap_or("");
-                        let _ = writeln!(
-                            out,
-                            "><failure message=\"{}\">{}</failure></testcase>",
-                            xml(first),
-                            xml(e)
-                        );
-                    }
-                    (false, None) => out.push_str("/>\n"),
-                }
-            }
-            out.push_str("  </testsuite>\n");
-        }
-        out.push_str("</testsuites>\n");
-        out
-    }
-}
-
-fn test_failed(t: &TestResult) -> bool {
-    !t.skipped && (t.error.is_some() || t.cases.iter().any(|c| !c.skipped && c.error.is_some()))
-}
-
-fn indent(s: &str) -> String {
-    s.replace('\n', "\n          ")
-}
-
-fn fmt_duration(d: Duration) -> String {
-    if d < Duration::from_millis(1) {
-        format!("{}µs", d.as_micros())
-    } else {
-        format!("{:.1}ms", d.as_secs_f64() * 1e3)
-    }
-}
-
-/// Escapes text for XML attributes and content.
-fn xml(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    for ch in s.chars() {
-        match ch {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&apos;"),
-            c if (c as u32) < 0x20 && !matches!(c, '\n' | '\t' | '\r') => {}
-            c => out.push(c),
-        }
-    }
-    out
 }
 
 /// Finds the suite files selected by `path`: the file itself, the YAML
@@ -699,36 +556,6 @@ mod tests {
         assert!(check_assertion(&node("violations: maybe\n"), &msgs).is_err());
         assert!(check_assertion(&node("message: \"(\"\n"), &msgs).is_err());
         assert!(check_assertion(&node("violations: yes\n"), &[]).is_err());
-    }
-
-    #[test]
-    fn junit_escapes_names_and_messages() {
-        let report = VerifyReport {
-            suites: vec![SuiteResult {
-                path: "s<1>.yaml".into(),
-                skipped: false,
-                error: None,
-                tests: vec![TestResult {
-                    name: "t&1".into(),
-                    skipped: false,
-                    error: None,
-                    cases: vec![CaseResult {
-                        name: "c\"1".into(),
-                        skipped: false,
-                        error: Some("got <0>".into()),
-                        violations: vec![],
-                        duration: Duration::ZERO,
-                    }],
-                    duration: Duration::ZERO,
-                }],
-                duration: Duration::ZERO,
-            }],
-        };
-        let x = report.to_junit();
-        assert!(x.contains("name=\"t&amp;1/c&quot;1\""), "{x}");
-        assert!(x.contains("<failure message=\"got &lt;0&gt;\">"), "{x}");
-        assert!(x.contains("failures=\"1\""), "{x}");
-        assert!(!report.passed());
     }
 
     #[test]

@@ -1,7 +1,11 @@
-//! palisade-report: renders a [`ScanReport`] as a human table, as versioned
-//! JSON (`palisade.json/v1`, see `docs/json-output.md`), as SARIF 2.1.0 for
-//! code scanning or as JUnit XML for CI test reports. Reporters only write;
-//! they never scan or exit.
+//! palisade-report: every writer palisade has. A [`ScanReport`] as a human
+//! table, as versioned JSON (`palisade.json/v1`, see `docs/json-output.md`),
+//! as SARIF 2.1.0 for code scanning or as JUnit XML for CI test reports
+//! (streamed through [`ReportWriter`]); an image's packages as a CycloneDX
+//! SBOM ([`cyclonedx`]); `verify` results ([`verify`]); `rbac` answers and
+//! the access graph ([`rbac`]). Each command's `--format` is a typed enum
+//! here, and all XML goes through one escaper. Reporters only write; they
+//! never scan or exit.
 
 use std::collections::BTreeMap;
 use std::fmt;
@@ -10,13 +14,17 @@ use std::str::FromStr;
 
 use palisade_core::{Finding, RuleMeta, ScanReport, Severity};
 
+pub mod cyclonedx;
 mod formats;
 mod json;
 mod junit;
 mod output;
+pub mod rbac;
 mod sarif;
 mod stream;
 mod table;
+pub mod verify;
+mod xml;
 
 pub use formats::{
     ImageFormat, RbacFormat, RbacPathsFormat, ResolveFormat, RulesFormat, VerifyFormat,

@@ -19,7 +19,8 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Instant;
 
 use palisade_core::{Context, Engine, Finding, Limits};
-use palisade_rules::secrets::{self, Detector};
+use palisade_rules::secrets;
+use palisade_secrets::Detector;
 
 struct Args {
     threads: usize,
@@ -148,7 +149,7 @@ fn main() {
     let rules = if args.floor {
         Vec::new()
     } else {
-        secrets::rules()
+        palisade_rules::boxed(secrets::RULES)
     };
     let engine = Engine::new(rules, Context::default(), Limits::default()).with_parallelism(false);
     let next = AtomicUsize::new(0);

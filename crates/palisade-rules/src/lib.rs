@@ -2,8 +2,8 @@
 //!
 //! Packs: `pss` (Pod Security Standards), `image` (provenance), `secrets`
 //! (credentials in manifests), `serviceaccount` (token exposure) and
-//! `hardening` (kube-linter / Polaris style best practices). The catalog
-//! also lists the engine's own input and policy rules.
+//! `hardening` (kube-linter / Polaris style best practices). Each pack
+//! lists its rules once, in its `RULES`.
 
 pub mod hardening;
 pub mod image;
@@ -11,33 +11,34 @@ pub mod pss;
 pub mod secrets;
 pub mod serviceaccount;
 
-use palisade_core::engine::{DUPLICATE_KEY, EXPIRED_EXEMPTION, IGNORE_ANNOTATION};
 use palisade_core::{Rule, RuleMeta};
+
+/// The packs, in `palisade rules` order (the PSS pack's checks come first).
+fn packs() -> impl Iterator<Item = &'static dyn Rule> {
+    let pss = pss::CHECKS.iter().map(|c| *c as &'static dyn Rule);
+    pss.chain(
+        [
+            image::RULES,
+            secrets::RULES,
+            serviceaccount::RULES,
+            hardening::RULES,
+        ]
+        .into_iter()
+        .flatten()
+        .copied(),
+    )
+}
 
 /// Every built-in rule, ready for the engine.
 pub fn all_rules() -> Vec<Box<dyn Rule>> {
-    let mut all: Vec<Box<dyn Rule>> = pss::CHECKS
-        .iter()
-        .map(|c| Box::new(CheckRef(c)) as Box<dyn Rule>)
-        .collect();
-    all.extend(image::rules());
-    all.extend(secrets::rules());
-    all.extend(serviceaccount::rules());
-    all.extend(hardening::rules());
-    all
+    packs().map(|r| Box::new(r) as Box<dyn Rule>).collect()
 }
 
-/// Every rule the catalog knows, in `palisade rules` order.
+/// The catalog entries of the rule packs, in `palisade rules` order. The
+/// whole catalog (with the engine's own rules, RBAC, the registry and
+/// image content) is built in one place: `palisade_scan::catalog`.
 pub fn catalog() -> Vec<&'static RuleMeta> {
-    let mut all: Vec<&'static RuleMeta> = pss::CHECKS.iter().map(|c| &c.meta).collect();
-    all.extend(image::catalog());
-    all.extend(secrets::catalog());
-    all.extend(serviceaccount::catalog());
-    all.extend(hardening::catalog());
-    // Whole-scan analysis: run by the scan after every object is read.
-    all.extend(palisade_rbac::catalog());
-    all.extend([&DUPLICATE_KEY, &EXPIRED_EXEMPTION, &IGNORE_ANNOTATION]);
-    all
+    packs().map(<dyn Rule>::meta).collect()
 }
 
 /// The pack a rule id belongs to (`pss/privileged` → `pss`).
@@ -45,35 +46,17 @@ pub fn pack_of(id: &str) -> &str {
     id.split_once('/').map_or(id, |(p, _)| p)
 }
 
-/// The catalog entry of `id`.
-pub fn find(id: &str) -> Option<&'static RuleMeta> {
-    catalog().into_iter().find(|m| m.id == id)
+/// One pack's `RULES`, ready for the engine.
+pub fn boxed(list: &'static [&'static dyn Rule]) -> Vec<Box<dyn Rule>> {
+    list.iter().map(|r| Box::new(*r) as Box<dyn Rule>).collect()
 }
 
 /// Rules of the PSS pack only (for comparisons and benchmarks).
 pub fn pss_rules() -> Vec<Box<dyn Rule>> {
     pss::CHECKS
         .iter()
-        .map(|c| Box::new(CheckRef(c)) as Box<dyn Rule>)
+        .map(|c| Box::new(*c) as Box<dyn Rule>)
         .collect()
-}
-
-/// A `'static` check used as a boxed rule.
-struct CheckRef(&'static pss::PssCheck);
-
-impl Rule for CheckRef {
-    fn meta(&self) -> &RuleMeta {
-        self.0.meta()
-    }
-
-    fn check(
-        &self,
-        target: &palisade_core::Target<'_>,
-        ctx: &palisade_core::Context,
-        out: &mut Vec<palisade_core::Violation>,
-    ) {
-        self.0.check(target, ctx, out)
-    }
 }
 
 #[cfg(test)]

@@ -19,10 +19,12 @@
 
 pub mod analyses;
 mod analysis;
+mod catalog;
 mod pieces;
 mod scan;
 mod source;
 
 pub use analysis::{Analysis, Needs, Out, Run};
+pub use catalog::{catalog, find};
 pub use scan::{has_findings_at, Outcome, Scan, ScanError};
 pub use source::{Bytes, Objects, Paths, Source, Stdin, Unit};

@@ -9,6 +9,7 @@
 //! `/imagereview` share this one implementation.
 
 pub mod content;
+pub mod rules;
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -20,12 +21,12 @@ use palisade_core::{ContentPolicy, FailurePolicy, Finding, ImageUse, ObjectRef, 
 use palisade_image::model::Limits;
 use palisade_image::scan::ScanOptions;
 use palisade_image::source::OpenOptions;
-use palisade_rules::secrets::detect::detector_for;
+use palisade_secrets::detector_for;
 
 pub use content::{ContentGate, ContentState, Mode};
+use palisade_oci::{registry_pattern, ImageRef};
 use palisade_oci::{Client, ClientOptions, PublicKey, SignatureCheck};
-use palisade_rules::image::online::{REGISTRY_ERROR, RESOLVED_DIGEST, SIGNATURE};
-use palisade_rules::image::{registry_pattern, ImageRef};
+use rules::{REGISTRY_ERROR, RESOLVED_DIGEST, SIGNATURE};
 
 /// Registry lookups run at once for one scan or request.
 const CONCURRENCY: usize = 16;

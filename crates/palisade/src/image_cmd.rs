@@ -15,18 +15,11 @@ use palisade_image::model::Limits;
 use palisade_image::scan::{scan_image, ImageScan, ScanOptions};
 use palisade_image::source::{OpenOptions, Source};
 use palisade_report::{is_broken_pipe, render, Output, RenderOptions};
-use palisade_rules::secrets::detect::detector_for;
+use palisade_secrets::detector_for;
 use palisade_vulndb::Db;
 
 use crate::cli::{DbCommand, ImageArgs};
-use crate::sbom::{cyclonedx, Bom, BomVulnerability};
-
-/// Every rule palisade knows: manifests, RBAC and image content.
-pub fn full_catalog() -> Vec<&'static palisade_core::RuleMeta> {
-    let mut c = palisade_rules::catalog();
-    c.extend(palisade_image::catalog());
-    c
-}
+use palisade_report::cyclonedx::{cyclonedx, Bom, BomVulnerability};
 
 /// Runs `palisade image`; the exit status follows `--fail-on`.
 pub fn run(args: ImageArgs) -> Result<i32> {
@@ -76,7 +69,7 @@ pub fn run(args: ImageArgs) -> Result<i32> {
                     && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty()),
                 quiet: args.quiet,
             };
-            render(&report, &full_catalog(), format, &opts, &mut out)
+            render(&report, &palisade_scan::catalog(), format, &opts, &mut out)
         }
     };
     match written.and_then(|_| out.flush()) {

@@ -11,7 +11,6 @@ mod image_cmd;
 mod rbac_cmd;
 mod resolve_cmd;
 mod rules_cmd;
-mod sbom;
 mod scan;
 mod serve_cmd;
 mod verify_cmd;

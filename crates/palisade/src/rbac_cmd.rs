@@ -6,7 +6,7 @@ use std::path::PathBuf;
 
 use anyhow::{bail, Result};
 use palisade_core::{Context, Engine, Limits};
-use palisade_report::{RbacFormat, RbacPathsFormat};
+use palisade_report::rbac;
 use palisade_scan::Scan;
 
 use crate::cli::RbacCommand;
@@ -32,15 +32,7 @@ pub fn run(cmd: RbacCommand) -> Result<i32> {
         } => {
             let ns = namespace.as_deref().unwrap_or("*");
             let grants = analysis.who_can(&verb, &resource, Some(ns));
-            if format == RbacFormat::Json {
-                writeln!(out, "{}", serde_json::to_string_pretty(&grants)?)?;
-            } else if grants.is_empty() {
-                writeln!(out, "nobody can {verb} {resource}")?;
-            } else {
-                for g in &grants {
-                    writeln!(out, "{g}")?;
-                }
-            }
+            rbac::write_who_can(&mut out, &grants, &verb, &resource, format)?;
         }
         RbacCommand::Can {
             subject, format, ..
@@ -48,30 +40,11 @@ pub fn run(cmd: RbacCommand) -> Result<i32> {
             let subject = palisade_rbac::Subject::parse(&subject)
                 .map_err(|e| anyhow::anyhow!("{subject:?}: {e}"))?;
             let rules = analysis.effective_rules(&subject);
-            if format == RbacFormat::Json {
-                writeln!(out, "{}", serde_json::to_string_pretty(&rules)?)?;
-            } else if rules.is_empty() {
-                writeln!(out, "{} holds no permissions", subject.describe())?;
-            } else {
-                for r in &rules {
-                    writeln!(out, "{r}")?;
-                }
-            }
+            rbac::write_can(&mut out, &subject, &rules, format)?;
         }
         RbacCommand::Paths { format, .. } => {
             let paths = analysis.paths();
-            match format {
-                RbacPathsFormat::Json => {
-                    writeln!(out, "{}", serde_json::to_string_pretty(&paths)?)?
-                }
-                RbacPathsFormat::Dot => write!(out, "{}", analysis.dot())?,
-                _ if paths.is_empty() => writeln!(out, "no privilege-escalation paths")?,
-                _ => {
-                    for p in &paths {
-                        writeln!(out, "{p}")?;
-                    }
-                }
-            }
+            rbac::write_paths(&mut out, &paths, || analysis.access_graph(), format)?;
         }
     }
     out.flush()?;

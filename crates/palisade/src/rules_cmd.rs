@@ -16,10 +16,7 @@ pub fn run(args: RulesArgs) -> Result<i32> {
     let mut out = stdout.lock();
     let written = match &args.id {
         Some(id) => {
-            let Some(meta) = crate::image_cmd::full_catalog()
-                .into_iter()
-                .find(|m| m.id == id)
-            else {
+            let Some(meta) = palisade_scan::find(id) else {
                 bail!("unknown rule {id:?}; `palisade rules` lists them");
             };
             if json {
@@ -29,7 +26,7 @@ pub fn run(args: RulesArgs) -> Result<i32> {
             }
         }
         None => {
-            let catalog = crate::image_cmd::full_catalog();
+            let catalog = palisade_scan::catalog();
             if json {
                 writeln!(out, "{}", serde_json::to_string_pretty(&catalog)?)
             } else {

@@ -60,7 +60,7 @@ pub fn run(mut cfg: ScanConfig) -> Result<i32> {
         quiet: cfg.quiet,
     };
     let out = output.open()?;
-    let report_writer = writer(cfg.format, crate::image_cmd::full_catalog(), opts, out);
+    let report_writer = writer(cfg.format, palisade_scan::catalog(), opts, out);
     let report = match scan.run(sources(&cfg.inputs), report_writer) {
         Ok(r) => r,
         Err(ScanError::Write(e)) if is_broken_pipe(&e) => return Ok(0),

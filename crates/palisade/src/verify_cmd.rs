@@ -4,7 +4,7 @@
 use std::io::Write;
 
 use anyhow::Result;
-use palisade_report::VerifyFormat;
+use palisade_report::{verify, VerifyFormat};
 
 use crate::cli::VerifyArgs;
 
@@ -17,9 +17,9 @@ pub fn run(args: VerifyArgs) -> Result<i32> {
         match palisade_rego::verify(path) {
             Ok(report) => {
                 let text = match args.format {
-                    VerifyFormat::Json => report.to_json(),
-                    VerifyFormat::Junit => report.to_junit(),
-                    VerifyFormat::Text => report.to_text(),
+                    VerifyFormat::Json => verify::json(&report),
+                    VerifyFormat::Junit => verify::junit(&report),
+                    VerifyFormat::Text => verify::text(&report),
                 };
                 write!(out, "{text}")?;
                 if !text.ends_with('\n') {

@@ -9,7 +9,7 @@ use std::collections::HashSet;
 use std::sync::OnceLock;
 
 use palisade_core::{RuleMeta, Severity};
-use palisade_rules::secrets::detect::{entropy, preview, Detection, Detector};
+use palisade_secrets::{entropy, preview, Detection, Detector};
 use regex::Regex;
 
 use super::{Kept, CHECKLIST_URL};

@@ -22,7 +22,7 @@
 use std::sync::Arc;
 
 use palisade_core::RuleMeta;
-use palisade_rules::secrets::detect::{detector_for, Detector};
+use palisade_secrets::{detector_for, Detector};
 
 use crate::model::{
     Entry, FinalFs, ImageConfig, ImageFinding, LayerInfo, OsInfo, Package, Visitor,

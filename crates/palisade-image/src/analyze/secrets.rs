@@ -16,7 +16,7 @@ use std::collections::{BTreeMap, HashSet};
 use std::sync::{Arc, OnceLock};
 
 use palisade_core::{RuleMeta, Severity};
-use palisade_rules::secrets::detect::{Detection, Detector, GENERIC};
+use palisade_secrets::{Detection, Detector, GENERIC};
 use regex::Regex;
 
 use super::config::{match_word, netrc_credentials};
@@ -587,7 +587,7 @@ mod tests {
     use super::*;
     use crate::analyze::testutil::{drive, file};
     use palisade_core::policy::SecretsPolicy;
-    use palisade_rules::secrets::detect::detector_for;
+    use palisade_secrets::detector_for;
 
     const AWS_KEY: &str = "AKIAIOSFODNN7EXAMPLE";
     const GH: &str = "ghp_aB3dE5fG7hJ9kL1mN3pQ5rS7tU9vW1xY3zA5";

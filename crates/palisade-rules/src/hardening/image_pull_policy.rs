@@ -4,7 +4,9 @@
 
 use palisade_core::{Context, Node, Rule, RuleMeta, Severity, Target, Violation};
 
-use crate::image::{each_image, ImageRef};
+use palisade_oci::ImageRef;
+
+use crate::image::each_image;
 
 /// Catalog entry.
 pub static META: RuleMeta = RuleMeta {

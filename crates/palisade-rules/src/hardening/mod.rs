@@ -18,22 +18,17 @@ mod resource_limits;
 /// The NSA/CISA Kubernetes Hardening Guide.
 pub const NSA_GUIDE_URL: &str = "https://media.defense.gov/2022/Aug/29/2003066362/-1/-1/0/CTR_KUBERNETES_HARDENING_GUIDANCE_1.2_20220829.PDF";
 
-/// The rules of this pack, ready for the engine.
-pub fn rules() -> Vec<Box<dyn Rule>> {
-    vec![
-        Box::new(read_only_root_fs::ReadOnlyRootFs),
-        Box::new(resource_limits::ResourceLimits),
-        Box::new(image_pull_policy::ImagePullPolicy),
-    ]
-}
+/// The rules of this pack, in `palisade rules` order: the one list the
+/// engine runs and the catalog shows.
+pub static RULES: &[&dyn Rule] = &[
+    &read_only_root_fs::ReadOnlyRootFs,
+    &resource_limits::ResourceLimits,
+    &image_pull_policy::ImagePullPolicy,
+];
 
-/// Catalog entries of this pack, in `palisade rules` order.
-pub fn catalog() -> Vec<&'static RuleMeta> {
-    vec![
-        &read_only_root_fs::META,
-        &resource_limits::META,
-        &image_pull_policy::META,
-    ]
+/// Catalog entries of this pack, from [`RULES`].
+pub fn catalog() -> impl Iterator<Item = &'static RuleMeta> {
+    RULES.iter().map(|r| <dyn Rule>::meta(*r))
 }
 
 /// Runs `f` on every init and regular container of a workload target.

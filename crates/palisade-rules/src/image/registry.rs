@@ -5,6 +5,8 @@
 use palisade_core::policy::glob_match;
 use palisade_core::{Context, Rule, RuleMeta, Severity, Target, Violation};
 
+use palisade_oci::registry_pattern;
+
 use super::{each_image, CHECKLIST_URL};
 
 /// Catalog entry.
@@ -35,7 +37,7 @@ impl Rule for Registry {
         if trusted.is_empty() || target.pod.is_none() {
             return;
         }
-        let patterns: Vec<String> = trusted.iter().map(|p| pattern(p)).collect();
+        let patterns: Vec<String> = trusted.iter().map(|p| registry_pattern(p)).collect();
         each_image(target, |pod, ci| {
             let Ok(image) = &ci.parsed else { return };
             let name = image.name();
@@ -57,29 +59,11 @@ impl Rule for Registry {
     }
 }
 
-/// A trusted-registry entry as a glob over `registry/repository`: the host
-/// is compared in lower case, `index.docker.io` is `docker.io` (as the
-/// runtime normalises it), and an entry without `/` means the whole registry.
-pub fn pattern(entry: &str) -> String {
-    let entry = entry.trim().to_ascii_lowercase();
-    let entry = match entry.strip_prefix("index.docker.io") {
-        Some(rest) if rest.is_empty() || rest.starts_with('/') => format!("docker.io{rest}"),
-        _ => entry,
-    };
-    if entry.ends_with('/') {
-        format!("{entry}**")
-    } else if !entry.contains('/') {
-        format!("{entry}/**")
-    } else {
-        entry
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use palisade_core::Policy;
 
-    use super::pattern;
+    use super::registry_pattern;
     use crate::image::testutil::{pod, scan, DIGEST};
 
     fn trusting(entries: &[&str]) -> Policy {
@@ -155,11 +139,17 @@ mod tests {
 
     #[test]
     fn entries_become_globs() {
-        assert_eq!(pattern("Registry.Example.com"), "registry.example.com/**");
-        assert_eq!(pattern("ghcr.io/acme/"), "ghcr.io/acme/**");
-        assert_eq!(pattern("index.docker.io/library/*"), "docker.io/library/*");
         assert_eq!(
-            pattern("index.docker.io.evil.io"),
+            registry_pattern("Registry.Example.com"),
+            "registry.example.com/**"
+        );
+        assert_eq!(registry_pattern("ghcr.io/acme/"), "ghcr.io/acme/**");
+        assert_eq!(
+            registry_pattern("index.docker.io/library/*"),
+            "docker.io/library/*"
+        );
+        assert_eq!(
+            registry_pattern("index.docker.io.evil.io"),
             "index.docker.io.evil.io/**"
         );
     }

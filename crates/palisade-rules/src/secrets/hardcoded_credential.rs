@@ -65,12 +65,12 @@ pub struct HardcodedCredential {
 
 impl HardcodedCredential {
     /// `secrets/hardcoded-credential`: specific detectors and high-entropy values.
-    pub fn strong() -> Self {
+    pub const fn strong() -> Self {
         HardcodedCredential { weak: false }
     }
 
     /// `secrets/weak-credential`: low-entropy generic values.
-    pub fn weak() -> Self {
+    pub const fn weak() -> Self {
         HardcodedCredential { weak: true }
     }
 }

@@ -6,36 +6,28 @@
 //! <https://kubernetes.io/docs/concepts/security/secrets-good-practices/>
 
 use palisade_core::{Rule, RuleMeta};
+use palisade_secrets as detect;
 
-pub mod detect;
 mod env_secret_ref;
 mod hardcoded_credential;
 mod plaintext_secret;
-
-pub use detect::{Detection, Detector};
 
 /// The Kubernetes "Good practices for Kubernetes Secrets" page the pack links to.
 pub const GOOD_PRACTICES_URL: &str =
     "https://kubernetes.io/docs/concepts/security/secrets-good-practices/";
 
-/// The rules of this pack, ready for the engine.
-pub fn rules() -> Vec<Box<dyn Rule>> {
-    vec![
-        Box::new(env_secret_ref::EnvSecretRef),
-        Box::new(hardcoded_credential::HardcodedCredential::strong()),
-        Box::new(hardcoded_credential::HardcodedCredential::weak()),
-        Box::new(plaintext_secret::PlaintextSecret),
-    ]
-}
+/// The rules of this pack, in `palisade rules` order: the one list the
+/// engine runs and the catalog shows.
+pub static RULES: &[&dyn Rule] = &[
+    &env_secret_ref::EnvSecretRef,
+    &hardcoded_credential::HardcodedCredential::strong(),
+    &hardcoded_credential::HardcodedCredential::weak(),
+    &plaintext_secret::PlaintextSecret,
+];
 
-/// Catalog entries of this pack, in `palisade rules` order.
-pub fn catalog() -> Vec<&'static RuleMeta> {
-    vec![
-        &env_secret_ref::META,
-        &hardcoded_credential::META,
-        &hardcoded_credential::WEAK_META,
-        &plaintext_secret::META,
-    ]
+/// Catalog entries of this pack, from [`RULES`].
+pub fn catalog() -> impl Iterator<Item = &'static RuleMeta> {
+    RULES.iter().map(|r| <dyn Rule>::meta(*r))
 }
 
 #[cfg(test)]

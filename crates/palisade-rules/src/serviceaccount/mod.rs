@@ -19,17 +19,16 @@ pub const CONFIGURE_URL: &str =
 /// The CIS Kubernetes Benchmark (section 5.1, RBAC and service accounts).
 pub const CIS_URL: &str = "https://www.cisecurity.org/benchmark/kubernetes";
 
-/// The rules of this pack, ready for the engine.
-pub fn rules() -> Vec<Box<dyn Rule>> {
-    vec![
-        Box::new(token_automount::TokenAutomount),
-        Box::new(default::DefaultServiceAccount),
-    ]
-}
+/// The rules of this pack, in `palisade rules` order: the one list the
+/// engine runs and the catalog shows.
+pub static RULES: &[&dyn Rule] = &[
+    &token_automount::TokenAutomount,
+    &default::DefaultServiceAccount,
+];
 
-/// Catalog entries of this pack, in `palisade rules` order.
-pub fn catalog() -> Vec<&'static RuleMeta> {
-    vec![&token_automount::META, &default::META]
+/// Catalog entries of this pack, from [`RULES`].
+pub fn catalog() -> impl Iterator<Item = &'static RuleMeta> {
+    RULES.iter().map(|r| <dyn Rule>::meta(*r))
 }
 
 /// Path, relative to the pod spec, of the key that names the ServiceAccount

@@ -1,42 +1,73 @@
-//! The access graph of the findings in Graphviz DOT: pods, subjects,
-//! bindings and roles, with an edge for each link of a reported chain.
-//! Labels come from the input, so every string is escaped.
-//! <https://graphviz.org/doc/info/lang.html>
+//! The access graph of the findings: pods, subjects, bindings and roles,
+//! with an edge for each link of a reported chain. Plain data; the DOT
+//! writer is in palisade-report.
 
 use std::collections::BTreeMap;
-use std::fmt::Write as _;
+
+use serde::Serialize;
 
 use crate::analysis::{Analysis, Trace};
 use crate::model::BindingDef;
 use crate::types::Subject;
 
-/// Escapes text for a double-quoted DOT string.
-pub(crate) fn escape(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    for c in text.chars() {
-        match c {
-            '"' => out.push_str("\\\""),
-            '\\' => out.push_str("\\\\"),
-            '\n' => out.push_str("\\n"),
-            '\r' => {}
-            c if c.is_control() => out.push(' '),
-            c => out.push(c),
-        }
-    }
-    out
+/// What a node of the access graph stands for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum NodeKind {
+    /// A pod (or workload) whose ServiceAccount token is mounted.
+    Pod,
+    /// A user, group or ServiceAccount.
+    Subject,
+    /// A RoleBinding or ClusterRoleBinding.
+    Binding,
+    /// A Role or ClusterRole.
+    Role,
+}
+
+/// One node: its stable id, what it is, and its label (from the input).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct GraphNode {
+    /// Unique id (`role:ClusterRole "x"`).
+    pub id: String,
+    /// What the node is.
+    pub kind: NodeKind,
+    /// Text to show.
+    pub label: String,
+}
+
+/// One edge, labelled with the rule ids it carries (comma-separated).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct GraphEdge {
+    /// Id of the source node.
+    pub from: String,
+    /// Id of the target node.
+    pub to: String,
+    /// Rule ids, or `runs as` / `member of`; may be empty.
+    pub label: String,
+    /// The link leads to privilege escalation.
+    pub escalation: bool,
+}
+
+/// The access graph of the findings, nodes and edges in id order.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct AccessGraph {
+    /// Nodes, by id.
+    pub nodes: Vec<GraphNode>,
+    /// Edges, by (from, to).
+    pub edges: Vec<GraphEdge>,
 }
 
 #[derive(Default)]
 struct Graph {
-    /// id → (shape, label)
-    nodes: BTreeMap<String, (&'static str, String)>,
+    /// id → (kind, label)
+    nodes: BTreeMap<String, (NodeKind, String)>,
     /// (from, to) → (label, escalation)
     edges: BTreeMap<(String, String), (String, bool)>,
 }
 
 impl Graph {
-    fn node(&mut self, id: String, shape: &'static str, label: String) -> String {
-        self.nodes.entry(id.clone()).or_insert((shape, label));
+    fn node(&mut self, id: String, kind: NodeKind, label: String) -> String {
+        self.nodes.entry(id.clone()).or_insert((kind, label));
         id
     }
 
@@ -56,16 +87,20 @@ impl Graph {
 }
 
 impl Analysis {
-    /// The access graph of the findings in Graphviz DOT: subjects, bindings,
-    /// roles and pods, edges labelled with the rule ids; red edges lead to
+    /// The access graph of the findings: subjects, bindings, roles and
+    /// pods, edges labelled with the rule ids and marked where they lead to
     /// privilege escalation.
-    pub fn dot(&self) -> String {
+    pub fn access_graph(&self) -> AccessGraph {
         let mut g = Graph::default();
         for (f, t) in self.findings.iter().zip(&self.traces) {
             match *t {
                 Trace::Role(ri) => {
                     if let Some(r) = self.role_ref_of(ri) {
-                        g.node(format!("role:{r}"), "box", format!("{r}\n{}", f.rule));
+                        g.node(
+                            format!("role:{r}"),
+                            NodeKind::Role,
+                            format!("{r}\n{}", f.rule),
+                        );
                     }
                 }
                 Trace::Binding(bi, si) => {
@@ -98,7 +133,7 @@ impl Analysis {
                     let ns = o.namespace.as_deref().unwrap_or("default");
                     let pid = g.node(
                         format!("pod:{}/{}/{}", o.kind, ns, o.name),
-                        "component",
+                        NodeKind::Pod,
                         format!("{} {}/{}", o.kind, ns, o.name),
                     );
                     let sa = subject_node(&mut g, &risk.subject);
@@ -121,31 +156,23 @@ impl Analysis {
                 }
             }
         }
-        let mut out = String::from("digraph rbac {\n  rankdir=LR;\n  node [fontname=\"Helvetica\", fontsize=10];\n  edge [fontname=\"Helvetica\", fontsize=9];\n");
-        for (id, (shape, label)) in &g.nodes {
-            let _ = writeln!(
-                out,
-                "  \"{}\" [shape={shape}, label=\"{}\"];",
-                escape(id),
-                escape(label)
-            );
+        AccessGraph {
+            nodes: g
+                .nodes
+                .into_iter()
+                .map(|(id, (kind, label))| GraphNode { id, kind, label })
+                .collect(),
+            edges: g
+                .edges
+                .into_iter()
+                .map(|((from, to), (label, escalation))| GraphEdge {
+                    from,
+                    to,
+                    label,
+                    escalation,
+                })
+                .collect(),
         }
-        for ((from, to), (label, escalation)) in &g.edges {
-            let color = if *escalation {
-                ", color=red, fontcolor=red"
-            } else {
-                ""
-            };
-            let _ = writeln!(
-                out,
-                "  \"{}\" -> \"{}\" [label=\"{}\"{color}];",
-                escape(from),
-                escape(to),
-                escape(label)
-            );
-        }
-        out.push_str("}\n");
-        out
     }
 
     fn grant_edges(
@@ -158,24 +185,18 @@ impl Analysis {
     ) {
         let s = subject_node(g, subject);
         let binding = self.binding_ref(b);
-        let bid = g.node(format!("binding:{binding}"), "diamond", binding.to_string());
+        let bid = g.node(
+            format!("binding:{binding}"),
+            NodeKind::Binding,
+            binding.to_string(),
+        );
         let role = self.bound_role_ref(b);
-        let rid = g.node(format!("role:{role}"), "box", role.to_string());
+        let rid = g.node(format!("role:{role}"), NodeKind::Role, role.to_string());
         g.edge(&s, &bid, "", false);
         g.edge(&bid, &rid, rule, escalation);
     }
 }
 
 fn subject_node(g: &mut Graph, s: &Subject) -> String {
-    g.node(format!("subject:{s}"), "ellipse", s.describe())
-}
-
-#[cfg(test)]
-mod tests {
-    use super::escape;
-
-    #[test]
-    fn quotes_backslashes_and_newlines_are_escaped() {
-        assert_eq!(escape("a\"b\\c\nd\re\u{7}"), "a\\\"b\\\\c\\nde ");
-    }
+    g.node(format!("subject:{s}"), NodeKind::Subject, s.describe())
 }

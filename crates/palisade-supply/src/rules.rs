@@ -1,10 +1,12 @@
-//! Catalog entries of the image rules that ask the registry: they are
-//! evaluated by `palisade-supply` (in `scan` unless `--offline`, and in
-//! `serve`), not by the engine, which has no network.
+//! Catalog entries of the image rules that ask the registry. This crate
+//! evaluates them (in `scan` unless `--offline`, and in `serve`); the
+//! engine, which has no network, does not.
 
 use palisade_core::{RuleMeta, Severity};
 
-use super::CHECKLIST_URL;
+/// The Kubernetes security checklist section on images (digests, trusted sources).
+const CHECKLIST_URL: &str =
+    "https://kubernetes.io/docs/concepts/security/security-checklist/#images";
 
 /// The cosign page on verifying signatures with a key.
 const COSIGN_VERIFY_URL: &str = "https://docs.sigstore.dev/cosign/verifying/verify/";
@@ -41,3 +43,6 @@ pub static RESOLVED_DIGEST: RuleMeta = RuleMeta {
     remediation: "Replace the reference with the pinned form shown (registry/repo:tag@sha256:...), or let serve pin it at admission with images.mutateDigest.",
     references: &[CHECKLIST_URL],
 };
+
+/// The rules of this crate, in `palisade rules` order.
+pub static CATALOG: &[&RuleMeta] = &[&SIGNATURE, &REGISTRY_ERROR, &RESOLVED_DIGEST];

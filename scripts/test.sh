@@ -1,0 +1,47 @@
+#!/usr/bin/env bash
+# The whole test suite, on a fresh machine: installs the Debian packages the
+# registry and image tests need when they are missing, checks that the
+# upstream Pod Security Admission fixtures are there, then runs every test.
+#
+#   bash scripts/test.sh            # all tests
+#   bash scripts/test.sh -p palisade-rbac   # extra arguments go to cargo test
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+# The conformance suite reads the upstream fixtures from ../shared/corpora
+# beside this repository, or from $PALISADE_PSA_CORPUS.
+corpus="${PALISADE_PSA_CORPUS:-../shared/corpora/pod-security-admission}"
+if [ ! -f "$corpus/INDEX.jsonl" ]; then
+  echo "missing $corpus/INDEX.jsonl: the Pod Security Admission conformance suite needs the upstream fixtures" >&2
+  echo "(set PALISADE_PSA_CORPUS to the directory holding them)" >&2
+  exit 1
+fi
+
+# The registry tests push images with skopeo into Debian's docker-registry,
+# started on loopback by the tests themselves; the TLS/basic-auth ones make
+# certificates with openssl and bcrypt htpasswd entries with apache2-utils;
+# the image tests build images with umoci.
+packages=(docker-registry skopeo openssl apache2-utils umoci)
+binaries=(/usr/bin/docker-registry /usr/bin/skopeo /usr/bin/openssl /usr/bin/htpasswd /usr/bin/umoci)
+missing=0
+for b in "${binaries[@]}"; do
+  [ -x "$b" ] || missing=1
+done
+if [ "$missing" = 1 ]; then
+  echo "== apt-get install ${packages[*]}"
+  as_root() {
+    if [ "$(id -u)" = 0 ]; then
+      "$@"
+    elif command -v sudo >/dev/null; then
+      sudo -n "$@"
+    else
+      echo "installing ${packages[*]} needs root or sudo" >&2
+      return 1
+    fi
+  }
+  as_root apt-get update -qq
+  as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${packages[@]}" >/dev/null
+fi
+
+echo "== cargo test --workspace --locked $*"
+cargo test --workspace --locked "$@"
