@@ -46,6 +46,15 @@ fn main() {
     };
     match result {
         Ok(code) => std::process::exit(code),
+        // A reader that stopped early (`| head`) is not an error to report.
+        Err(e)
+            if e.chain().any(|c| {
+                c.downcast_ref::<std::io::Error>()
+                    .is_some_and(palisade_report::is_broken_pipe)
+            }) =>
+        {
+            std::process::exit(0)
+        }
         Err(e) => {
             eprintln!("palisade: {e:#}");
             std::process::exit(2);
