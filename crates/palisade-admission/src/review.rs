@@ -16,9 +16,15 @@
 
 mod constraints;
 mod messages;
+mod psa;
+mod request;
+mod verdict;
 
 use constraints::ConstraintReview;
-use messages::{operation_name, rule_list, status_message, truncate, warning};
+use messages::operation_name;
+use psa::PsaLabels;
+pub use request::{api_version, pod_spec, Read, Skip};
+use verdict::Found;
 
 use std::collections::{BTreeMap, HashMap};
 use std::sync::{Arc, Mutex};
@@ -37,10 +43,6 @@ use palisade_supply::{Checked, Supply};
 
 /// The file name findings of admitted objects carry.
 const ADMISSION_FILE: &str = "<admission>";
-
-/// Pod Security Admission namespace labels.
-/// <https://kubernetes.io/docs/concepts/security/pod-security-admission/#pod-security-admission-labels-for-namespaces>
-const PSA_LABEL: &str = "pod-security.kubernetes.io/";
 
 /// Longest warning the API server passes on unchanged (longer ones are truncated).
 const MAX_WARNING: usize = 256;
@@ -85,15 +87,6 @@ impl Decision {
             operation: operation_name(&req.operation),
             dry_run: req.dry_run,
         }
-    }
-}
-
-/// The `apiVersion` of the request's kind (`v1`, `apps/v1`).
-fn api_version(req: &AdmissionRequest<DynamicObject>) -> String {
-    if req.kind.group.is_empty() {
-        req.kind.version.clone()
-    } else {
-        format!("{}/{}", req.kind.group, req.kind.version)
     }
 }
 
@@ -168,49 +161,27 @@ impl Evaluator {
     /// see: none for requests that are not checked (other operations and
     /// kinds, subresources, exempt requests), so those never wait on a registry.
     pub fn images_to_check(&self, req: &AdmissionRequest<DynamicObject>) -> Vec<String> {
-        let Some(supply) = &self.supply else {
+        self.images_of(req, &Read::of(req))
+    }
+
+    /// [`Evaluator::images_to_check`] of a request already read.
+    pub fn images_of(
+        &self,
+        req: &AdmissionRequest<DynamicObject>,
+        read: &Result<Read, Skip>,
+    ) -> Vec<String> {
+        let (Some(supply), Ok(r)) = (&self.supply, read) else {
             return Vec::new();
         };
-        if !matches!(req.operation, Operation::Create | Operation::Update)
-            || !matches!(
-                req.sub_resource.as_deref(),
-                None | Some("ephemeralcontainers")
-            )
-        {
+        if self.exempt_request(req, r) {
             return Vec::new();
         }
-        let Some(workload) = WorkloadKind::of(&api_version(req), &req.kind.kind) else {
-            return Vec::new();
-        };
-        let Some(json) = req
-            .object
-            .as_ref()
-            .and_then(|o| serde_json::to_value(o).ok())
-        else {
-            return Vec::new();
-        };
-        let namespace = req.namespace.clone().unwrap_or_default();
-        if self.exempt_request(req, &namespace, &json, workload) {
-            return Vec::new();
-        }
-        let Some(spec) = pod_spec(&json, workload) else {
-            return Vec::new();
-        };
-        let mut images = Vec::new();
-        for list in palisade_core::CONTAINER_LISTS {
-            for c in spec
-                .get(list)
-                .and_then(|l| l.as_array())
-                .into_iter()
-                .flatten()
-            {
-                if let Some(image) = c.get("image").and_then(|i| i.as_str()) {
-                    if supply.wants(image) {
-                        images.push(image.to_string());
-                    }
-                }
-            }
-        }
+        let mut images: Vec<String> = r
+            .images()
+            .into_iter()
+            .filter(|image| supply.wants(image))
+            .map(str::to_string)
+            .collect();
         images.sort_unstable();
         images.dedup();
         images
@@ -224,24 +195,27 @@ impl Evaluator {
         online: Option<&Online>,
     ) -> Vec<Finding> {
         let root = Node::from_json(pod);
-        let id = Arc::new(object_ref(&root).unwrap_or_default());
-        self.online_findings(&self.images, &root, &id, online)
+        let object = Object {
+            file: ADMISSION_FILE.into(),
+            id: Arc::new(object_ref(&root).unwrap_or_default()),
+            prefix: Vec::new(),
+            root,
+        };
+        self.online_findings(&self.images, &object, online)
     }
 
-    /// The registry findings of the images of `root` (the object of a
+    /// The registry findings of the images of `object` (the object of a
     /// request), with the policy's settings and exemptions applied.
     fn online_findings(
         &self,
         engine: &Engine,
-        root: &Node,
-        id: &Arc<ObjectRef>,
+        object: &Object,
         online: Option<&Online>,
     ) -> Vec<Finding> {
         let (Some(supply), Some(online)) = (&self.supply, online) else {
             return Vec::new();
         };
-        let file: Arc<str> = ADMISSION_FILE.into();
-        let findings = supply.findings_of(online, &image_uses(root, id), id, &file);
+        let findings = supply.findings_of(online, &image_uses(object), &object.id, &object.file);
         let gate = engine.gate();
         let mut report = palisade_core::ScanReport::default();
         for (f, image) in findings {
@@ -315,186 +289,118 @@ impl Evaluator {
         req: &AdmissionRequest<DynamicObject>,
         online: Option<&Online>,
     ) -> Decision {
+        self.validate_read(req, &Read::of(req), online)
+    }
+
+    /// Decides a validating request already read, in named stages: gate
+    /// and identity (done by [`Read::of`]), exemptions, findings, the
+    /// namespace's mode, then the Pod Security Admission warn and audit
+    /// labels.
+    pub fn validate_read(
+        &self,
+        req: &AdmissionRequest<DynamicObject>,
+        read: &Result<Read, Skip>,
+        online: Option<&Online>,
+    ) -> Decision {
         let namespace = req.namespace.clone().unwrap_or_default();
         let labels = self.namespace_labels(&namespace);
         let mut d = Decision::new(req, self.mode_for(&namespace, labels.as_ref()), "allow");
-        if !matches!(req.operation, Operation::Create | Operation::Update) {
-            d.outcome = "skip";
-            return d;
-        }
-        match req.sub_resource.as_deref() {
-            None | Some("ephemeralcontainers") => {}
-            Some(_) => {
-                // status, binding, eviction, ...: no pod spec is being set.
-                d.outcome = "skip";
-                return d;
-            }
-        }
-        let api_version = api_version(req);
-        let Some(workload) = WorkloadKind::of(&api_version, &req.kind.kind) else {
-            d.outcome = "skip";
-            if self.policy.admission.allow_unknown_kinds {
-                d.response.warnings = Some(vec![format!(
-                    "palisade: {} {} is not a workload kind palisade checks; admitted unchecked",
-                    api_version, req.kind.kind
-                )]);
-            } else {
-                d.outcome = "deny";
-                d.response = d.response.deny(format!(
-                    "palisade: {} {} is not a workload kind palisade checks, and the policy denies unknown kinds",
-                    api_version, req.kind.kind
-                ));
-                d.response.result.code = 403;
-                d.response.result.reason = "Forbidden".into();
-            }
-            return d;
+        let r = match read {
+            Ok(r) => r,
+            Err(skip) => return self.skipped(d, req, skip),
         };
-        let Some(object) = req.object.as_ref() else {
-            d.outcome = "deny";
-            d.response = AdmissionResponse::from(req).deny("palisade: the request has no object");
-            d.response.result.code = 400;
-            d.response.result.reason = "BadRequest".into();
-            return d;
-        };
-        let mut json = match serde_json::to_value(object) {
-            Ok(v) => v,
-            Err(e) => {
-                d.outcome = "deny";
-                d.response = AdmissionResponse::from(req)
-                    .deny(format!("palisade: the object cannot be read: {e}"));
-                d.response.result.code = 400;
-                d.response.result.reason = "BadRequest".into();
-                return d;
-            }
-        };
-        fill_identity(
-            &mut json,
-            &api_version,
-            &req.kind.kind,
-            &namespace,
-            &req.name,
-        );
-        if d.name.is_empty() {
-            // CREATE requests often carry no name (generateName, or the name
-            // only in the object).
-            let meta = json.get("metadata");
-            d.name = meta
-                .and_then(|m| m.get("name").or_else(|| m.get("generateName")))
-                .and_then(|n| n.as_str())
-                .unwrap_or_default()
-                .to_string();
-        }
-        if self.exempt_request(req, &namespace, &json, workload) {
+        d.name = r.name.clone();
+        if self.exempt_request(req, r) {
             d.outcome = "exempt";
             return d;
         }
-        let old = req
-            .old_object
-            .as_ref()
-            .and_then(|o| serde_json::to_value(o).ok());
-        if req.operation == Operation::Update
-            && old
-                .as_ref()
-                .is_some_and(|old| pod_template_unchanged(&json, old, workload))
-        {
-            // Like Pod Security Admission: an update that leaves the pod
-            // spec alone (labels, annotations, status, replicas) is allowed
-            // even if the old spec violates.
+        if r.template_unchanged(&req.operation) {
             return d;
         }
-
         let psa = PsaLabels::of(labels.as_ref(), self.policy.level, self.policy.version);
+        let found = self.findings(req, r, &psa, labels.as_ref(), online);
+        let mut verdict = verdict::judge(
+            &mut d,
+            req,
+            &found.findings,
+            self.policy.admission_threshold,
+        );
+        psa.apply(
+            r,
+            |level, version| self.engine_at(level, version, true),
+            &mut verdict,
+        );
+        verdict.finish(d, found.dryrun, req.dry_run)
+    }
+
+    /// A request with nothing to check: skipped, or refused when it is of
+    /// a kind the policy does not admit unchecked or has no readable object.
+    fn skipped(
+        &self,
+        mut d: Decision,
+        req: &AdmissionRequest<DynamicObject>,
+        skip: &Skip,
+    ) -> Decision {
+        let refuse = |mut d: Decision, code: u16, reason: &str, message: String| {
+            d.outcome = "deny";
+            d.response = AdmissionResponse::from(req).deny(message);
+            d.response.result.code = code;
+            d.response.result.reason = reason.into();
+            d
+        };
+        d.outcome = "skip";
+        match skip {
+            Skip::NotChecked => d,
+            Skip::UnknownKind(kind) if self.policy.admission.allow_unknown_kinds => {
+                d.response.warnings = Some(vec![format!(
+                    "palisade: {kind} is not a workload kind palisade checks; admitted unchecked"
+                )]);
+                d
+            }
+            Skip::UnknownKind(kind) => refuse(d, 403, "Forbidden", format!(
+                "palisade: {kind} is not a workload kind palisade checks, and the policy denies unknown kinds"
+            )),
+            Skip::NoObject => refuse(
+                d,
+                400,
+                "BadRequest",
+                "palisade: the request has no object".into(),
+            ),
+            Skip::Unreadable(e) => refuse(
+                d,
+                400,
+                "BadRequest",
+                format!("palisade: the object cannot be read: {e}"),
+            ),
+        }
+    }
+
+    /// The findings stage: the rules at the level the namespace enforces,
+    /// the registry's answers, and the Gatekeeper constraints.
+    fn findings(
+        &self,
+        req: &AdmissionRequest<DynamicObject>,
+        r: &Read,
+        psa: &PsaLabels,
+        labels: Option<&BTreeMap<String, String>>,
+        online: Option<&Online>,
+    ) -> Found {
         let engine = self.engine_at(psa.enforce.0, psa.enforce.1, false);
-        let root = Node::from_json(&json);
-        let id = Arc::new(object_ref(&root).unwrap_or_default());
-        let online_findings = self.online_findings(&engine, &root, &id, online);
-        let mut findings = check_root(&engine, root);
-        findings.extend(online_findings);
+        let mut findings = engine.check_object(&r.object).findings;
+        findings.extend(self.online_findings(&engine, &r.object, online));
         let mut dryrun: Vec<String> = Vec::new();
         if let Some(set) = &self.constraints {
             let review = ConstraintReview {
                 req,
-                json: &json,
-                old: old.as_ref(),
-                namespace: &namespace,
-                labels: labels.as_ref(),
-                id,
+                json: &r.json,
+                old: r.old.as_ref(),
+                namespace: &r.namespace,
+                labels,
+                id: r.object.id.clone(),
             };
             review.run(set, &mut findings, &mut dryrun);
         }
-        let threshold = self.policy.admission_threshold;
-        let (blocking, other): (Vec<&Finding>, Vec<&Finding>) = findings
-            .iter()
-            .partition(|f| effective_severity(f) >= threshold);
-        let mut rules: Vec<&'static str> = findings.iter().map(|f| f.rule).collect();
-        let mut warnings: Vec<String> = other.iter().map(|f| warning(f)).collect();
-        let mut audit: BTreeMap<String, String> = BTreeMap::new();
-
-        match d.mode {
-            Mode::Enforce if !blocking.is_empty() => {
-                d.outcome = "deny";
-                d.response = d.response.deny(status_message(
-                    &req.kind.kind,
-                    &d.name,
-                    &namespace,
-                    &blocking,
-                ));
-                d.response.result.code = 403;
-                d.response.result.reason = "Forbidden".into();
-            }
-            Mode::Enforce => {}
-            Mode::Warn => {
-                if !blocking.is_empty() {
-                    d.outcome = "warn";
-                }
-                let mut w: Vec<String> = blocking.iter().map(|f| warning(f)).collect();
-                w.append(&mut warnings);
-                warnings = w;
-            }
-            Mode::Audit => {
-                if !blocking.is_empty() {
-                    d.outcome = "audit";
-                    audit.insert("violations".into(), rule_list(&blocking));
-                }
-            }
-        }
-        if let Some((level, version)) = psa.warn {
-            let pss = check(&self.engine_at(level, version, true), &json);
-            for f in &pss {
-                warnings.push(truncate(format!(
-                    "would violate PodSecurity \"{level}:{version}\": {}",
-                    warning(f)
-                )));
-                rules.push(f.rule);
-            }
-        }
-        if let Some((level, version)) = psa.audit {
-            let pss = check(&self.engine_at(level, version, true), &json);
-            if !pss.is_empty() {
-                let refs: Vec<&Finding> = pss.iter().collect();
-                audit.insert(
-                    format!("pod-security-audit-{level}-{version}"),
-                    rule_list(&refs),
-                );
-                rules.extend(pss.iter().map(|f| f.rule));
-            }
-        }
-        if !dryrun.is_empty() {
-            dryrun.sort_unstable();
-            dryrun.dedup();
-            audit.insert("constraints-dryrun".into(), dryrun.join(","));
-        }
-        if !warnings.is_empty() {
-            d.response.warnings = Some(warnings);
-        }
-        if !audit.is_empty() && !req.dry_run {
-            audit.insert("mode".into(), d.mode.as_str().into());
-            d.response.audit_annotations = audit.into_iter().collect();
-        }
-        rules.sort_unstable();
-        rules.dedup();
-        d.rules = rules;
-        d
+        Found { findings, dryrun }
     }
 
     /// Decides a mutating request: the patch of the defaults the policy
@@ -512,6 +418,16 @@ impl Evaluator {
         req: &AdmissionRequest<DynamicObject>,
         online: Option<&Online>,
     ) -> Decision {
+        self.mutate_read(req, &Read::of(req), online)
+    }
+
+    /// [`Evaluator::mutate_with`] of a request already read.
+    pub fn mutate_read(
+        &self,
+        req: &AdmissionRequest<DynamicObject>,
+        read: &Result<Read, Skip>,
+        online: Option<&Online>,
+    ) -> Decision {
         let namespace = req.namespace.clone().unwrap_or_default();
         let mut d = Decision::new(req, self.mode_of(&namespace), "skip");
         let m = &self.policy.admission.mutations;
@@ -519,29 +435,20 @@ impl Evaluator {
         if !(m.any() || pin) || req.sub_resource.is_some() {
             return d;
         }
-        let Some(workload) = WorkloadKind::of(&api_version(req), &req.kind.kind) else {
+        let Ok(r) = read else {
             return d;
         };
         let applies = match req.operation {
             Operation::Create => true,
-            Operation::Update => workload != WorkloadKind::Pod,
+            Operation::Update => r.workload != WorkloadKind::Pod,
             _ => false,
         };
-        let Some(json) = req
-            .object
-            .as_ref()
-            .and_then(|o| serde_json::to_value(o).ok())
-        else {
-            return d;
-        };
-        if !applies || self.exempt_request(req, &namespace, &json, workload) {
+        if !applies || self.exempt_request(req, r) {
             return d;
         }
-        let mut p = crate::mutate::patch(&json, workload, m);
+        let mut p = crate::mutate::patch(&r.json, r.workload, m);
         if let Some(online) = online.filter(|_| pin) {
-            let root = Node::from_json(&json);
-            let id = Arc::new(object_ref(&root).unwrap_or_default());
-            p.0.extend(crate::mutate::pin_digests(&image_uses(&root, &id), online));
+            p.0.extend(crate::mutate::pin_digests(&image_uses(&r.object), online));
         }
         d.outcome = if p.0.is_empty() { "allow" } else { "mutate" };
         self.with_patch(d, Some(p))
@@ -577,39 +484,17 @@ impl Evaluator {
             .map_or(adm.default_mode, |m| m.mode)
     }
 
-    fn exempt_request(
-        &self,
-        req: &AdmissionRequest<DynamicObject>,
-        namespace: &str,
-        json: &serde_json::Value,
-        workload: WorkloadKind,
-    ) -> bool {
+    /// Whether the request is exempt as Pod Security Admission exempts
+    /// requests: by user, group, namespace or the pod's runtime class.
+    fn exempt_request(&self, req: &AdmissionRequest<DynamicObject>, r: &Read) -> bool {
         let ex = &self.policy.admission.exempt;
-        if let Some(u) = &req.user_info.username {
-            if ex.usernames.iter().any(|x| x == u) {
-                return true;
-            }
-        }
-        if let Some(groups) = &req.user_info.groups {
-            if groups.iter().any(|g| ex.groups.contains(g)) {
-                return true;
-            }
-        }
-        if !namespace.is_empty() && any_glob(&ex.namespaces, namespace) {
-            return true;
-        }
-        if !ex.runtime_class_names.is_empty() {
-            let spec = pod_spec(json, workload);
-            if let Some(rc) = spec
-                .and_then(|s| s.get("runtimeClassName"))
-                .and_then(|v| v.as_str())
-            {
-                if ex.runtime_class_names.iter().any(|x| x == rc) {
-                    return true;
-                }
-            }
-        }
-        false
+        let user = req.user_info.username.as_ref();
+        let groups = req.user_info.groups.as_deref().unwrap_or_default();
+        user.is_some_and(|u| ex.usernames.contains(u))
+            || groups.iter().any(|g| ex.groups.contains(g))
+            || (!r.namespace.is_empty() && any_glob(&ex.namespaces, &r.namespace))
+            || r.runtime_class()
+                .is_some_and(|rc| ex.runtime_class_names.iter().any(|x| x == rc))
     }
 }
 
@@ -631,15 +516,8 @@ pub fn check(engine: &Engine, json: &serde_json::Value) -> Vec<Finding> {
     check_root(engine, Node::from_json(json))
 }
 
-/// [`check`] on an object already turned into a tree.
 /// Where each container image of a request's object is written.
-fn image_uses(root: &Node, id: &Arc<ObjectRef>) -> Vec<ImageUse> {
-    let object = Object {
-        file: ADMISSION_FILE.into(),
-        id: id.clone(),
-        prefix: Vec::new(),
-        root: root.clone(),
-    };
+fn image_uses(object: &Object) -> Vec<ImageUse> {
     match object.pod_view() {
         Ok(view) => object.image_uses(&view),
         Err(_) => Vec::new(),
@@ -665,100 +543,4 @@ pub fn effective_severity(f: &Finding) -> Severity {
     } else {
         f.severity
     }
-}
-
-/// The levels and versions that a namespace's Pod Security Admission labels select.
-struct PsaLabels {
-    enforce: (PssLevel, PssVersion),
-    warn: Option<(PssLevel, PssVersion)>,
-    audit: Option<(PssLevel, PssVersion)>,
-}
-
-impl PsaLabels {
-    fn of(
-        labels: Option<&BTreeMap<String, String>>,
-        level: PssLevel,
-        version: PssVersion,
-    ) -> PsaLabels {
-        let get = |mode: &str| -> Option<(PssLevel, PssVersion)> {
-            let labels = labels?;
-            let l = labels.get(&format!("{PSA_LABEL}{mode}"))?;
-            // An invalid level is read as restricted, as upstream does.
-            let l = l.parse::<PssLevel>().unwrap_or(PssLevel::Restricted);
-            let v = labels
-                .get(&format!("{PSA_LABEL}{mode}-version"))
-                .and_then(|v| v.parse::<PssVersion>().ok())
-                .unwrap_or(PssVersion::Latest);
-            Some((l, v))
-        };
-        PsaLabels {
-            enforce: get("enforce").unwrap_or((level, version)),
-            warn: get("warn"),
-            audit: get("audit"),
-        }
-    }
-}
-
-/// Sets `apiVersion`, `kind`, `metadata.namespace` and `metadata.name` from
-/// the request where the object leaves them out (a Pod created through a
-/// namespaced URL need not name its namespace), so exemptions match.
-fn fill_identity(
-    json: &mut serde_json::Value,
-    api_version: &str,
-    kind: &str,
-    namespace: &str,
-    name: &str,
-) {
-    let Some(obj) = json.as_object_mut() else {
-        return;
-    };
-    obj.entry("apiVersion")
-        .or_insert_with(|| api_version.into());
-    obj.entry("kind").or_insert_with(|| kind.into());
-    let meta = obj
-        .entry("metadata")
-        .or_insert_with(|| serde_json::Value::Object(Default::default()));
-    if let Some(meta) = meta.as_object_mut() {
-        if !namespace.is_empty() {
-            meta.entry("namespace").or_insert_with(|| namespace.into());
-        }
-        if !name.is_empty() && !meta.contains_key("name") {
-            meta.insert("name".into(), name.into());
-        }
-    }
-}
-
-/// The pod spec of a workload object, if present.
-pub fn pod_spec(json: &serde_json::Value, kind: WorkloadKind) -> Option<&serde_json::Value> {
-    let mut v = json;
-    for k in kind.template_path() {
-        v = v.get(k)?;
-    }
-    v.get("spec")
-}
-
-/// Whether an update leaves the pod template (spec and metadata annotations,
-/// which older versions used for seccomp and AppArmor) as it was.
-fn pod_template_unchanged(
-    new: &serde_json::Value,
-    old: &serde_json::Value,
-    kind: WorkloadKind,
-) -> bool {
-    let part = |json: &serde_json::Value| {
-        let mut v = json;
-        for k in kind.template_path() {
-            match v.get(k) {
-                Some(x) => v = x,
-                None => return (None, None),
-            }
-        }
-        (
-            v.get("spec").cloned(),
-            v.get("metadata")
-                .and_then(|m| m.get("annotations"))
-                .cloned(),
-        )
-    };
-    let (a, b) = (part(new), part(old));
-    a.0.is_some() && a == b
 }

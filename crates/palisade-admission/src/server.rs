@@ -25,6 +25,7 @@ use axum_server::Handle;
 use base64::Engine as _;
 use kube_core::admission::{AdmissionRequest, AdmissionReview};
 use kube_core::DynamicObject;
+use palisade_core::policy::Mode;
 use palisade_core::policy_file::{read_policy_file, PolicyFileError};
 use palisade_core::Policy;
 use tower::limit::ConcurrencyLimitLayer;
@@ -33,7 +34,7 @@ use crate::decision_log::{now_ms, DecisionLog, Entry};
 use crate::imagereview::{self, ImageReview};
 use crate::metrics::Metrics;
 use crate::namespaces::LiveNamespaces;
-use crate::review::{Decision, Evaluator, Online};
+use crate::review::{Decision, Evaluator, Online, Read, Skip};
 use crate::tls::{server_config, CertStore};
 
 /// The AdmissionReview API version served.
@@ -409,9 +410,9 @@ async fn reload_loop(state: Arc<AppState>, policy: Option<PathBuf>, every: Durat
 
 fn router(state: Arc<AppState>, max_concurrent: usize) -> Router {
     Router::new()
-        .route("/validate", post(validate))
-        .route("/mutate", post(mutate))
-        .route("/imagereview", post(imagereview))
+        .route("/validate", post(review::<Validate>))
+        .route("/mutate", post(review::<Mutate>))
+        .route("/imagereview", post(review::<ImageReviews>))
         .layer(ConcurrencyLimitLayer::new(max_concurrent.max(1)))
         .route("/healthz", get(|| async { "ok" }))
         .route("/readyz", get(readyz))
@@ -511,41 +512,162 @@ pub fn decode_image_review(body: &[u8]) -> Result<ImageReview, String> {
     Ok(review)
 }
 
-async fn validate(State(state): State<Arc<AppState>>, req: Request) -> Response {
-    admission(state, req, "validate").await
+/// One review decided, ready to send and to record.
+struct Answer {
+    /// The encoded response body.
+    body: Result<Vec<u8>, serde_json::Error>,
+    /// The decision log's line, without its time and latency.
+    uid: String,
+    kind: String,
+    namespace: String,
+    name: String,
+    user: String,
+    operation: &'static str,
+    mode: Mode,
+    outcome: &'static str,
+    dry_run: bool,
+    rules: Vec<&'static str>,
 }
 
-async fn mutate(State(state): State<Arc<AppState>>, req: Request) -> Response {
-    admission(state, req, "mutate").await
+/// What one review endpoint adds to the shared plumbing: how its body is
+/// decoded, which images the registry is asked about, and the decision.
+trait Endpoint {
+    /// `validate`, `mutate` or `imagereview` (metrics and the decision log).
+    const NAME: &'static str;
+    /// The decoded request.
+    type Request;
+    fn decode(body: &[u8]) -> Result<Self::Request, String>;
+    fn images(eval: &Evaluator, request: &Self::Request) -> Vec<String>;
+    fn decide(eval: &Evaluator, request: Self::Request, online: Option<&Online>) -> Answer;
 }
 
-async fn admission(state: Arc<AppState>, req: Request, endpoint: &'static str) -> Response {
+/// An AdmissionReview request and its object, read once for every stage.
+struct Admission {
+    request: AdmissionRequest<DynamicObject>,
+    read: Result<Read, Skip>,
+}
+
+fn decode_and_read(body: &[u8]) -> Result<Admission, String> {
+    let request = decode_admission(body)?;
+    let read = Read::of(&request);
+    Ok(Admission { request, read })
+}
+
+/// `POST /validate`.
+struct Validate;
+
+impl Endpoint for Validate {
+    const NAME: &'static str = "validate";
+    type Request = Admission;
+    fn decode(body: &[u8]) -> Result<Admission, String> {
+        decode_and_read(body)
+    }
+    fn images(eval: &Evaluator, a: &Admission) -> Vec<String> {
+        eval.images_of(&a.request, &a.read)
+    }
+    fn decide(eval: &Evaluator, a: Admission, online: Option<&Online>) -> Answer {
+        admission_answer(&a, eval.validate_read(&a.request, &a.read, online))
+    }
+}
+
+/// `POST /mutate`.
+struct Mutate;
+
+impl Endpoint for Mutate {
+    const NAME: &'static str = "mutate";
+    type Request = Admission;
+    fn decode(body: &[u8]) -> Result<Admission, String> {
+        decode_and_read(body)
+    }
+    fn images(eval: &Evaluator, a: &Admission) -> Vec<String> {
+        eval.images_of(&a.request, &a.read)
+    }
+    fn decide(eval: &Evaluator, a: Admission, online: Option<&Online>) -> Answer {
+        admission_answer(&a, eval.mutate_read(&a.request, &a.read, online))
+    }
+}
+
+fn admission_answer(a: &Admission, d: Decision) -> Answer {
+    Answer {
+        body: encode_review(&d),
+        uid: a.request.uid.clone(),
+        kind: d.kind,
+        namespace: d.namespace,
+        name: d.name,
+        user: d.user,
+        operation: d.operation,
+        mode: d.mode,
+        outcome: d.outcome,
+        dry_run: d.dry_run,
+        rules: d.rules,
+    }
+}
+
+/// `POST /imagereview`.
+struct ImageReviews;
+
+impl Endpoint for ImageReviews {
+    const NAME: &'static str = "imagereview";
+    type Request = ImageReview;
+    fn decode(body: &[u8]) -> Result<ImageReview, String> {
+        decode_image_review(body)
+    }
+    fn images(eval: &Evaluator, review: &ImageReview) -> Vec<String> {
+        review
+            .spec
+            .as_ref()
+            .map(|spec| imagereview::images_to_check(eval, spec))
+            .unwrap_or_default()
+    }
+    fn decide(eval: &Evaluator, review: ImageReview, online: Option<&Online>) -> Answer {
+        let spec = review.spec.unwrap_or_default();
+        let decision = imagereview::review_with(eval, &spec, online);
+        let answer = ImageReview {
+            api_version: review.api_version,
+            kind: review.kind,
+            spec: None,
+            status: Some(decision.status),
+        };
+        Answer {
+            body: serde_json::to_vec(&answer),
+            uid: String::new(),
+            kind: "ImageReview".into(),
+            namespace: spec.namespace,
+            name: String::new(),
+            user: String::new(),
+            operation: "",
+            mode: decision.mode,
+            outcome: decision.outcome,
+            dry_run: false,
+            rules: decision.rules,
+        }
+    }
+}
+
+/// The plumbing every review endpoint shares: the body within its limits,
+/// decoding (400 with the reason), the registry's answers (awaited, not
+/// blocking a worker), the synchronous decision with them, the metrics and
+/// the decision log.
+async fn review<E: Endpoint>(State(state): State<Arc<AppState>>, req: Request) -> Response {
     let body = match read_body(&state, req).await {
         Ok(b) => b,
         Err(r) => {
-            state.metrics.request(endpoint, "error", &[], 0.0);
+            state.metrics.request(E::NAME, "error", &[], 0.0);
             return r;
         }
     };
     let start = Instant::now();
-    let request = match decode_admission(&body) {
+    let request = match E::decode(&body) {
         Ok(r) => r,
         Err(m) => {
-            state.metrics.request(endpoint, "error", &[], 0.0);
+            state.metrics.request(E::NAME, "error", &[], 0.0);
             return bad_request(StatusCode::BAD_REQUEST, m);
         }
     };
     let eval = state.eval.load_full();
-    // Registry checks first (awaited, not blocking a worker), then the
-    // synchronous evaluation with their answers.
-    let online = ask_registry(&eval, eval.images_to_check(&request)).await;
-    let decision: Decision = if endpoint == "mutate" {
-        eval.mutate_with(&request, online.as_ref())
-    } else {
-        eval.validate_with(&request, online.as_ref())
-    };
-    let uid = request.uid.clone();
-    let out = match encode_review(&decision) {
+    let online = ask_registry(&eval, E::images(&eval, &request)).await;
+    let answer = E::decide(&eval, request, online.as_ref());
+    let out = match answer.body {
         Ok(v) => v,
         Err(e) => {
             return bad_request(
@@ -557,20 +679,20 @@ async fn admission(state: Arc<AppState>, req: Request, endpoint: &'static str) -
     let secs = start.elapsed().as_secs_f64();
     state
         .metrics
-        .request(endpoint, decision.outcome, &decision.rules, secs);
+        .request(E::NAME, answer.outcome, &answer.rules, secs);
     state.log.record(&Entry {
         time_ms: now_ms(),
-        endpoint,
-        uid: &uid,
-        kind: &decision.kind,
-        namespace: &decision.namespace,
-        name: &decision.name,
-        user: &decision.user,
-        operation: decision.operation,
-        mode: decision.mode.as_str(),
-        decision: decision.outcome,
-        dry_run: decision.dry_run,
-        rules: &decision.rules,
+        endpoint: E::NAME,
+        uid: &answer.uid,
+        kind: &answer.kind,
+        namespace: &answer.namespace,
+        name: &answer.name,
+        user: &answer.user,
+        operation: answer.operation,
+        mode: answer.mode.as_str(),
+        decision: answer.outcome,
+        dry_run: answer.dry_run,
+        rules: &answer.rules,
         latency_ms: secs * 1000.0,
     });
     json_response(out)
@@ -595,63 +717,6 @@ fn encode_review(decision: &Decision) -> Result<Vec<u8>, serde_json::Error> {
             serde_json::Value::String(base64::engine::general_purpose::STANDARD.encode(p));
     }
     serde_json::to_vec(&v)
-}
-
-async fn imagereview(State(state): State<Arc<AppState>>, req: Request) -> Response {
-    let body = match read_body(&state, req).await {
-        Ok(b) => b,
-        Err(r) => {
-            state.metrics.request("imagereview", "error", &[], 0.0);
-            return r;
-        }
-    };
-    let start = Instant::now();
-    let review = match decode_image_review(&body) {
-        Ok(r) => r,
-        Err(m) => {
-            state.metrics.request("imagereview", "error", &[], 0.0);
-            return bad_request(StatusCode::BAD_REQUEST, m);
-        }
-    };
-    let spec = review.spec.clone().unwrap_or_default();
-    let eval = state.eval.load_full();
-    let online = ask_registry(&eval, imagereview::images_to_check(&eval, &spec)).await;
-    let decision = imagereview::review_with(&eval, &spec, online.as_ref());
-    let answer = ImageReview {
-        api_version: review.api_version.clone(),
-        kind: review.kind.clone(),
-        spec: None,
-        status: Some(decision.status.clone()),
-    };
-    let out = match serde_json::to_vec(&answer) {
-        Ok(v) => v,
-        Err(e) => {
-            return bad_request(
-                StatusCode::INTERNAL_SERVER_ERROR,
-                format!("cannot encode the response: {e}"),
-            )
-        }
-    };
-    let secs = start.elapsed().as_secs_f64();
-    state
-        .metrics
-        .request("imagereview", decision.outcome, &decision.rules, secs);
-    state.log.record(&Entry {
-        time_ms: now_ms(),
-        endpoint: "imagereview",
-        uid: "",
-        kind: "ImageReview",
-        namespace: &spec.namespace,
-        name: "",
-        user: "",
-        operation: "",
-        mode: decision.mode.as_str(),
-        decision: decision.outcome,
-        dry_run: false,
-        rules: &decision.rules,
-        latency_ms: secs * 1000.0,
-    });
-    json_response(out)
 }
 
 async fn readyz(State(state): State<Arc<AppState>>) -> Response {
