@@ -7,12 +7,13 @@
 //! record) in the request's namespace.
 //! <https://kubernetes.io/docs/reference/access-authn-authz/extensible-admission-controllers/>
 //!
-//! The Gatekeeper review of a request is in `review/constraints.rs`, the
-//! texts a decision carries (warnings, status messages) in
-//! `review/messages.rs`. What remains here (about 750 lines) is the
-//! `Evaluator` and its decision, kept together until `validate_with` is
-//! split into named stages (gate, identity, exemptions, findings, mode,
-//! PSA labels), each of which then moves to its own file.
+//! A validating review runs in named stages: gate and identity
+//! (`review/request.rs`: the request's object is read once, as a core
+//! object and as JSON), exemptions, findings (the rules, the registry's
+//! answers, the Gatekeeper review of `review/constraints.rs`), the
+//! namespace's mode (`review/verdict.rs`) and the Pod Security Admission
+//! warn and audit labels (`review/psa.rs`). The texts a decision carries
+//! are in `review/messages.rs`; this file holds the `Evaluator`.
 
 mod constraints;
 mod messages;
@@ -544,3 +545,6 @@ pub fn effective_severity(f: &Finding) -> Severity {
         f.severity
     }
 }
+
+#[cfg(test)]
+mod tests;
