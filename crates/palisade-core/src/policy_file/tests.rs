@@ -1,0 +1,94 @@
+//! Unit tests of `policy_file`.
+
+use super::*;
+use crate::finding::Severity;
+use crate::policy::FailurePolicy;
+use crate::rule::{PssLevel, PssVersion};
+
+#[test]
+fn default_file_equals_built_in_defaults() {
+    let p = parse_policy("p.yaml", DEFAULT_POLICY_YAML).expect("default policy parses");
+    assert_eq!(
+        p,
+        Policy {
+            file: Some("p.yaml".into()),
+            ..Policy::default()
+        }
+    );
+}
+
+#[test]
+fn full_policy_is_read() {
+    let text = "apiVersion: palisade.dev/v1alpha1\nkind: Policy\nspec:\n  podSecurity: {level: baseline, version: v1.29}\n  rules:\n    hardening/*: {severity: info}\n    serviceaccount/default: {enabled: false}\n  images:\n    trustedRegistries: [registry.example.com/*]\n    requireDigest: true\n  secrets:\n    entropyThreshold: 4\n    extraPatterns:\n    - {name: acme, regex: 'acme_[a-z0-9]{16}', keywords: [acme_]}\n    allow: ['^EXAMPLE']\n  exemptions:\n  - rules: [pss/hostNamespaces]\n    match: {namespaces: [monitoring], kinds: [DaemonSet]}\n    reason: node exporter\n    owner: platform\n    expires: 2027-06-30\n  suppressions: {inline: ['hardening/*']}\n  admission: {threshold: critical}\n";
+    let p = parse_policy("p.yaml", text).expect("parses");
+    assert_eq!(p.level, PssLevel::Baseline);
+    assert_eq!(p.version, PssVersion::V1(29));
+    assert_eq!(p.rules.len(), 2);
+    assert_eq!(p.rules[1].enabled, Some(false));
+    assert!(p.images.require_digest);
+    assert_eq!(p.secrets.entropy_threshold, 4.0);
+    assert_eq!(p.secrets.extra_patterns[0].keywords, ["acme_"]);
+    assert_eq!(
+        p.exemptions[0].expires.map(|d| d.to_string()).as_deref(),
+        Some("2027-06-30")
+    );
+    assert_eq!(p.exemptions[0].line, 17);
+    assert_eq!(p.inline_suppressions, ["hardening/*"]);
+    assert_eq!(p.admission_threshold, Severity::Critical);
+}
+
+#[test]
+fn unknown_keys_and_wrong_types_are_errors_with_lines() {
+    let text = "apiVersion: palisade.dev/v1alpha1\nkind: Policy\nspec:\n  images:\n    trustedRegistry: [x]\n    requireDigest: sometimes\n  exemptions:\n  - rules: [pss/privileged]\n    expires: next week\n";
+    let errs = parse_policy("p.yaml", text).expect_err("invalid");
+    let lines: Vec<u32> = errs.iter().map(|e| e.pos.line).collect();
+    assert_eq!(lines, [5, 6, 8, 9], "{errs:?}");
+    assert!(errs[0].message.contains("unknown key \"trustedRegistry\""));
+    assert!(errs[1].message.contains("true or false"));
+    assert!(errs[2].message.contains("reason"));
+    assert!(errs[3].message.contains("YYYY-MM-DD"));
+}
+
+#[test]
+fn wrong_kind_and_bad_regex_are_errors() {
+    let errs = parse_policy("p.yaml", "apiVersion: v1\nkind: ConfigMap\n").expect_err("invalid");
+    assert_eq!(errs.len(), 2);
+    let text = "apiVersion: palisade.dev/v1alpha1\nkind: Policy\nspec:\n  secrets:\n    allow: ['(unclosed']\n";
+    let errs = parse_policy("p.yaml", text).expect_err("invalid");
+    assert_eq!(errs[0].pos.line, 5);
+}
+
+#[test]
+fn image_verification_settings_are_read() {
+    let text = "apiVersion: palisade.dev/v1alpha1\nkind: Policy\nspec:\n  images:\n    verify:\n    - images: [ghcr.io/acme/**]\n      keys: [keys/cosign.pub]\n    - images: [registry.example.com/*]\n      keys: [a.pub, b.pub]\n      required: false\n    mutateDigest: true\n    failurePolicy: Ignore\n";
+    let p = parse_policy("conf/p.yaml", text).expect("parses");
+    let v = &p.images.verify;
+    assert_eq!(v.len(), 2);
+    assert_eq!(v[0].images, ["ghcr.io/acme/**"]);
+    assert_eq!(v[0].keys, ["keys/cosign.pub"]);
+    assert!(v[0].required, "required by default");
+    assert_eq!(v[0].line, 6);
+    assert!(!v[1].required);
+    assert_eq!(v[1].keys.len(), 2);
+    assert!(p.images.mutate_digest);
+    assert_eq!(p.images.failure_policy, FailurePolicy::Ignore);
+    assert_eq!(
+        p.relative_path(&v[0].keys[0]),
+        std::path::Path::new("conf/keys/cosign.pub")
+    );
+}
+
+#[test]
+fn image_verification_mistakes_are_errors_with_lines() {
+    let text = "apiVersion: palisade.dev/v1alpha1\nkind: Policy\nspec:\n  images:\n    verify:\n    - images: [ghcr.io/acme/**]\n    - keys: [k.pub]\n      requird: true\n    failurePolicy: Open\n";
+    let errs = parse_policy("p.yaml", text).expect_err("invalid");
+    let lines: Vec<u32> = errs.iter().map(|e| e.pos.line).collect();
+    assert_eq!(lines, [6, 7, 8, 9], "{errs:?}");
+    assert!(errs[0].message.contains("needs keys"), "{errs:?}");
+    assert!(errs[1].message.contains("needs images"), "{errs:?}");
+    assert!(
+        errs[2].message.contains("unknown key \"requird\""),
+        "{errs:?}"
+    );
+    assert!(errs[3].message.contains("not Fail or Ignore"), "{errs:?}");
+}
