@@ -128,223 +128,36 @@ impl Template {
     /// Reads and compiles a ConstraintTemplate object.
     pub fn compile(obj: &Object) -> Result<Template, Vec<LoadError>> {
         let file = obj.file.clone();
-        let root = &obj.root;
-        let err = |pos: Pos, msg: String| vec![LoadError::new(&file, pos, msg)];
-        let name = root
-            .get_path(&["metadata", "name"])
-            .and_then(text_of)
-            .ok_or_else(|| {
-                err(
-                    object_pos(obj),
-                    "ConstraintTemplate has no metadata.name".into(),
-                )
-            })?;
-        let kind_path = ["spec", "crd", "spec", "names", "kind"];
-        let kind = root
-            .get_path(&kind_path)
-            .and_then(text_of)
-            .filter(|k| !k.is_empty())
-            .ok_or_else(|| {
-                err(
-                    field_pos(root, &kind_path),
-                    format!("ConstraintTemplate {name}: spec.crd.spec.names.kind is missing"),
-                )
-            })?;
-        if name != kind.to_lowercase() {
-            return Err(err(
-                field_pos(root, &["metadata", "name"]),
-                format!(
-                    "ConstraintTemplate {name}: metadata.name must be the lower-case kind {:?}, as Gatekeeper requires",
-                    kind.to_lowercase()
-                ),
-            ));
-        }
-        let schema = root
-            .get_path(&["spec", "crd", "spec", "validation", "openAPIV3Schema"])
-            .map(Node::to_json);
-        let targets = root
-            .get_path(&["spec", "targets"])
-            .map(Node::items)
-            .unwrap_or_default();
-        let target = match targets {
-            [t] => t,
-            [] => {
-                return Err(err(
-                    field_pos(root, &["spec", "targets"]),
-                    format!(
-                        "ConstraintTemplate {name}: spec.targets must hold one target ({TARGET})"
-                    ),
-                ))
-            }
-            [_, second, ..] => {
-                return Err(err(
-                    second.pos,
-                    format!(
-                        "ConstraintTemplate {name}: only one target is allowed, as in Gatekeeper"
-                    ),
-                ))
-            }
-        };
-        match target.get("target").and_then(text_of) {
-            Some(TARGET) => {}
-            other => {
-                return Err(err(
-                    target.entry("target").map_or(target.pos, |e| e.key_pos),
-                    format!(
-                        "ConstraintTemplate {name}: target {:?} is not {TARGET}",
-                        other.unwrap_or("")
-                    ),
-                ))
-            }
-        }
-        // Rego source: a `code` entry with engine Rego (its `version: v1`
-        // selects Rego v1), else the `rego` and `libs` fields (Rego v0).
-        let code_rego = target
-            .get("code")
-            .map(Node::items)
-            .unwrap_or_default()
-            .iter()
-            .find(|c| c.get("engine").and_then(text_of) == Some("Rego"))
-            .and_then(|c| c.get("source"));
-        let (rego_node, libs_node, v1, field) = match (code_rego, target.get("rego")) {
-            (Some(src), _) if src.get("rego").is_some() => (
-                src.get("rego"),
-                src.get("libs"),
-                src.get("version").and_then(text_of) == Some("v1"),
-                "code[].source.rego",
-            ),
-            (_, Some(rego)) => (Some(rego), target.get("libs"), false, "rego"),
-            _ => (None, None, false, "rego"),
-        };
-        let Some(rego_node) = rego_node else {
-            let has_cel = target
-                .get("code")
-                .map(Node::items)
-                .unwrap_or_default()
-                .iter()
-                .any(|c| c.get("engine").and_then(text_of) == Some("K8sNativeValidation"));
-            let msg = if has_cel {
-                format!("ConstraintTemplate {name}: only K8sNativeValidation (CEL) code, which palisade does not evaluate; add a Rego source")
-            } else {
-                format!("ConstraintTemplate {name}: the {TARGET} target has no rego")
-            };
-            return Err(err(target.pos, msg));
-        };
-        let Some(rego) = rego_node.as_str() else {
-            return Err(err(
-                rego_node.pos,
-                format!("ConstraintTemplate {name}: {field} must be a string"),
-            ));
-        };
-
-        let mut engine = Engine::new();
-        engine.set_rego_v0(!v1);
-        engine.set_policy_length_config(PolicyLengthConfig {
-            max_col: NonZeroU32::new(1 << 16).unwrap_or(NonZeroU32::MIN),
-            max_file_bytes: NonZeroUsize::new(64 << 20).unwrap_or(NonZeroUsize::MIN),
-            max_lines: NonZeroUsize::new(10_000_000).unwrap_or(NonZeroUsize::MIN),
-        });
+        let (name, kind) = identity(obj)?;
+        let target = single_target(obj, &name)?;
+        let src = rego_source(&file, target, &name)?;
+        let mut engine = new_engine(!src.v1);
         let mut sources = Vec::new();
-        let mut errors = Vec::new();
-        let pkg = match add_source(&mut engine, &mut sources, &file, rego_node, rego, field) {
-            Ok(p) => Some(p),
-            Err((pos, msg)) => {
-                errors.push(LoadError::new(
-                    &file,
-                    pos,
-                    format!("ConstraintTemplate {name}: {field} does not compile: {msg}"),
-                ));
-                None
-            }
+        let loaded = load_modules(&mut engine, &mut sources, obj, &name, &src);
+        if !loaded.errors.is_empty() {
+            return Err(loaded.errors);
+        }
+        let Some(pkg) = loaded.package else {
+            return Err(loaded.errors);
         };
-        let mut uses_inventory = rego.contains("inventory");
-        for (i, lib) in libs_node
-            .map(Node::items)
-            .unwrap_or_default()
-            .iter()
-            .enumerate()
-        {
-            let label = format!("libs[{i}]");
-            let Some(text) = lib.as_str() else {
-                errors.push(LoadError::new(
-                    &file,
-                    lib.pos,
-                    format!("ConstraintTemplate {name}: {label} must be a string"),
-                ));
-                continue;
-            };
-            uses_inventory |= text.contains("inventory");
-            match add_source(&mut engine, &mut sources, &file, lib, text, &label) {
-                Err((pos, msg)) => errors.push(LoadError::new(
-                    &file,
-                    pos,
-                    format!("ConstraintTemplate {name}: {label} does not compile: {msg}"),
-                )),
-                Ok(p) if p != "data.lib" && !p.starts_with("data.lib.") => {
-                    errors.push(LoadError::new(
-                        &file,
-                        lib.pos,
-                        format!(
-                            "ConstraintTemplate {name}: {label} has package {}, but Gatekeeper requires libs under package lib",
-                            p.trim_start_matches("data.")
-                        ),
-                    ));
-                }
-                Ok(_) => {}
-            }
-        }
-        if let Err(e) = engine.add_policy(format!("{file}#inventory"), INVENTORY_MODULE.to_string())
-        {
-            errors.push(LoadError::new(
-                &file,
-                object_pos(obj),
-                format!("internal inventory module: {e}"),
-            ));
-        }
-        let Some(pkg) = pkg else {
-            return Err(errors);
-        };
-        if !errors.is_empty() {
-            return Err(errors);
-        }
-        let modules = engine.get_modules().clone();
-        for call in unknown_calls(modules.iter().map(|m| &**m)) {
-            let map = sources.iter().find(|s| s.name == call.source);
-            let pos = map.map_or(rego_node.pos, |m| m.locate(call.line, call.col));
-            errors.push(LoadError::new(
-                &file,
-                pos,
-                format!(
-                    "ConstraintTemplate {name}: unknown function {}: neither a builtin regorus provides nor defined in the template or its libs",
-                    call.name
-                ),
-            ));
-        }
-        if !errors.is_empty() {
-            return Err(errors);
-        }
+        check_calls(&mut engine, &sources, &file, &name, src.node.pos)?;
         let rule = format!("{pkg}.violation");
-        if let Err(e) = engine.compile_with_entrypoint(&rule.as_str().into()) {
-            let text = e.to_string();
-            let msg = if text.contains("not a valid rule path") {
-                format!(
-                    "ConstraintTemplate {name}: the rego defines no violation rule (package {})",
-                    pkg.trim_start_matches("data.")
-                )
-            } else {
-                let (pos, msg) = locate_in(&sources, &text, rego_node.pos);
-                return Err(vec![LoadError::new(
-                    &file,
-                    pos,
-                    format!("ConstraintTemplate {name}: rego does not compile: {msg}"),
-                )]);
-            };
-            return Err(err(rego_node.pos, msg));
-        }
+        compile_entrypoint(
+            &mut engine,
+            &sources,
+            &file,
+            &name,
+            &rule,
+            &pkg,
+            src.node.pos,
+        )?;
         let mut t = Template {
             kind: kind.to_string(),
-            schema,
-            uses_inventory,
+            schema: obj
+                .root
+                .get_path(&["spec", "crd", "spec", "validation", "openAPIV3Schema"])
+                .map(Node::to_json),
+            uses_inventory: loaded.uses_inventory,
             engine,
             rule,
             sources,
@@ -461,6 +274,295 @@ fn locate_in(sources: &[SourceMap], text: &str, fallback: Pos) -> (Pos, String) 
 /// Whether an object is a ConstraintTemplate.
 pub(crate) fn is_template(obj: &Object) -> bool {
     group_of(&obj.id.api_version) == TEMPLATE_GROUP && obj.id.kind == "ConstraintTemplate"
+}
+
+/// The template's name and the kind of its constraints; Gatekeeper
+/// requires the name to be the kind in lower case.
+fn identity(obj: &Object) -> Result<(String, String), Vec<LoadError>> {
+    let root = &obj.root;
+    let err = |pos: Pos, msg: String| vec![LoadError::new(&obj.file, pos, msg)];
+    let name = root
+        .get_path(&["metadata", "name"])
+        .and_then(text_of)
+        .ok_or_else(|| {
+            err(
+                object_pos(obj),
+                "ConstraintTemplate has no metadata.name".into(),
+            )
+        })?;
+    let kind_path = ["spec", "crd", "spec", "names", "kind"];
+    let kind = root
+        .get_path(&kind_path)
+        .and_then(text_of)
+        .filter(|k| !k.is_empty())
+        .ok_or_else(|| {
+            err(
+                field_pos(root, &kind_path),
+                format!("ConstraintTemplate {name}: spec.crd.spec.names.kind is missing"),
+            )
+        })?;
+    if name != kind.to_lowercase() {
+        return Err(err(
+            field_pos(root, &["metadata", "name"]),
+            format!(
+                "ConstraintTemplate {name}: metadata.name must be the lower-case kind {:?}, as Gatekeeper requires",
+                kind.to_lowercase()
+            ),
+        ));
+    }
+    Ok((name.to_string(), kind.to_string()))
+}
+
+/// The one target, which must be Gatekeeper's admission target.
+fn single_target<'o>(obj: &'o Object, name: &str) -> Result<&'o Node, Vec<LoadError>> {
+    let root = &obj.root;
+    let err = |pos: Pos, msg: String| vec![LoadError::new(&obj.file, pos, msg)];
+    let targets = root
+        .get_path(&["spec", "targets"])
+        .map(Node::items)
+        .unwrap_or_default();
+    let target = match targets {
+        [t] => t,
+        [] => {
+            return Err(err(
+                field_pos(root, &["spec", "targets"]),
+                format!("ConstraintTemplate {name}: spec.targets must hold one target ({TARGET})"),
+            ))
+        }
+        [_, second, ..] => {
+            return Err(err(
+                second.pos,
+                format!("ConstraintTemplate {name}: only one target is allowed, as in Gatekeeper"),
+            ))
+        }
+    };
+    match target.get("target").and_then(text_of) {
+        Some(TARGET) => Ok(target),
+        other => Err(err(
+            target.entry("target").map_or(target.pos, |e| e.key_pos),
+            format!(
+                "ConstraintTemplate {name}: target {:?} is not {TARGET}",
+                other.unwrap_or("")
+            ),
+        )),
+    }
+}
+
+/// Where a template's Rego is written.
+struct RegoSource<'n> {
+    /// The node holding the main module's text.
+    node: &'n Node,
+    /// Its text.
+    text: &'n str,
+    /// The `libs` list, if any.
+    libs: Option<&'n Node>,
+    /// Rego v1 (a `code` entry with `version: v1`) rather than v0.
+    v1: bool,
+    /// The field's name in messages.
+    field: &'static str,
+}
+
+/// The Rego source: a `code` entry with engine Rego (its `version: v1`
+/// selects Rego v1), else the `rego` and `libs` fields (Rego v0).
+fn rego_source<'n>(
+    file: &Arc<str>,
+    target: &'n Node,
+    name: &str,
+) -> Result<RegoSource<'n>, Vec<LoadError>> {
+    let err = |pos: Pos, msg: String| vec![LoadError::new(file, pos, msg)];
+    let code = target.get("code").map(Node::items).unwrap_or_default();
+    let code_rego = code
+        .iter()
+        .find(|c| c.get("engine").and_then(text_of) == Some("Rego"))
+        .and_then(|c| c.get("source"));
+    let (node, libs, v1, field) = match (code_rego, target.get("rego")) {
+        (Some(src), _) if src.get("rego").is_some() => (
+            src.get("rego"),
+            src.get("libs"),
+            src.get("version").and_then(text_of) == Some("v1"),
+            "code[].source.rego",
+        ),
+        (_, Some(rego)) => (Some(rego), target.get("libs"), false, "rego"),
+        _ => (None, None, false, "rego"),
+    };
+    let Some(node) = node else {
+        let has_cel = code
+            .iter()
+            .any(|c| c.get("engine").and_then(text_of) == Some("K8sNativeValidation"));
+        let msg = if has_cel {
+            format!("ConstraintTemplate {name}: only K8sNativeValidation (CEL) code, which palisade does not evaluate; add a Rego source")
+        } else {
+            format!("ConstraintTemplate {name}: the {TARGET} target has no rego")
+        };
+        return Err(err(target.pos, msg));
+    };
+    let Some(text) = node.as_str() else {
+        return Err(err(
+            node.pos,
+            format!("ConstraintTemplate {name}: {field} must be a string"),
+        ));
+    };
+    Ok(RegoSource {
+        node,
+        text,
+        libs,
+        v1,
+        field,
+    })
+}
+
+/// A Rego engine with palisade's policy-length limits.
+fn new_engine(rego_v0: bool) -> Engine {
+    let mut engine = Engine::new();
+    engine.set_rego_v0(rego_v0);
+    engine.set_policy_length_config(PolicyLengthConfig {
+        max_col: NonZeroU32::new(1 << 16).unwrap_or(NonZeroU32::MIN),
+        max_file_bytes: NonZeroUsize::new(64 << 20).unwrap_or(NonZeroUsize::MIN),
+        max_lines: NonZeroUsize::new(10_000_000).unwrap_or(NonZeroUsize::MIN),
+    });
+    engine
+}
+
+/// What loading a template's modules gave.
+struct Loaded {
+    /// The main module's package (`data.k8srequiredlabels`), if it compiled.
+    package: Option<String>,
+    /// Whether any module reads `data.inventory`.
+    uses_inventory: bool,
+    errors: Vec<LoadError>,
+}
+
+/// Adds the main module, each of `libs` (which Gatekeeper requires under
+/// `package lib`) and the inventory module to `engine`.
+fn load_modules(
+    engine: &mut Engine,
+    sources: &mut Vec<SourceMap>,
+    obj: &Object,
+    name: &str,
+    src: &RegoSource<'_>,
+) -> Loaded {
+    let file = &obj.file;
+    let field = src.field;
+    let mut errors = Vec::new();
+    let package = match add_source(engine, sources, file, src.node, src.text, field) {
+        Ok(p) => Some(p),
+        Err((pos, msg)) => {
+            errors.push(LoadError::new(
+                file,
+                pos,
+                format!("ConstraintTemplate {name}: {field} does not compile: {msg}"),
+            ));
+            None
+        }
+    };
+    let mut uses_inventory = src.text.contains("inventory");
+    let libs = src.libs.map(Node::items).unwrap_or_default();
+    for (i, lib) in libs.iter().enumerate() {
+        let label = format!("libs[{i}]");
+        let Some(text) = lib.as_str() else {
+            errors.push(LoadError::new(
+                file,
+                lib.pos,
+                format!("ConstraintTemplate {name}: {label} must be a string"),
+            ));
+            continue;
+        };
+        uses_inventory |= text.contains("inventory");
+        match add_source(engine, sources, file, lib, text, &label) {
+            Err((pos, msg)) => errors.push(LoadError::new(
+                file,
+                pos,
+                format!("ConstraintTemplate {name}: {label} does not compile: {msg}"),
+            )),
+            Ok(p) if p != "data.lib" && !p.starts_with("data.lib.") => {
+                errors.push(LoadError::new(
+                    file,
+                    lib.pos,
+                    format!(
+                        "ConstraintTemplate {name}: {label} has package {}, but Gatekeeper requires libs under package lib",
+                        p.trim_start_matches("data.")
+                    ),
+                ));
+            }
+            Ok(_) => {}
+        }
+    }
+    if let Err(e) = engine.add_policy(format!("{file}#inventory"), INVENTORY_MODULE.to_string()) {
+        errors.push(LoadError::new(
+            file,
+            object_pos(obj),
+            format!("internal inventory module: {e}"),
+        ));
+    }
+    Loaded {
+        package,
+        uses_inventory,
+        errors,
+    }
+}
+
+/// Every function the modules call must be a regorus builtin or defined in
+/// them: an unknown one would make the rule undefined, a silent pass.
+fn check_calls(
+    engine: &mut Engine,
+    sources: &[SourceMap],
+    file: &Arc<str>,
+    name: &str,
+    fallback: Pos,
+) -> Result<(), Vec<LoadError>> {
+    let modules = engine.get_modules().clone();
+    let errors: Vec<LoadError> = unknown_calls(modules.iter().map(|m| &**m))
+        .into_iter()
+        .map(|call| {
+            let map = sources.iter().find(|s| s.name == call.source);
+            let pos = map.map_or(fallback, |m| m.locate(call.line, call.col));
+            LoadError::new(
+                file,
+                pos,
+                format!(
+                    "ConstraintTemplate {name}: unknown function {}: neither a builtin regorus provides nor defined in the template or its libs",
+                    call.name
+                ),
+            )
+        })
+        .collect();
+    if errors.is_empty() {
+        Ok(())
+    } else {
+        Err(errors)
+    }
+}
+
+/// Compiles the engine with the `violation` rule as its entry point.
+fn compile_entrypoint(
+    engine: &mut Engine,
+    sources: &[SourceMap],
+    file: &Arc<str>,
+    name: &str,
+    rule: &str,
+    pkg: &str,
+    at: Pos,
+) -> Result<(), Vec<LoadError>> {
+    let Err(e) = engine.compile_with_entrypoint(&rule.into()) else {
+        return Ok(());
+    };
+    let text = e.to_string();
+    if text.contains("not a valid rule path") {
+        return Err(vec![LoadError::new(
+            file,
+            at,
+            format!(
+                "ConstraintTemplate {name}: the rego defines no violation rule (package {})",
+                pkg.trim_start_matches("data.")
+            ),
+        )]);
+    }
+    let (pos, msg) = locate_in(sources, &text, at);
+    Err(vec![LoadError::new(
+        file,
+        pos,
+        format!("ConstraintTemplate {name}: rego does not compile: {msg}"),
+    )])
 }
 
 #[cfg(test)]
