@@ -56,157 +56,39 @@ fn as_number(v: &Value) -> Option<f64> {
     }
 }
 
+/// Checks `node` (at `pos`, reached by `path`) against `schema`, appending
+/// what is wrong to `out`: its type, then `enum`, then the constraints of
+/// its type, recursing into arrays and objects.
 fn check(schema: &Json, node: &Node, pos: Pos, path: &mut Vec<Seg>, out: &mut Vec<SchemaError>) {
     let Some(s) = schema.as_object() else {
         return;
-    };
-    let mut err = |path: &[Seg], msg: String| {
-        let field = render_path(path);
-        out.push(SchemaError {
-            pos,
-            message: format!("{field}: {msg}"),
-        });
     };
     // The API server drops nulls of non-nullable fields rather than
     // rejecting them; either way the template never sees a wrong type.
     if matches!(node.value, Value::Null) {
         return;
     }
-    let int_or_string = s
-        .get("x-kubernetes-int-or-string")
-        .and_then(Json::as_bool)
-        .unwrap_or(false);
-    if int_or_string {
-        let integral = matches!(node.value, Value::Int(_) | Value::Str(_))
-            || matches!(node.value, Value::Float(f) if f.fract() == 0.0);
-        if !integral {
-            err(
-                path,
-                format!(
-                    "must be an integer or a string, not {}",
-                    type_name(&node.value)
-                ),
-            );
-            return;
-        }
-    } else if let Some(ty) = s.get("type").and_then(Json::as_str) {
-        let ok = match ty {
-            "object" => matches!(node.value, Value::Map(_)),
-            "array" => matches!(node.value, Value::Seq(_)),
-            "string" => matches!(node.value, Value::Str(_)),
-            "boolean" => matches!(node.value, Value::Bool(_)),
-            "integer" => {
-                matches!(node.value, Value::Int(_))
-                    || matches!(node.value, Value::Float(f) if f.fract() == 0.0)
-            }
-            "number" => matches!(node.value, Value::Int(_) | Value::Float(_)),
-            _ => true,
-        };
-        if !ok {
-            err(
-                path,
-                format!("must be of type {ty}, not {}", type_name(&node.value)),
-            );
-            return;
-        }
+    // Errors of this value come before those of its items and fields.
+    let flush = |errors: Vec<String>, path: &[Seg], out: &mut Vec<SchemaError>| {
+        let field = render_path(path);
+        out.extend(errors.into_iter().map(|msg| SchemaError {
+            pos,
+            message: format!("{field}: {msg}"),
+        }));
+    };
+    if let Some(wrong) = wrong_type(s, &node.value) {
+        return flush(vec![wrong], path, out);
     }
-    if let Some(allowed) = s.get("enum").and_then(Json::as_array) {
-        let value = node.to_json();
-        let found = allowed.iter().any(|a| match (a, &value) {
-            (Json::Number(x), Json::Number(y)) => x.as_f64() == y.as_f64(),
-            _ => *a == value,
-        });
-        if !found {
-            let list: Vec<String> = allowed.iter().map(Json::to_string).collect();
-            err(
-                path,
-                format!(
-                    "{value} is not one of the allowed values {}",
-                    list.join(", ")
-                ),
-            );
-        }
-    }
+    flush(not_in_enum(s, node).into_iter().collect(), path, out);
     match &node.value {
-        Value::Str(text) => {
-            let len = text.chars().count() as u64;
-            if let Some(min) = s.get("minLength").and_then(Json::as_u64) {
-                if len < min {
-                    err(path, format!("must be at least {min} characters long"));
-                }
-            }
-            if let Some(max) = s.get("maxLength").and_then(Json::as_u64) {
-                if len > max {
-                    err(path, format!("must be at most {max} characters long"));
-                }
-            }
-            if let Some(pattern) = s.get("pattern").and_then(Json::as_str) {
-                match regex::Regex::new(pattern) {
-                    Ok(re) if !re.is_match(text) => {
-                        err(
-                            path,
-                            format!("{text:?} does not match the pattern {pattern:?}"),
-                        );
-                    }
-                    Ok(_) => {}
-                    Err(_) => err(
-                        path,
-                        format!(
-                            "the schema's pattern {pattern:?} is not a valid regular expression"
-                        ),
-                    ),
-                }
-            }
-        }
-        Value::Int(_) | Value::Float(_) => {
-            let n = as_number(&node.value).unwrap_or(0.0);
-            if let Some(min) = s.get("minimum").and_then(Json::as_f64) {
-                let exclusive = s
-                    .get("exclusiveMinimum")
-                    .and_then(Json::as_bool)
-                    .unwrap_or(false);
-                if n < min || (exclusive && n == min) {
-                    err(
-                        path,
-                        format!(
-                            "must be {} {min}",
-                            if exclusive {
-                                "greater than"
-                            } else {
-                                "at least"
-                            }
-                        ),
-                    );
-                }
-            }
-            if let Some(max) = s.get("maximum").and_then(Json::as_f64) {
-                let exclusive = s
-                    .get("exclusiveMaximum")
-                    .and_then(Json::as_bool)
-                    .unwrap_or(false);
-                if n > max || (exclusive && n == max) {
-                    err(
-                        path,
-                        format!(
-                            "must be {} {max}",
-                            if exclusive { "less than" } else { "at most" }
-                        ),
-                    );
-                }
-            }
-        }
+        Value::Str(text) => flush(string_errors(s, text), path, out),
+        Value::Int(_) | Value::Float(_) => flush(
+            number_errors(s, as_number(&node.value).unwrap_or(0.0)),
+            path,
+            out,
+        ),
         Value::Seq(items) => {
-            let len = items.len() as u64;
-            if let Some(min) = s.get("minItems").and_then(Json::as_u64) {
-                if len < min {
-                    err(path, format!("must have at least {min} items"));
-                }
-            }
-            if let Some(max) = s.get("maxItems").and_then(Json::as_u64) {
-                if len > max {
-                    err(path, format!("must have at most {max} items"));
-                }
-            }
+            flush(array_errors(s, items.len() as u64), path, out);
             if let Some(item_schema) = s.get("items") {
                 for (i, item) in items.iter().enumerate() {
                     path.push(Seg::Index(i));
@@ -215,41 +97,160 @@ fn check(schema: &Json, node: &Node, pos: Pos, path: &mut Vec<Seg>, out: &mut Ve
                 }
             }
         }
-        Value::Map(entries) => {
-            let props = s.get("properties").and_then(Json::as_object);
-            if let Some(required) = s.get("required").and_then(Json::as_array) {
-                for r in required.iter().filter_map(Json::as_str) {
-                    if node.get(r).is_none() {
-                        let mut p = path.clone();
-                        p.push(Seg::Key(r.to_string().into()));
-                        out.push(SchemaError {
-                            pos,
-                            message: format!("{}: required field is missing", render_path(&p)),
-                        });
-                    }
-                }
+        Value::Map(_) => check_object(s, node, pos, path, out),
+        Value::Null | Value::Bool(_) => {}
+    }
+}
+
+type Schema = serde_json::Map<String, Json>;
+
+/// `type` (or `x-kubernetes-int-or-string`), when the value is not of it.
+fn wrong_type(s: &Schema, value: &Value) -> Option<String> {
+    let int_or_string = s
+        .get("x-kubernetes-int-or-string")
+        .and_then(Json::as_bool)
+        .unwrap_or(false);
+    let integral =
+        matches!(value, Value::Int(_)) || matches!(value, Value::Float(f) if f.fract() == 0.0);
+    if int_or_string {
+        return (!(integral || matches!(value, Value::Str(_))))
+            .then(|| format!("must be an integer or a string, not {}", type_name(value)));
+    }
+    let ty = s.get("type").and_then(Json::as_str)?;
+    let ok = match ty {
+        "object" => matches!(value, Value::Map(_)),
+        "array" => matches!(value, Value::Seq(_)),
+        "string" => matches!(value, Value::Str(_)),
+        "boolean" => matches!(value, Value::Bool(_)),
+        "integer" => integral,
+        "number" => matches!(value, Value::Int(_) | Value::Float(_)),
+        _ => true,
+    };
+    (!ok).then(|| format!("must be of type {ty}, not {}", type_name(value)))
+}
+
+/// `enum`, when the value is not one of it (numbers compared as numbers).
+fn not_in_enum(s: &Schema, node: &Node) -> Option<String> {
+    let allowed = s.get("enum").and_then(Json::as_array)?;
+    let value = node.to_json();
+    let found = allowed.iter().any(|a| match (a, &value) {
+        (Json::Number(x), Json::Number(y)) => x.as_f64() == y.as_f64(),
+        _ => *a == value,
+    });
+    let list: Vec<String> = allowed.iter().map(Json::to_string).collect();
+    (!found).then(|| {
+        format!(
+            "{value} is not one of the allowed values {}",
+            list.join(", ")
+        )
+    })
+}
+
+/// `minLength`, `maxLength` and `pattern`.
+fn string_errors(s: &Schema, text: &str) -> Vec<String> {
+    let mut errors = Vec::new();
+    let len = text.chars().count() as u64;
+    if let Some(min) = s.get("minLength").and_then(Json::as_u64) {
+        if len < min {
+            errors.push(format!("must be at least {min} characters long"));
+        }
+    }
+    if let Some(max) = s.get("maxLength").and_then(Json::as_u64) {
+        if len > max {
+            errors.push(format!("must be at most {max} characters long"));
+        }
+    }
+    if let Some(pattern) = s.get("pattern").and_then(Json::as_str) {
+        match regex::Regex::new(pattern) {
+            Ok(re) if !re.is_match(text) => {
+                errors.push(format!("{text:?} does not match the pattern {pattern:?}"));
             }
-            let additional = s.get("additionalProperties");
-            for e in entries {
-                path.push(Seg::Key(e.key.clone().into()));
-                match props.and_then(|p| p.get(&e.key)) {
-                    Some(sub) => check(sub, &e.node, e.key_pos, path, out),
-                    None => match additional {
-                        Some(Json::Bool(false)) if props.is_some() => out.push(SchemaError {
-                            pos: e.key_pos,
-                            message: format!(
-                                "{}: field is not allowed by the schema",
-                                render_path(path)
-                            ),
-                        }),
-                        Some(sub @ Json::Object(_)) => check(sub, &e.node, e.key_pos, path, out),
-                        _ => {}
-                    },
-                }
-                path.pop();
+            Ok(_) => {}
+            Err(_) => errors.push(format!(
+                "the schema's pattern {pattern:?} is not a valid regular expression"
+            )),
+        }
+    }
+    errors
+}
+
+/// `minimum` and `maximum`, with their `exclusive…` flags.
+fn number_errors(s: &Schema, n: f64) -> Vec<String> {
+    let exclusive = |key: &str| s.get(key).and_then(Json::as_bool).unwrap_or(false);
+    let mut errors = Vec::new();
+    if let Some(min) = s.get("minimum").and_then(Json::as_f64) {
+        let ex = exclusive("exclusiveMinimum");
+        if n < min || (ex && n == min) {
+            let bound = if ex { "greater than" } else { "at least" };
+            errors.push(format!("must be {bound} {min}"));
+        }
+    }
+    if let Some(max) = s.get("maximum").and_then(Json::as_f64) {
+        let ex = exclusive("exclusiveMaximum");
+        if n > max || (ex && n == max) {
+            let bound = if ex { "less than" } else { "at most" };
+            errors.push(format!("must be {bound} {max}"));
+        }
+    }
+    errors
+}
+
+/// `minItems` and `maxItems`.
+fn array_errors(s: &Schema, len: u64) -> Vec<String> {
+    let mut errors = Vec::new();
+    if let Some(min) = s.get("minItems").and_then(Json::as_u64) {
+        if len < min {
+            errors.push(format!("must have at least {min} items"));
+        }
+    }
+    if let Some(max) = s.get("maxItems").and_then(Json::as_u64) {
+        if len > max {
+            errors.push(format!("must have at most {max} items"));
+        }
+    }
+    errors
+}
+
+/// `required`, `properties` and `additionalProperties`, recursing into
+/// each field.
+fn check_object(
+    s: &Schema,
+    node: &Node,
+    pos: Pos,
+    path: &mut Vec<Seg>,
+    out: &mut Vec<SchemaError>,
+) {
+    let Value::Map(entries) = &node.value else {
+        return;
+    };
+    let props = s.get("properties").and_then(Json::as_object);
+    if let Some(required) = s.get("required").and_then(Json::as_array) {
+        for r in required.iter().filter_map(Json::as_str) {
+            if node.get(r).is_none() {
+                let mut p = path.clone();
+                p.push(Seg::Key(r.to_string().into()));
+                out.push(SchemaError {
+                    pos,
+                    message: format!("{}: required field is missing", render_path(&p)),
+                });
             }
         }
-        Value::Null | Value::Bool(_) => {}
+    }
+    let additional = s.get("additionalProperties");
+    for e in entries {
+        path.push(Seg::Key(e.key.clone().into()));
+        match props.and_then(|p| p.get(&e.key)) {
+            Some(sub) => check(sub, &e.node, e.key_pos, path, out),
+            None => match additional {
+                Some(Json::Bool(false)) if props.is_some() => out.push(SchemaError {
+                    pos: e.key_pos,
+                    message: format!("{}: field is not allowed by the schema", render_path(path)),
+                }),
+                Some(sub @ Json::Object(_)) => check(sub, &e.node, e.key_pos, path, out),
+                _ => {}
+            },
+        }
+        path.pop();
     }
 }
 
