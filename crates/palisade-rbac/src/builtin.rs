@@ -10,6 +10,10 @@
 //! per-controller `system:controller:*` roles are left out: nothing outside
 //! the control plane binds them.
 //! <https://kubernetes.io/docs/reference/access-authn-authz/rbac/#default-roles-and-role-bindings>
+//!
+//! The file is long because it is a table: the roles and bindings as data,
+//! one entry per upstream object, kept together so they can be compared
+//! with the upstream test data side by side.
 
 /// One rule of a built-in role.
 pub(crate) struct BRule {
