@@ -3,7 +3,7 @@
 #
 # Times, on one generated corpus of Kubernetes manifests:
 #   (a) the parse-only floor: every saphyr-parser event, nothing built
-#       (crates/palisade-core/examples/parse_only.rs, the YAML crate palisade uses);
+#       (bench/drivers/src/bin/parse_only.rs, the YAML crate palisade uses);
 #   (b) palisade scan --threads 1;
 #   (c) palisade scan with its default threads;
 # and, on a slice of the first CHECKOV_DOCS documents, Checkov against
@@ -39,7 +39,7 @@ CORPUS=$OUT/corpus.yaml
 SLICE=$OUT/corpus-slice.yaml
 # PALISADE=path runs another build of palisade (a before/after comparison).
 PALISADE=${PALISADE:-target/release/palisade}
-FLOOR=target/release/examples/parse_only
+FLOOR=target/release/parse_only
 
 BENCH_NAME=bench/run.sh
 . bench/lib.sh
@@ -66,7 +66,7 @@ note "timer: $TIMER"
 # ---------------------------------------------------------------- build
 step "build (release)"
 cargo build --release -p palisade
-cargo build --release -p palisade-core --example parse_only
+cargo build --release -p palisade-bench --bin parse_only
 [ -x "$PALISADE" ] || die "$PALISADE was not built"
 [ -x "$FLOOR" ] || die "$FLOOR was not built"
 

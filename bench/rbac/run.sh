@@ -16,8 +16,8 @@ scales=("$@")
 out=${OUT:-${TMPDIR:-/tmp}/palisade-rbac-bench}
 [ -x /usr/bin/time ] || { echo "run.sh: /usr/bin/time is needed (apt-get install time)" >&2; exit 2; }
 
-cargo build --quiet --release -p palisade-rbac --examples
-bin=target/release/examples
+cargo build --quiet --release -p palisade-bench --bin gen_cluster --bin analyze_cluster
+bin=target/release
 
 results=()
 for scale in "${scales[@]}"; do

@@ -36,7 +36,7 @@ OUT=bench/out/secrets
 CORPUS=$OUT/corpus
 VENV=bench/.venv/yelp-detect-secrets
 DS=$VENV/bin/detect-secrets
-SCAN=target/release/examples/secrets_scan
+SCAN=target/release/secrets_scan
 
 BENCH_NAME=bench/secrets/run.sh
 . bench/lib.sh
@@ -59,7 +59,7 @@ note "detect-secrets $DS_VERSION ($DS)"
 
 # ---------------------------------------------------------------- build
 step "build (release)"
-cargo build --release --quiet -p palisade-rules --example secrets_scan
+cargo build --release --quiet -p palisade-bench --bin secrets_scan
 [ -x "$SCAN" ] || die "$SCAN was not built"
 
 # ---------------------------------------------------------------- corpus

@@ -5,7 +5,7 @@
 //! cost of palisade's tree, object model and rules shows as a ratio over the
 //! cheapest possible pass through the same parser.
 //!
-//! Usage: `cargo run --release -p palisade-core --example parse_only -- FILE`
+//! Usage: `cargo run --release -p palisade-bench --bin parse_only -- FILE`
 
 use std::process::ExitCode;
 
