@@ -2,8 +2,11 @@
 //! packages, with the vulnerabilities found in them, as a CycloneDX 1.5 JSON
 //! bill of materials. Packages are named by package URL (purl) as the purl
 //! specification writes them for deb, apk and rpm.
+//!
+//! The writer takes its own plain description of the image ([`Bom`],
+//! [`BomOs`], [`BomPackage`]), so that writing a report does not pull in
+//! the image scanner.
 
-use palisade_image::model::{Base, OsInfo, Package, PackageKind};
 use serde_json::{json, Value};
 use sha2::{Digest as _, Sha256};
 
@@ -24,16 +27,55 @@ pub struct BomVulnerability {
     pub summary: String,
 }
 
+/// The package database a package was read from (its purl type).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PackageKind {
+    /// dpkg.
+    Deb,
+    /// apk.
+    Apk,
+    /// rpm.
+    Rpm,
+}
+
+/// The operating system of the image.
+#[derive(Debug, Clone, Default)]
+pub struct BomOs {
+    /// `ID` (`debian`, `alpine`, `rhel`), empty when unknown or scratch.
+    pub id: String,
+    /// `VERSION_ID`.
+    pub version_id: String,
+    /// `PRETTY_NAME`.
+    pub pretty_name: String,
+}
+
+/// One installed package.
+#[derive(Debug, Clone)]
+pub struct BomPackage {
+    /// Its database.
+    pub kind: PackageKind,
+    /// Binary package name.
+    pub name: String,
+    /// Installed version as the database writes it (epoch included).
+    pub version: String,
+    /// Source package name, when known.
+    pub source_name: Option<String>,
+    /// Architecture.
+    pub arch: Option<String>,
+    /// Layer that wrote the database it was read from.
+    pub layer: usize,
+}
+
 /// What the bill of materials describes.
 pub struct Bom<'a> {
     /// The image reference as given.
     pub reference: &'a str,
     /// Its manifest digest.
     pub digest: &'a str,
-    /// The OS found in it.
-    pub os: &'a OsInfo,
+    /// The OS found in it (an empty `id` for scratch or unknown).
+    pub os: &'a BomOs,
     /// Installed packages.
-    pub packages: &'a [Package],
+    pub packages: &'a [BomPackage],
     /// Vulnerabilities found in them.
     pub vulnerabilities: &'a [BomVulnerability],
     /// palisade's version.
@@ -61,7 +103,7 @@ pub fn cyclonedx(bom: &Bom<'_>) -> Value {
         })
         .collect();
     let mut components: Vec<Value> = Vec::new();
-    if bom.os.base != Base::Scratch && !bom.os.id.is_empty() {
+    if !bom.os.id.is_empty() {
         components.push(json!({
             "type": "operating-system",
             "bom-ref": format!("os:{}@{}", bom.os.id, bom.os.version_id),
@@ -139,7 +181,7 @@ pub fn cyclonedx(bom: &Bom<'_>) -> Value {
 }
 
 /// The package URL of `p`: `pkg:deb/debian/libc6@2.36-9%2Bdeb12u4?arch=amd64&distro=debian-12`.
-pub fn purl(p: &Package, os: &OsInfo) -> String {
+pub fn purl(p: &BomPackage, os: &BomOs) -> String {
     let (kind, namespace) = match p.kind {
         PackageKind::Deb => ("deb", if os.id.is_empty() { "debian" } else { &os.id }),
         PackageKind::Apk => ("apk", "alpine"),
@@ -235,22 +277,20 @@ fn rfc3339(secs: u64) -> String {
 mod tests {
     use super::*;
 
-    fn os(base: Base, id: &str, version: &str) -> OsInfo {
-        OsInfo {
-            base,
+    fn os(id: &str, version: &str) -> BomOs {
+        BomOs {
             id: id.into(),
             version_id: version.into(),
             pretty_name: String::new(),
         }
     }
 
-    fn pkg(kind: PackageKind, name: &str, version: &str, arch: &str) -> Package {
-        Package {
+    fn pkg(kind: PackageKind, name: &str, version: &str, arch: &str) -> BomPackage {
+        BomPackage {
             kind,
             name: name.into(),
             version: version.into(),
             source_name: None,
-            source_version: None,
             arch: Some(arch.into()),
             layer: 0,
         }
@@ -258,7 +298,7 @@ mod tests {
 
     #[test]
     fn purls_follow_the_purl_spec_examples() {
-        let debian = os(Base::Debian, "debian", "12");
+        let debian = os("debian", "12");
         assert_eq!(
             purl(
                 &pkg(PackageKind::Deb, "libc6", "2.36-9+deb12u4", "amd64"),
@@ -273,7 +313,7 @@ mod tests {
             ),
             "pkg:deb/debian/perl@1%3A5.36.0-7?arch=amd64&distro=debian-12"
         );
-        let alpine = os(Base::Alpine, "alpine", "3.20.3");
+        let alpine = os("alpine", "3.20.3");
         assert_eq!(
             purl(
                 &pkg(PackageKind::Apk, "musl", "1.2.5-r0", "x86_64"),
@@ -281,7 +321,7 @@ mod tests {
             ),
             "pkg:apk/alpine/musl@1.2.5-r0?arch=x86_64&distro=alpine-3.20.3"
         );
-        let rhel = os(Base::RhelFamily, "rhel", "9.4");
+        let rhel = os("rhel", "9.4");
         assert_eq!(
             purl(
                 &pkg(PackageKind::Rpm, "openssl", "1:3.0.7-27.el9", "x86_64"),
@@ -293,7 +333,7 @@ mod tests {
 
     #[test]
     fn document_names_packages_and_vulnerabilities() {
-        let debian = os(Base::Debian, "debian", "12");
+        let debian = os("debian", "12");
         let packages = [pkg(PackageKind::Deb, "libc6", "2.36-9", "amd64")];
         let vulns = [BomVulnerability {
             package: 0,

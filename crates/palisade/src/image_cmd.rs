@@ -11,7 +11,7 @@ use indicatif::{MultiProgress, ProgressBar, ProgressStyle};
 use palisade_core::{Finding, ObjectRef, ScanReport, Severity};
 use palisade_image::cache::ResultCache;
 use palisade_image::layers::Progress;
-use palisade_image::model::Limits;
+use palisade_image::model::{self, Base, Limits};
 use palisade_image::scan::{scan_image, ImageScan, ScanOptions};
 use palisade_image::source::{OpenOptions, Source};
 use palisade_report::{is_broken_pipe, render, Output, RenderOptions};
@@ -19,7 +19,9 @@ use palisade_secrets::detector_for;
 use palisade_vulndb::Db;
 
 use crate::cli::{DbCommand, ImageArgs};
-use palisade_report::cyclonedx::{cyclonedx, Bom, BomVulnerability};
+use palisade_report::cyclonedx::{
+    cyclonedx, Bom, BomOs, BomPackage, BomVulnerability, PackageKind,
+};
 
 /// Runs `palisade image`; the exit status follows `--fail-on`.
 pub fn run(args: ImageArgs) -> Result<i32> {
@@ -162,11 +164,36 @@ fn bom(scan: &ImageScan) -> serde_json::Value {
             summary: v.advisory.summary.clone(),
         })
         .collect();
+    let os = BomOs {
+        id: if scan.os.base == Base::Scratch {
+            String::new()
+        } else {
+            scan.os.id.clone()
+        },
+        version_id: scan.os.version_id.clone(),
+        pretty_name: scan.os.pretty_name.clone(),
+    };
+    let packages: Vec<BomPackage> = scan
+        .packages
+        .iter()
+        .map(|p| BomPackage {
+            kind: match p.kind {
+                model::PackageKind::Deb => PackageKind::Deb,
+                model::PackageKind::Apk => PackageKind::Apk,
+                model::PackageKind::Rpm => PackageKind::Rpm,
+            },
+            name: p.name.clone(),
+            version: p.version.clone(),
+            source_name: p.source_name.clone(),
+            arch: p.arch.clone(),
+            layer: p.layer,
+        })
+        .collect();
     cyclonedx(&Bom {
         reference: &scan.name,
         digest: &scan.manifest_digest,
-        os: &scan.os,
-        packages: &scan.packages,
+        os: &os,
+        packages: &packages,
         vulnerabilities: &vulnerabilities,
         tool_version: env!("CARGO_PKG_VERSION"),
         now: std::time::SystemTime::now()
