@@ -123,10 +123,26 @@ pub fn review_with(
     }
     let pod = json!({"apiVersion": "v1", "kind": "Pod", "metadata": meta,
         "spec": {"containers": containers}});
-    let mut findings = check(eval.image_engine(), &pod);
+    let mode = eval.mode_of(&spec.namespace);
+    let mut findings = match check(eval.image_scan(), &pod) {
+        Ok(findings) => findings,
+        Err(e) => {
+            // Fail closed: images that could not be checked do not run.
+            tracing::error!("image review check failed: {e}");
+            return ImageDecision {
+                status: ImageReviewStatus {
+                    allowed: false,
+                    reason: format!("palisade: the images could not be checked: {e}"),
+                    audit_annotations: BTreeMap::new(),
+                },
+                outcome: "deny",
+                rules: Vec::new(),
+                mode,
+            };
+        }
+    };
     findings.extend(eval.image_registry_findings(&pod, online));
     let threshold = eval.policy().admission_threshold;
-    let mode = eval.mode_of(&spec.namespace);
     let blocking: Vec<_> = findings
         .iter()
         .filter(|f| effective_severity(f) >= threshold)

@@ -40,6 +40,7 @@ use palisade_core::{
     Context, Engine, Finding, ImageUse, Limits, Node, Object, ObjectRef, Policy, PssLevel,
     PssVersion, Severity, WorkloadKind,
 };
+use palisade_scan::{Objects, Scan};
 use palisade_supply::{Checked, Supply};
 
 /// The file name findings of admitted objects carry.
@@ -94,16 +95,16 @@ impl Decision {
 /// Evaluates admission requests against one policy.
 pub struct Evaluator {
     policy: Arc<Policy>,
-    /// The engine at the policy's own level and version.
-    engine: Arc<Engine>,
-    /// Engines at the levels and versions that namespace labels ask for,
+    /// The scan at the policy's own level and version.
+    scan: Arc<Scan>,
+    /// Scans at the levels and versions that namespace labels ask for,
     /// built on first use.
-    by_level: Mutex<HashMap<(PssLevel, PssVersion), Arc<Engine>>>,
-    /// Engines with the Pod Security Standards rules only, for the `warn`
+    by_level: Mutex<HashMap<(PssLevel, PssVersion), Arc<Scan>>>,
+    /// Scans with the Pod Security Standards rules only, for the `warn`
     /// and `audit` namespace labels.
-    pss_only: Mutex<HashMap<(PssLevel, PssVersion), Arc<Engine>>>,
+    pss_only: Mutex<HashMap<(PssLevel, PssVersion), Arc<Scan>>>,
     /// The image rules alone, for `/imagereview`.
-    images: Engine,
+    images: Scan,
     /// Namespace labels read from the cluster, when watched.
     live: Option<Arc<LiveNamespaces>>,
     /// Gatekeeper constraints, compiled once per policy load.
@@ -117,27 +118,26 @@ pub struct Evaluator {
 pub type Online = HashMap<String, Checked>;
 
 impl Evaluator {
-    /// Builds the engines of `policy`.
+    /// Builds the scans of `policy`.
     pub fn new(policy: Policy) -> Self {
         let policy = Arc::new(policy);
-        let engine = Arc::new(engine_for(&policy, policy.level, policy.version, false));
-        let images = Engine::new(
+        let scan = Arc::new(scan_for(&policy, policy.level, policy.version, false));
+        let images = single_object_scan(Engine::new(
             palisade_rules::boxed(palisade_rules::image::RULES),
             Context::from_policy((*policy).clone()),
             Limits::default(),
-        )
-        .with_parallelism(false);
+        ));
         // Warm up: the first check builds the secret detectors and the
         // image-reference parser, which should not count against a request.
         let warm = serde_json::json!({"apiVersion": "v1", "kind": "Pod",
             "metadata": {"name": "warm-up", "namespace": "default"},
             "spec": {"containers": [{"name": "c", "image": "registry.example/app:1",
                 "env": [{"name": "PASSWORD", "value": "x"}]}]}});
-        let _ = check(&engine, &warm);
+        let _ = check(&scan, &warm);
         let _ = check(&images, &warm);
         Evaluator {
             policy,
-            engine,
+            scan,
             by_level: Mutex::new(HashMap::new()),
             pss_only: Mutex::new(HashMap::new()),
             images,
@@ -202,7 +202,7 @@ impl Evaluator {
             prefix: Vec::new(),
             root,
         };
-        self.online_findings(&self.images, &object, online)
+        self.online_findings(self.images.engine(), &object, online)
     }
 
     /// The registry findings of the images of `object` (the object of a
@@ -258,13 +258,13 @@ impl Evaluator {
     }
 
     /// The engine that checks images for `/imagereview`.
-    pub fn image_engine(&self) -> &Engine {
+    pub fn image_scan(&self) -> &Scan {
         &self.images
     }
 
-    fn engine_at(&self, level: PssLevel, version: PssVersion, pss_only: bool) -> Arc<Engine> {
+    fn scan_at(&self, level: PssLevel, version: PssVersion, pss_only: bool) -> Arc<Scan> {
         if !pss_only && level == self.policy.level && version == self.policy.version {
-            return self.engine.clone();
+            return self.scan.clone();
         }
         let cache = if pss_only {
             &self.pss_only
@@ -274,7 +274,7 @@ impl Evaluator {
         let mut cache = cache.lock().unwrap_or_else(|e| e.into_inner());
         cache
             .entry((level, version))
-            .or_insert_with(|| Arc::new(engine_for(&self.policy, level, version, pss_only)))
+            .or_insert_with(|| Arc::new(scan_for(&self.policy, level, version, pss_only)))
             .clone()
     }
 
@@ -319,7 +319,20 @@ impl Evaluator {
             return d;
         }
         let psa = PsaLabels::of(labels.as_ref(), self.policy.level, self.policy.version);
-        let found = self.findings(req, r, &psa, labels.as_ref(), online);
+        let found = match self.findings(req, r, &psa, labels.as_ref(), online) {
+            Ok(found) => found,
+            Err(e) => {
+                // Fail closed: an object that could not be checked is not admitted.
+                tracing::error!("admission check failed: {e}");
+                d.outcome = "deny";
+                d.response = d
+                    .response
+                    .deny(format!("palisade: the object could not be checked: {e}"));
+                d.response.result.code = 500;
+                d.response.result.reason = "InternalError".into();
+                return d;
+            }
+        };
         let mut verdict = verdict::judge(
             &mut d,
             req,
@@ -328,7 +341,7 @@ impl Evaluator {
         );
         psa.apply(
             r,
-            |level, version| self.engine_at(level, version, true),
+            |level, version| self.scan_at(level, version, true),
             &mut verdict,
         );
         verdict.finish(d, found.dryrun, req.dry_run)
@@ -385,10 +398,10 @@ impl Evaluator {
         psa: &PsaLabels,
         labels: Option<&BTreeMap<String, String>>,
         online: Option<&Online>,
-    ) -> Found {
-        let engine = self.engine_at(psa.enforce.0, psa.enforce.1, false);
-        let mut findings = engine.check_object(&r.object).findings;
-        findings.extend(self.online_findings(&engine, &r.object, online));
+    ) -> Result<Found, String> {
+        let scan = self.scan_at(psa.enforce.0, psa.enforce.1, false);
+        let mut findings = scan_objects(&scan, r.objects())?;
+        findings.extend(self.online_findings(scan.engine(), r.object(), online));
         let mut dryrun: Vec<String> = Vec::new();
         if let Some(set) = &self.constraints {
             let review = ConstraintReview {
@@ -397,11 +410,11 @@ impl Evaluator {
                 old: r.old.as_ref(),
                 namespace: &r.namespace,
                 labels,
-                id: r.object.id.clone(),
+                id: r.object().id.clone(),
             };
             review.run(set, &mut findings, &mut dryrun);
         }
-        Found { findings, dryrun }
+        Ok(Found { findings, dryrun })
     }
 
     /// Decides a mutating request: the patch of the defaults the policy
@@ -449,7 +462,7 @@ impl Evaluator {
         }
         let mut p = crate::mutate::patch(&r.json, r.workload, m);
         if let Some(online) = online.filter(|_| pin) {
-            p.0.extend(crate::mutate::pin_digests(&image_uses(&r.object), online));
+            p.0.extend(crate::mutate::pin_digests(&image_uses(r.object()), online));
         }
         d.outcome = if p.0.is_empty() { "allow" } else { "mutate" };
         self.with_patch(d, Some(p))
@@ -499,8 +512,8 @@ impl Evaluator {
     }
 }
 
-/// Builds an engine over every rule (or the PSS rules only) at a level and version.
-fn engine_for(policy: &Policy, level: PssLevel, version: PssVersion, pss_only: bool) -> Engine {
+/// The scan over every rule (or the PSS rules only) at a level and version.
+fn scan_for(policy: &Policy, level: PssLevel, version: PssVersion, pss_only: bool) -> Scan {
     let mut p = policy.clone();
     p.level = level;
     p.version = version;
@@ -509,12 +522,37 @@ fn engine_for(policy: &Policy, level: PssLevel, version: PssVersion, pss_only: b
     } else {
         palisade_rules::all_rules()
     };
-    Engine::new(rules, Context::from_policy(p), Limits::default()).with_parallelism(false)
+    single_object_scan(Engine::new(
+        rules,
+        Context::from_policy(p),
+        Limits::default(),
+    ))
+}
+
+/// A scan for one request's object: no threads, no whole-input analyses
+/// (the registry's answers and the Gatekeeper review are stages of their
+/// own, with the request's context).
+fn single_object_scan(engine: Engine) -> Scan {
+    Scan::new(engine.with_parallelism(false)).with_parallelism(false)
+}
+
+/// The findings of `objects`, through the scan pipeline as an [`Objects`]
+/// source. Such a scan reads no file and runs no analysis, so an error
+/// would be a bug; callers fail closed on it.
+fn scan_objects(scan: &Scan, objects: &Arc<[Object]>) -> Result<Vec<Finding>, String> {
+    let source: Box<dyn palisade_scan::Source> = Box::new(Objects(objects.clone()));
+    scan.collect(vec![source])
+        .map(|report| report.findings)
+        .map_err(|e| e.to_string())
 }
 
 /// Checks one object (as JSON) and returns its findings.
-pub fn check(engine: &Engine, json: &serde_json::Value) -> Vec<Finding> {
-    check_root(engine, Node::from_json(json))
+pub fn check(scan: &Scan, json: &serde_json::Value) -> Result<Vec<Finding>, String> {
+    let file: Arc<str> = ADMISSION_FILE.into();
+    match objects_of(&file, Node::from_json(json)) {
+        Content::Objects(objects) => scan_objects(scan, &objects.into()),
+        Content::Skipped { .. } => Ok(Vec::new()),
+    }
 }
 
 /// Where each container image of a request's object is written.
@@ -522,17 +560,6 @@ fn image_uses(object: &Object) -> Vec<ImageUse> {
     match object.pod_view() {
         Ok(view) => object.image_uses(&view),
         Err(_) => Vec::new(),
-    }
-}
-
-fn check_root(engine: &Engine, root: Node) -> Vec<Finding> {
-    let file: Arc<str> = ADMISSION_FILE.into();
-    match objects_of(&file, root) {
-        Content::Objects(objects) => objects
-            .iter()
-            .flat_map(|o| engine.check_object(o).findings)
-            .collect(),
-        Content::Skipped { .. } => Vec::new(),
     }
 }
 

@@ -224,7 +224,7 @@ impl Scan {
         for (unit, problem) in units.iter().zip(problems) {
             let (name, reader): (Arc<str>, Box<dyn io::Read>) = match unit {
                 Unit::Objects(objects) => {
-                    window.push(Work::Objects(objects));
+                    window.push(Work::Objects(&objects[..]));
                     continue;
                 }
                 Unit::Unreadable { name, message } => {

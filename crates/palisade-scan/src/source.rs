@@ -22,8 +22,9 @@ pub enum Unit {
         /// The content.
         bytes: Arc<[u8]>,
     },
-    /// Objects already parsed (an admission request, a cluster listing).
-    Objects(Vec<Object>),
+    /// Objects already parsed (an admission request, a cluster listing),
+    /// shared rather than copied.
+    Objects(Arc<[Object]>),
     /// Input that could not be read, reported as an error of the file.
     Unreadable {
         /// The file.
@@ -110,8 +111,14 @@ impl Source for Bytes {
 }
 
 /// Objects already in memory: no parsing, the same checks.
-#[derive(Debug, Clone, Default)]
-pub struct Objects(pub Vec<Object>);
+#[derive(Debug, Clone)]
+pub struct Objects(pub Arc<[Object]>);
+
+impl From<Vec<Object>> for Objects {
+    fn from(objects: Vec<Object>) -> Self {
+        Objects(objects.into())
+    }
+}
 
 impl Source for Objects {
     fn units(self: Box<Self>, _limits: &Limits) -> Vec<Unit> {

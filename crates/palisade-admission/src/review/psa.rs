@@ -6,7 +6,8 @@
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
-use palisade_core::{Engine, Finding, PssLevel, PssVersion};
+use palisade_core::{Finding, PssLevel, PssVersion};
+use palisade_scan::Scan;
 
 use super::messages::{rule_list, truncate, warning};
 use super::request::Read;
@@ -48,17 +49,22 @@ impl PsaLabels {
     }
 
     /// The PSA labels stage: the object checked by the Pod Security
-    /// Standards rules alone (`pss_engine`) at the `warn` level (each
+    /// Standards rules alone (`pss_scan`) at the `warn` level (each
     /// violation a warning worded as the API server words it) and at the
     /// `audit` level (the rules, as one audit annotation).
     pub(super) fn apply(
         &self,
         r: &Read,
-        pss_engine: impl Fn(PssLevel, PssVersion) -> Arc<Engine>,
+        pss_scan: impl Fn(PssLevel, PssVersion) -> Arc<Scan>,
         verdict: &mut Verdict,
     ) {
+        // Warnings and annotations only: a check that fails is logged and
+        // adds nothing (the enforce stage has already failed closed on it).
         let check = |(level, version): (PssLevel, PssVersion)| -> Vec<Finding> {
-            pss_engine(level, version).check_object(&r.object).findings
+            super::scan_objects(&pss_scan(level, version), r.objects()).unwrap_or_else(|e| {
+                tracing::error!("pod security label check failed: {e}");
+                Vec::new()
+            })
         };
         if let Some((level, version)) = self.warn {
             for f in check((level, version)) {

@@ -40,8 +40,9 @@ pub struct Read {
     /// The object as JSON, with `apiVersion`, `kind` and the request's
     /// namespace and name filled in where the object leaves them out.
     pub json: serde_json::Value,
-    /// The same object as a core object: what the engine checks.
-    pub object: Object,
+    /// The same object as a core object (the one element): what the scan
+    /// checks, shared by every stage.
+    pub objects: Arc<[Object]>,
     /// The old object of an UPDATE, as JSON.
     pub old: Option<serde_json::Value>,
 }
@@ -85,12 +86,12 @@ impl Read {
             req.name.clone()
         };
         let root = Node::from_json(&json);
-        let object = Object {
+        let objects: Arc<[Object]> = Arc::new([Object {
             file: ADMISSION_FILE.into(),
             id: Arc::new(object_ref(&root).unwrap_or_default()),
             prefix: Vec::new(),
             root,
-        };
+        }]);
         let old = req
             .old_object
             .as_ref()
@@ -100,14 +101,24 @@ impl Read {
             namespace,
             name,
             json,
-            object,
+            objects,
             old,
         })
     }
 
+    /// The object.
+    pub fn object(&self) -> &Object {
+        &self.objects[0]
+    }
+
+    /// The object, as the one-element list a scan source takes.
+    pub fn objects(&self) -> &Arc<[Object]> {
+        &self.objects
+    }
+
     /// The pod-spec view of the object, when it has a pod template.
     pub fn pod(&self) -> Option<PodView<'_>> {
-        self.object.pod_view().ok()
+        self.object().pod_view().ok()
     }
 
     /// The images of every container (init, regular, ephemeral) as written.

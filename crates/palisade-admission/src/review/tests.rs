@@ -108,7 +108,7 @@ fn identity_is_filled_from_the_request_once() {
         "generateName when the request names nothing"
     );
     assert_eq!(r.json["metadata"]["namespace"], "shop");
-    assert_eq!(r.object.id.namespace.as_deref(), Some("shop"));
+    assert_eq!(r.object().id.namespace.as_deref(), Some("shop"));
     assert_eq!(r.images(), ["nginx:1.27"]);
 }
 
