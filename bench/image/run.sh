@@ -61,7 +61,8 @@ SKIP_VULN=${SKIP_VULN:-0}
 
 OUT=bench/out/image
 RUNDIR=$OUT/runs
-PALISADE=target/release/palisade
+# PALISADE=path runs another build of palisade (a before/after comparison).
+PALISADE=${PALISADE:-target/release/palisade}
 REGISTRY_BIN=/usr/bin/docker-registry
 HOST="127.0.0.1:$REGISTRY_PORT"
 SCAN_FLAGS="--format json --no-cache --skip-vulnerabilities --output /dev/null"

@@ -18,7 +18,7 @@ use oci_client::Reference;
 use serde::Serialize;
 use sha2::{Digest as _, Sha256};
 
-pub use oci_client::manifest::{OciDescriptor, OciImageIndex, OciImageManifest};
+pub use oci_client::manifest::{ImageIndexEntry, OciDescriptor, OciImageIndex, OciImageManifest};
 
 use crate::cosign::SignatureCheck;
 use crate::{auth, platform, OciError, Platform};

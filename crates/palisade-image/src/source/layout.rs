@@ -6,7 +6,7 @@ use std::fs::File;
 use std::io::{BufReader, Read};
 use std::path::{Path, PathBuf};
 
-use palisade_oci::{OciImageIndex, Platform};
+use palisade_oci::{ImageIndexEntry, OciImageIndex, Platform};
 
 use super::verify::VerifyingReader;
 use super::{
@@ -20,7 +20,9 @@ const REF_NAME: &str = "org.opencontainers.image.ref.name";
 /// Indexes nested deeper than this are refused (real layouts nest one level).
 const MAX_NESTING: usize = 4;
 
-/// Opens the image tagged `tag` (or the only one) in the layout at `dir`.
+/// Opens the image tagged `tag` (or the only one) in the layout at `dir`:
+/// the `index.json` entry, the manifest behind any nested indexes, then
+/// the config.
 pub(super) fn open(
     dir: &Path,
     tag: Option<&str>,
@@ -30,21 +32,57 @@ pub(super) fn open(
     let blobs = Blobs {
         dir: dir.to_path_buf(),
     };
+    let index = read_index(dir)?;
+    let not_found = |reason: String| ImageError::NotFound {
+        image: name.clone(),
+        reason,
+    };
+    let entry = index_entry(&index, tag, platform, &not_found)?;
+    let (digest, bytes) = manifest(&blobs, entry, platform, &not_found)?;
+    let (config_desc, layers) = manifest_parts(&bytes, &format!("manifest {digest}"))?;
+    let what = format!("config {}", config_desc.digest);
+    check_size(&what, config_desc.size)?;
+    let config_bytes = read_limited(
+        blobs.open(&config_desc.digest, Some(config_desc.size), &what)?,
+        config_desc.size,
+        &what,
+    )?;
+    let config = parse_config(&config_bytes).map_err(|reason| ImageError::Malformed {
+        what: what.clone(),
+        reason,
+    })?;
+    Ok(Image::new(
+        name,
+        digest,
+        config_desc.digest,
+        config,
+        layers,
+        Box::new(blobs),
+    ))
+}
+
+/// The layout's `index.json`.
+fn read_index(dir: &Path) -> Result<OciImageIndex, ImageError> {
     let index_path = dir.join("index.json");
     let index_bytes = read_limited(
         File::open(&index_path).map_err(|e| io_error(&index_path, &e))?,
         MAX_DOCUMENT_BYTES,
         &index_path.display().to_string(),
     )?;
-    let index: OciImageIndex =
-        serde_json::from_slice(&index_bytes).map_err(|e| ImageError::Malformed {
-            what: index_path.display().to_string(),
-            reason: format!("not an image index: {e}"),
-        })?;
-    let not_found = |reason: String| ImageError::NotFound {
-        image: name.clone(),
-        reason,
-    };
+    serde_json::from_slice(&index_bytes).map_err(|e| ImageError::Malformed {
+        what: index_path.display().to_string(),
+        reason: format!("not an image index: {e}"),
+    })
+}
+
+/// The `index.json` entry of `tag`; without a tag, the only entry, or the
+/// one for `platform` in a multi-platform layout.
+fn index_entry<'i>(
+    index: &'i OciImageIndex,
+    tag: Option<&str>,
+    platform: &Platform,
+    not_found: &impl Fn(String) -> ImageError,
+) -> Result<&'i ImageIndexEntry, ImageError> {
     let tags = || -> String {
         let list: Vec<&str> = index
             .manifests
@@ -57,7 +95,7 @@ pub(super) fn open(
             format!("the layout has: {}", list.join(", "))
         }
     };
-    let entry = match tag {
+    match tag {
         Some(tag) => index
             .manifests
             .iter()
@@ -67,11 +105,11 @@ pub(super) fn open(
                     .and_then(|a| a.get(REF_NAME))
                     .is_some_and(|n| n == tag)
             })
-            .ok_or_else(|| not_found(format!("no manifest tagged {tag:?} ({})", tags())))?,
-        None if index.manifests.len() == 1 => &index.manifests[0],
+            .ok_or_else(|| not_found(format!("no manifest tagged {tag:?} ({})", tags()))),
+        None if index.manifests.len() == 1 => Ok(&index.manifests[0]),
         None => {
             // Several entries and no tag: a multi-platform layout is chosen by platform.
-            let digest = palisade_oci::choose_platform(&index, platform).ok_or_else(|| {
+            let digest = palisade_oci::choose_platform(index, platform).ok_or_else(|| {
                 not_found(format!(
                     "{} manifests and no tag given ({})",
                     index.manifests.len(),
@@ -82,13 +120,33 @@ pub(super) fn open(
                 .manifests
                 .iter()
                 .find(|m| m.digest == digest)
-                .ok_or_else(|| not_found(format!("no manifest {digest}")))?
+                .ok_or_else(|| not_found(format!("no manifest {digest}")))
         }
-    };
+    }
+}
+
+/// A document blob over the size limit is refused before it is read.
+fn check_size(what: &str, len: u64) -> Result<(), ImageError> {
+    if len > MAX_DOCUMENT_BYTES {
+        return Err(ImageError::Malformed {
+            what: what.to_string(),
+            reason: format!("larger than the limit of {MAX_DOCUMENT_BYTES} bytes"),
+        });
+    }
+    Ok(())
+}
+
+/// The image manifest `entry` leads to, following nested indexes (at most
+/// [`MAX_NESTING`] deep) by platform: its digest and bytes.
+fn manifest(
+    blobs: &Blobs,
+    entry: &ImageIndexEntry,
+    platform: &Platform,
+    not_found: &impl Fn(String) -> ImageError,
+) -> Result<(String, Vec<u8>), ImageError> {
     let mut digest = entry.digest.clone();
     let mut media_type = entry.media_type.clone();
     let mut size = entry.size;
-    let mut bytes;
     let mut depth = 0;
     loop {
         let what = format!("manifest {digest}");
@@ -96,15 +154,10 @@ pub(super) fn open(
             what: what.clone(),
             reason: "negative size".to_string(),
         })?;
-        if len > MAX_DOCUMENT_BYTES {
-            return Err(ImageError::Malformed {
-                what,
-                reason: format!("larger than the limit of {MAX_DOCUMENT_BYTES} bytes"),
-            });
-        }
-        bytes = read_limited(blobs.open(&digest, Some(len), &what)?, len, &what)?;
+        check_size(&what, len)?;
+        let bytes = read_limited(blobs.open(&digest, Some(len), &what)?, len, &what)?;
         if !is_index_media_type(&media_type) && !looks_like_index(&bytes) {
-            break;
+            return Ok((digest, bytes));
         }
         depth += 1;
         if depth > MAX_NESTING {
@@ -133,31 +186,6 @@ pub(super) fn open(
         media_type = next.media_type.clone();
         size = next.size;
     }
-    let (config_desc, layers) = manifest_parts(&bytes, &format!("manifest {digest}"))?;
-    let what = format!("config {}", config_desc.digest);
-    if config_desc.size > MAX_DOCUMENT_BYTES {
-        return Err(ImageError::Malformed {
-            what,
-            reason: format!("larger than the limit of {MAX_DOCUMENT_BYTES} bytes"),
-        });
-    }
-    let config_bytes = read_limited(
-        blobs.open(&config_desc.digest, Some(config_desc.size), &what)?,
-        config_desc.size,
-        &what,
-    )?;
-    let config = parse_config(&config_bytes).map_err(|reason| ImageError::Malformed {
-        what: what.clone(),
-        reason,
-    })?;
-    Ok(Image::new(
-        name,
-        digest,
-        config_desc.digest,
-        config,
-        layers,
-        Box::new(blobs),
-    ))
 }
 
 /// An index without `mediaType` on its descriptor is still recognised by its `manifests`.
