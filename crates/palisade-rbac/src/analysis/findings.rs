@@ -90,7 +90,9 @@ impl Analysis {
         s: &SubjectDef,
         push: &mut impl FnMut(&'static RuleMeta, String),
     ) {
-        self.how_bound(b, s, push);
+        let who = self.subject(s.key).describe();
+        let binding = self.binding_ref(b);
+        self.how_bound(s, &who, &binding, push);
         let Some(ri) = b.role else { return };
         let Some(role) = self.role(ri) else { return };
         let g = Bound {
@@ -99,8 +101,8 @@ impl Analysis {
             ri,
             role,
             caps: role.caps(b.cluster),
-            who: self.subject(s.key).describe(),
-            binding: self.binding_ref(b),
+            who,
+            binding,
             role_ref: self.bound_role_ref(b),
             scope: self.scope(b),
         };
@@ -113,12 +115,11 @@ impl Analysis {
     /// ServiceAccount that does not exist.
     fn how_bound(
         &self,
-        b: &BindingDef,
         s: &SubjectDef,
+        who: &str,
+        binding: &RbacRef,
         push: &mut impl FnMut(&'static RuleMeta, String),
     ) {
-        let who = self.subject(s.key).describe();
-        let binding = self.binding_ref(b);
         match s.key {
             SubjectKey::User(u) => {
                 let name = self.s(u);
