@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use anyhow::{anyhow, bail, Context as _, Result};
 use indicatif::{MultiProgress, ProgressBar, ProgressStyle};
-use palisade_core::{Finding, ObjectRef, ScanReport, Severity};
+use palisade_core::{Context, Engine, Finding, ObjectRef, Policy, ScanReport, Severity};
 use palisade_image::cache::ResultCache;
 use palisade_image::layers::Progress;
 use palisade_image::model::{self, Base, Limits};
@@ -58,7 +58,7 @@ pub fn run(args: ImageArgs) -> Result<i32> {
 
     let output = Output::new(args.output.as_deref());
     let mut out = output.open()?;
-    let report = report_of(&scan);
+    let report = judged(report_of(&scan), &scan.name, &policy)?;
     let written = match format {
         None => {
             let mut doc = serde_json::to_vec_pretty(&bom(&scan)).map_err(io::Error::other)?;
@@ -80,6 +80,28 @@ pub fn run(args: ImageArgs) -> Result<i32> {
         Err(e) => return Err(e).context("cannot write the report"),
     }
     Ok(i32::from(report.has_findings_at(fail_on)))
+}
+
+/// The image's findings through the scan pipeline: the policy's rule
+/// settings, and exemptions that match the image, apply to them once, as
+/// to every other finding.
+fn judged(mut report: ScanReport, image: &str, policy: &Policy) -> Result<ScanReport> {
+    let engine = Engine::new(
+        Vec::new(),
+        Context::from_policy(policy.clone()),
+        palisade_core::Limits::default(),
+    );
+    let findings = std::mem::take(&mut report.findings);
+    let scan = palisade_scan::Scan::new(engine).with(palisade_scan::analyses::ImageContent::new(
+        image,
+        findings,
+        Vec::new(),
+    ));
+    let judged = scan.collect(Vec::new())?;
+    report.summary.findings = judged.summary.findings;
+    report.summary.suppressed += judged.summary.suppressed;
+    report.findings = judged.findings;
+    Ok(report)
 }
 
 /// Stores the result by the digests that name the image: the manifest

@@ -1285,3 +1285,57 @@ fn rotated_credentials_sharing_a_preview_are_each_reported() {
     .collect();
     assert_eq!(got, expected, "{report:#}");
 }
+
+#[test]
+fn the_policy_file_applies_to_image_findings_once() {
+    let tmp = tempfile::tempdir().expect("temp dir");
+    let mut layout = common::Layout::new();
+    let image = layout.image("linux", "amd64", "content");
+    layout.tag("t", &image, common::OCI_MANIFEST);
+    let source = format!("oci:{}:t", layout.dir.display());
+    let cache = tmp.path().join("cache");
+    let run = |policy: &str| {
+        let file = tmp.path().join("palisade.yaml");
+        std::fs::write(&file, policy).unwrap();
+        let args = [
+            "image",
+            &source,
+            "--format",
+            "json",
+            "--skip-vulnerabilities",
+            "--no-cache",
+            "--config",
+            file.to_str().unwrap(),
+        ];
+        let o = palisade(tmp.path(), &cache, &args);
+        (o.status.code(), json(&o))
+    };
+    let header = "apiVersion: palisade.dev/v1alpha1\nkind: Policy\nmetadata: {name: p}\nspec:\n";
+    let (status, report) = run(header);
+    assert_eq!(status, Some(1));
+    assert_eq!(
+        str_of(one(&report, "image/runs-as-root"), "severity"),
+        "high"
+    );
+    // A rule turned off is not reported, and nothing else fails the run.
+    let (status, report) = run(&format!(
+        "{header}  rules:\n    image/runs-as-root: {{enabled: false}}\n"
+    ));
+    assert!(find(&report, "image/runs-as-root").is_empty(), "{report}");
+    assert_eq!(status, Some(0), "{report}");
+    // A severity override is what the report and the exit status see.
+    let (status, report) = run(&format!(
+        "{header}  rules:\n    image/runs-as-root: {{severity: low}}\n"
+    ));
+    assert_eq!(
+        str_of(one(&report, "image/runs-as-root"), "severity"),
+        "low"
+    );
+    assert_eq!(status, Some(0), "below the default --fail-on high");
+    // An exemption matching the image suppresses the finding and counts it.
+    let (_, report) = run(&format!(
+        "{header}  exemptions:\n  - rules: [image/runs-as-root]\n    match: {{images: ['oci:**']}}\n    reason: base image owned by another team\n"
+    ));
+    assert!(find(&report, "image/runs-as-root").is_empty(), "{report}");
+    assert_eq!(report["summary"]["suppressed"], 1, "{report}");
+}

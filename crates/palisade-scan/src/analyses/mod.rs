@@ -2,10 +2,12 @@
 
 mod constraints;
 mod expired;
+mod image;
 mod rbac;
 mod registry;
 
 pub use constraints::Constraints;
 pub use expired::ExpiredExemptions;
+pub use image::ImageContent;
 pub use rbac::Rbac;
 pub use registry::Registry;
