@@ -71,92 +71,11 @@ impl Detector {
     /// allow-list. An invalid extra pattern or allow entry is left out and
     /// listed by [`Detector::errors`]; it never panics.
     pub fn new(policy: &SecretsPolicy) -> Detector {
-        let mut specs = Vec::new();
-        let mut keyword_list: Vec<(String, usize)> = Vec::new();
-        let mut ungated = Vec::new();
-        let mut errors = Vec::new();
-        for b in BUILTINS {
-            let (Some(regex), requires) = (compile(b.regex), b.requires.map(compile)) else {
-                errors.push(format!(
-                    "built-in detector {}: regex does not compile",
-                    b.name
-                ));
-                continue;
-            };
-            let requires = match requires {
-                Some(Some(r)) => Some(r),
-                Some(None) => {
-                    errors.push(format!(
-                        "built-in detector {}: regex does not compile",
-                        b.name
-                    ));
-                    continue;
-                }
-                None => None,
-            };
-            let idx = specs.len();
-            specs.push(Spec {
-                name: Cow::Borrowed(b.name),
-                kind: b.kind,
-                regex,
-                requires,
-                before: b.before,
-                after: b.after,
-                mixed: b.mixed,
-            });
-            keyword_list.extend(b.keywords.iter().map(|k| (k.to_string(), idx)));
-        }
-        for x in &policy.extra_patterns {
-            let Some(regex) = compile(&x.regex) else {
-                errors.push(format!(
-                    "secrets.extraPatterns {:?}: invalid regular expression; the pattern is not used",
-                    x.name
-                ));
-                continue;
-            };
-            let idx = specs.len();
-            specs.push(Spec {
-                name: Cow::Owned(x.name.clone()),
-                kind: Kind::Extra,
-                regex,
-                requires: None,
-                before: 0,
-                after: 0,
-                mixed: false,
-            });
-            let kws: Vec<&String> = x.keywords.iter().filter(|k| !k.is_empty()).collect();
-            if kws.is_empty() {
-                ungated.push(idx);
-            } else {
-                keyword_list.extend(kws.into_iter().map(|k| (k.clone(), idx)));
-            }
-        }
-        let mut allow = Vec::new();
-        for a in &policy.allow {
-            match compile(a) {
-                Some(r) => allow.push(r),
-                None => errors.push(format!(
-                    "secrets.allow {a:?}: invalid regular expression; it allows nothing"
-                )),
-            }
-        }
-        // One pattern per distinct keyword (case-folded), gating every detector that lists it.
-        let mut patterns: Vec<String> = Vec::new();
-        let mut gates: Vec<Vec<usize>> = Vec::new();
-        for (kw, idx) in keyword_list {
-            let folded = kw.to_ascii_lowercase();
-            match patterns.iter().position(|p| *p == folded) {
-                Some(p) => {
-                    if !gates[p].contains(&idx) {
-                        gates[p].push(idx);
-                    }
-                }
-                None => {
-                    patterns.push(folded);
-                    gates.push(vec![idx]);
-                }
-            }
-        }
+        let mut c = Compiled::default();
+        c.builtins();
+        c.extra_patterns(policy);
+        let allow = c.allow_list(policy);
+        let (patterns, gates) = fold_keywords(std::mem::take(&mut c.keywords));
         let keywords = AhoCorasickBuilder::new()
             .ascii_case_insensitive(true)
             .match_kind(MatchKind::LeftmostFirst)
@@ -167,20 +86,20 @@ impl Detector {
             .build(&patterns)
             .ok();
         if keywords.is_none() {
-            errors.push("keyword automaton could not be built; only ungated patterns run".into());
+            c.errors
+                .push("keyword automaton could not be built; only ungated patterns run".into());
         }
-        let key_stems = ac(KEY_STEMS);
         Detector {
             policy: policy.clone(),
-            specs,
+            specs: c.specs,
             keywords,
             keywords_lower,
             keyword_reach: patterns.iter().map(|p| p.len()).max().unwrap_or(1) - 1,
             gates,
-            ungated,
-            key_stems,
+            ungated: c.ungated,
+            key_stems: ac(KEY_STEMS),
             allow,
-            errors,
+            errors: c.errors,
         }
     }
 
@@ -217,6 +136,10 @@ impl Detector {
         self.key_stems.as_ref().is_some_and(|a| a.is_match(key)) && secret_key_words(key)
     }
 
+    /// The keyword pass over `text` and each gated detector's regex in the
+    /// windows around its keywords. Kept as one function on purpose: it is
+    /// the detector's inner loop (about 200 MB/s), measured by
+    /// `bench/secrets/run.sh` and `bench/image/run.sh`.
     fn scan_text(&self, text: &str, found: &mut Vec<Found>) {
         // (detector, window start, window end), merged per detector below.
         let mut windows: Vec<(usize, usize, usize)> = Vec::new();
@@ -451,4 +374,114 @@ pub(crate) fn window(
 
 pub(crate) fn memchr_newline(b: &[u8]) -> Option<usize> {
     b.iter().position(|&c| c == b'\n')
+}
+
+/// The detectors being compiled, with the keywords that gate them.
+#[derive(Default)]
+struct Compiled {
+    specs: Vec<Spec>,
+    /// (keyword, detector index), in detector order.
+    keywords: Vec<(String, usize)>,
+    /// Detectors without keywords: run on every text.
+    ungated: Vec<usize>,
+    errors: Vec<String>,
+}
+
+impl Compiled {
+    /// The built-in detectors; one whose regex does not compile is left out
+    /// with an error.
+    fn builtins(&mut self) {
+        for b in BUILTINS {
+            let compiled = compile(b.regex).and_then(|regex| match b.requires.map(compile) {
+                Some(None) => None,
+                requires => Some((regex, requires.flatten())),
+            });
+            let Some((regex, requires)) = compiled else {
+                self.errors.push(format!(
+                    "built-in detector {}: regex does not compile",
+                    b.name
+                ));
+                continue;
+            };
+            let idx = self.specs.len();
+            self.specs.push(Spec {
+                name: Cow::Borrowed(b.name),
+                kind: b.kind,
+                regex,
+                requires,
+                before: b.before,
+                after: b.after,
+                mixed: b.mixed,
+            });
+            self.keywords
+                .extend(b.keywords.iter().map(|k| (k.to_string(), idx)));
+        }
+    }
+
+    /// The policy's `secrets.extraPatterns`; an invalid one is left out with
+    /// an error, one without keywords runs on every text.
+    fn extra_patterns(&mut self, policy: &SecretsPolicy) {
+        for x in &policy.extra_patterns {
+            let Some(regex) = compile(&x.regex) else {
+                self.errors.push(format!(
+                    "secrets.extraPatterns {:?}: invalid regular expression; the pattern is not used",
+                    x.name
+                ));
+                continue;
+            };
+            let idx = self.specs.len();
+            self.specs.push(Spec {
+                name: Cow::Owned(x.name.clone()),
+                kind: Kind::Extra,
+                regex,
+                requires: None,
+                before: 0,
+                after: 0,
+                mixed: false,
+            });
+            let kws: Vec<&String> = x.keywords.iter().filter(|k| !k.is_empty()).collect();
+            if kws.is_empty() {
+                self.ungated.push(idx);
+            } else {
+                self.keywords
+                    .extend(kws.into_iter().map(|k| (k.clone(), idx)));
+            }
+        }
+    }
+
+    /// The policy's `secrets.allow`; an invalid entry allows nothing.
+    fn allow_list(&mut self, policy: &SecretsPolicy) -> Vec<Regex> {
+        let mut allow = Vec::new();
+        for a in &policy.allow {
+            match compile(a) {
+                Some(r) => allow.push(r),
+                None => self.errors.push(format!(
+                    "secrets.allow {a:?}: invalid regular expression; it allows nothing"
+                )),
+            }
+        }
+        allow
+    }
+}
+
+/// One pattern per distinct keyword (case-folded), with the detectors it
+/// gates.
+fn fold_keywords(keywords: Vec<(String, usize)>) -> (Vec<String>, Vec<Vec<usize>>) {
+    let mut patterns: Vec<String> = Vec::new();
+    let mut gates: Vec<Vec<usize>> = Vec::new();
+    for (kw, idx) in keywords {
+        let folded = kw.to_ascii_lowercase();
+        match patterns.iter().position(|p| *p == folded) {
+            Some(p) => {
+                if !gates[p].contains(&idx) {
+                    gates[p].push(idx);
+                }
+            }
+            None => {
+                patterns.push(folded);
+                gates.push(vec![idx]);
+            }
+        }
+    }
+    (patterns, gates)
 }

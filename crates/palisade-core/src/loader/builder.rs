@@ -85,7 +85,9 @@ impl<'l> Builder<'l> {
         Ok(())
     }
 
-    /// Feeds one event; returns a finished document at its end.
+    /// Feeds one event; returns a finished document at its end. One match
+    /// over the event kinds, kept whole on purpose: it runs for every YAML
+    /// event of every scan (the parse floor of `bench/run.sh`).
     pub(super) fn event(
         &mut self,
         event: Event<'_>,

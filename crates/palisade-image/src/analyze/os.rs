@@ -219,100 +219,14 @@ impl OsAnalyzer {
     /// `None` when there are none. `layers` gives digests and sizes (the
     /// visitor's own per-layer tallies are used where it is shorter).
     pub fn minimality(&self, layers: &[LayerInfo]) -> Option<ImageFinding> {
-        let mut parts: Vec<String> = Vec::new();
-        // Removable bytes per layer, each file counted once (bin/sh and
-        // bin/busybox may resolve to the same file).
+        // Removable bytes and names per layer.
         let mut per_layer: BTreeMap<usize, (u64, Vec<String>)> = BTreeMap::new();
-        let mut counted: Vec<&str> = Vec::new();
-        for (label, list) in [
-            ("shells", &self.shells),
-            ("package managers", &self.package_managers),
-            ("network tools", &self.network_tools),
-        ] {
-            if list.is_empty() {
-                continue;
-            }
-            let items: Vec<String> = list
-                .iter()
-                .map(|t| {
-                    let base = basename(&t.file);
-                    let aliases: Vec<&str> = t
-                        .names
-                        .iter()
-                        .map(String::as_str)
-                        .filter(|n| *n != base)
-                        .collect();
-                    if aliases.is_empty() {
-                        format!("{} ({})", t.file, human(t.size))
-                    } else {
-                        format!(
-                            "{} ({}; also {})",
-                            t.file,
-                            human(t.size),
-                            aliases.join(", ")
-                        )
-                    }
-                })
-                .collect();
-            parts.push(format!("{label}: {}", capped_list(&items, SHOWN)));
-            for t in list {
-                let e = per_layer.entry(t.layer).or_default();
-                if !counted.contains(&t.file.as_str()) {
-                    counted.push(&t.file);
-                    e.0 += t.size;
-                }
-                let b = basename(&t.file).to_string();
-                if !e.1.contains(&b) {
-                    e.1.push(b);
-                }
-            }
-        }
-        if !self.caches.is_empty() {
-            let items: Vec<String> = self
-                .caches
-                .iter()
-                .map(|(c, by)| format!("{c} ({})", human(by.values().sum())))
-                .collect();
-            parts.push(format!("package caches: {}", items.join(", ")));
-            for (c, by) in &self.caches {
-                for (layer, bytes) in by {
-                    let e = per_layer.entry(*layer).or_default();
-                    e.0 += bytes;
-                    e.1.push(c.clone());
-                }
-            }
-        }
+        let mut parts = self.tool_parts(&mut per_layer);
+        parts.extend(self.cache_part(&mut per_layer));
         if parts.is_empty() {
             return None;
         }
-        let n = layers.len().max(self.tallies.len());
-        let mut breakdown: Vec<String> = Vec::new();
-        for i in 0..n {
-            let info = layers.get(i);
-            let bytes = info
-                .map(|l| l.file_bytes)
-                .or_else(|| self.tallies.get(i).map(|t| t.1))
-                .unwrap_or(0);
-            let mut s = format!("layer {i}");
-            if let Some(d) = info
-                .map(|l| short_digest(&l.digest))
-                .filter(|d| !d.is_empty())
-            {
-                s.push_str(&format!(" {d}"));
-            }
-            s.push_str(&format!(": {}", human(bytes)));
-            if let Some(cb) = info.and_then(|l| l.created_by.as_deref()) {
-                s.push_str(&format!(" [{}]", shorten(cb, 60)));
-            }
-            if let Some((removable, names)) = per_layer.get(&i) {
-                s.push_str(&format!(
-                    " ({} removable: {})",
-                    human(*removable),
-                    capped_list(names, 8)
-                ));
-            }
-            breakdown.push(s);
-        }
+        let breakdown = self.layer_breakdown(layers, &per_layer);
         let first = self
             .shells
             .first()
@@ -333,6 +247,94 @@ impl OsAnalyzer {
                 .unwrap_or_default(),
             remediation: NOT_MINIMAL.remediation,
         })
+    }
+
+    /// One part per kind of needless tool found (`shells: …`), adding each
+    /// tool's bytes to its layer once (bin/sh and bin/busybox may resolve to
+    /// the same file).
+    fn tool_parts(&self, per_layer: &mut BTreeMap<usize, (u64, Vec<String>)>) -> Vec<String> {
+        let mut parts = Vec::new();
+        let mut counted: Vec<&str> = Vec::new();
+        for (label, list) in [
+            ("shells", &self.shells),
+            ("package managers", &self.package_managers),
+            ("network tools", &self.network_tools),
+        ] {
+            if list.is_empty() {
+                continue;
+            }
+            let items: Vec<String> = list.iter().map(tool_text).collect();
+            parts.push(format!("{label}: {}", capped_list(&items, SHOWN)));
+            for t in list {
+                let e = per_layer.entry(t.layer).or_default();
+                if !counted.contains(&t.file.as_str()) {
+                    counted.push(&t.file);
+                    e.0 += t.size;
+                }
+                let b = basename(&t.file).to_string();
+                if !e.1.contains(&b) {
+                    e.1.push(b);
+                }
+            }
+        }
+        parts
+    }
+
+    /// The package caches left in the image, adding their bytes by layer.
+    fn cache_part(&self, per_layer: &mut BTreeMap<usize, (u64, Vec<String>)>) -> Option<String> {
+        if self.caches.is_empty() {
+            return None;
+        }
+        let items: Vec<String> = self
+            .caches
+            .iter()
+            .map(|(c, by)| format!("{c} ({})", human(by.values().sum())))
+            .collect();
+        for (c, by) in &self.caches {
+            for (layer, bytes) in by {
+                let e = per_layer.entry(*layer).or_default();
+                e.0 += bytes;
+                e.1.push(c.clone());
+            }
+        }
+        Some(format!("package caches: {}", items.join(", ")))
+    }
+
+    /// Each layer's size, digest and build step, with what could be removed.
+    fn layer_breakdown(
+        &self,
+        layers: &[LayerInfo],
+        per_layer: &BTreeMap<usize, (u64, Vec<String>)>,
+    ) -> Vec<String> {
+        let n = layers.len().max(self.tallies.len());
+        (0..n)
+            .map(|i| {
+                let info = layers.get(i);
+                let bytes = info
+                    .map(|l| l.file_bytes)
+                    .or_else(|| self.tallies.get(i).map(|t| t.1))
+                    .unwrap_or(0);
+                let mut s = format!("layer {i}");
+                if let Some(d) = info
+                    .map(|l| short_digest(&l.digest))
+                    .filter(|d| !d.is_empty())
+                {
+                    s.push_str(&format!(" {d}"));
+                }
+                s.push_str(&format!(": {}", human(bytes)));
+                if let Some(cb) = info.and_then(|l| l.created_by.as_deref()) {
+                    s.push_str(&format!(" [{}]", shorten(cb, 60)));
+                }
+                if let Some((removable, names)) = per_layer.get(&i) {
+                    s.push_str(&format!(
+                        " ({} removable: {})",
+                        human(*removable),
+                        capped_list(names, 8)
+                    ));
+                }
+                s
+            })
+            .collect()
     }
 
     fn setuid_finding(&self) -> Option<ImageFinding> {
@@ -476,6 +478,27 @@ fn tools(fs: &FinalFs, names: &[&str]) -> Vec<Tool> {
         }
     }
     out
+}
+
+/// A tool as the finding names it: its file, size and other names.
+fn tool_text(t: &Tool) -> String {
+    let base = basename(&t.file);
+    let aliases: Vec<&str> = t
+        .names
+        .iter()
+        .map(String::as_str)
+        .filter(|n| *n != base)
+        .collect();
+    if aliases.is_empty() {
+        format!("{} ({})", t.file, human(t.size))
+    } else {
+        format!(
+            "{} ({}; also {})",
+            t.file,
+            human(t.size),
+            aliases.join(", ")
+        )
+    }
 }
 
 fn basename(path: &str) -> &str {

@@ -253,7 +253,18 @@ impl Visitor for SecretScanner {
     }
 
     fn finish(&mut self, fs: &FinalFs) {
-        self.findings.clear();
+        let mut findings = self.credential_findings(fs);
+        findings.extend(self.sensitive_file_findings(fs));
+        self.findings = findings;
+    }
+}
+
+impl SecretScanner {
+    /// Credentials found in files: in the final filesystem, or only in a
+    /// layer (deleted or replaced later) when no surviving file holds the
+    /// same value; generic values in files an OS package owns are left out.
+    fn credential_findings(&self, fs: &FinalFs) -> Vec<ImageFinding> {
+        let mut out = Vec::new();
         let owned = &self.owned;
         let mut hits: Vec<(&(usize, String, String), &Hit)> = self
             .hits
@@ -307,7 +318,7 @@ impl Visitor for SecretScanner {
                     ),
                 )
             };
-            self.findings.push(ImageFinding {
+            out.push(ImageFinding {
                 rule: meta.id,
                 severity,
                 message,
@@ -316,6 +327,13 @@ impl Visitor for SecretScanner {
                 remediation: meta.remediation,
             });
         }
+        out
+    }
+
+    /// Sensitive files (keys, credential stores), each layer's copy once;
+    /// a deleted copy only when no surviving file has the same path.
+    fn sensitive_file_findings(&self, fs: &FinalFs) -> Vec<ImageFinding> {
+        let mut out = Vec::new();
         let surviving: HashSet<&str> = self
             .sensitive
             .iter()
@@ -344,7 +362,7 @@ impl Visitor for SecretScanner {
                     s.layer
                 ));
             }
-            self.findings.push(ImageFinding {
+            out.push(ImageFinding {
                 rule: SENSITIVE_FILE.id,
                 severity: SENSITIVE_FILE.severity,
                 message,
@@ -353,6 +371,7 @@ impl Visitor for SecretScanner {
                 remediation: SENSITIVE_FILE.remediation,
             });
         }
+        out
     }
 }
 
