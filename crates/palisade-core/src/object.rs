@@ -284,7 +284,9 @@ pub enum Content {
 }
 
 /// Finds the objects of a document: the document itself, or the items of
-/// any `*List` kind with `items`.
+/// any `*List` kind with `items`, flattened recursively as kubectl's list
+/// visitor does (a `List` inside a `List` is read item by item). Nesting
+/// is bounded by the loader's depth limit.
 pub fn objects_of(file: &Arc<str>, root: Node) -> Content {
     let Some(id) = object_ref(&root) else {
         let reason = if root.is_map() {
@@ -294,24 +296,10 @@ pub fn objects_of(file: &Arc<str>, root: Node) -> Content {
         };
         return Content::Skipped { reason };
     };
-    if id.kind.ends_with("List") {
-        if let Some(items) = root.get("items") {
-            let objects = items
-                .items()
-                .iter()
-                .enumerate()
-                .filter_map(|(i, item)| {
-                    let id = Arc::new(object_ref(item)?);
-                    Some(Object {
-                        file: file.clone(),
-                        id,
-                        prefix: vec![Seg::key("items"), Seg::Index(i)],
-                        root: item.clone(),
-                    })
-                })
-                .collect();
-            return Content::Objects(objects);
-        }
+    if is_list(&id, &root) {
+        let mut objects = Vec::new();
+        list_items(file, &root, &[], &mut objects);
+        return Content::Objects(objects);
     }
     Content::Objects(vec![Object {
         file: file.clone(),
@@ -319,6 +307,36 @@ pub fn objects_of(file: &Arc<str>, root: Node) -> Content {
         prefix: Vec::new(),
         root,
     }])
+}
+
+/// Whether `root` is a list to read item by item.
+fn is_list(id: &ObjectRef, root: &Node) -> bool {
+    id.kind.ends_with("List") && root.get("items").is_some()
+}
+
+/// Appends the items of the list `list` (at `prefix` in its document) to
+/// `out`, descending into items that are lists themselves.
+fn list_items(file: &Arc<str>, list: &Node, prefix: &[Seg], out: &mut Vec<Object>) {
+    let Some(items) = list.get("items") else {
+        return;
+    };
+    for (i, item) in items.items().iter().enumerate() {
+        let Some(id) = object_ref(item) else {
+            continue;
+        };
+        let mut at = prefix.to_vec();
+        at.extend([Seg::key("items"), Seg::Index(i)]);
+        if is_list(&id, item) {
+            list_items(file, item, &at, out);
+        } else {
+            out.push(Object {
+                file: file.clone(),
+                id: Arc::new(id),
+                prefix: at,
+                root: item.clone(),
+            });
+        }
+    }
 }
 
 /// The identity of a document's root object, when it has `apiVersion` and `kind`.

@@ -341,3 +341,49 @@ fn rules_lists_the_catalog_and_explains_one_rule() {
     let o = run(&["rules", "pss/nope"]);
     assert_eq!(o.status.code(), Some(2));
 }
+
+/// A List inside a List is read item by item, as kubectl reads it: a
+/// privileged Pod two Lists deep is found, at its line (the path is in the
+/// object's own terms, as for every List item).
+#[test]
+fn nested_lists_are_flattened_like_kubectl() {
+    let yaml = b"apiVersion: v1
+kind: List
+items:
+- apiVersion: v1
+  kind: List
+  items:
+  - apiVersion: v1
+    kind: ConfigMap
+    metadata: {name: settings, namespace: shop}
+  - apiVersion: v1
+    kind: Pod
+    metadata: {name: deep, namespace: shop}
+    spec:
+      containers:
+      - name: app
+        image: nginx
+        securityContext:
+          privileged: true
+";
+    let o = run_stdin(&["scan", "--format", "json", "-"], yaml);
+    assert_eq!(
+        o.status.code(),
+        Some(1),
+        "{}",
+        String::from_utf8_lossy(&o.stdout)
+    );
+    let report: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    let privileged: Vec<&serde_json::Value> = report["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|f| f["rule"] == "pss/privileged")
+        .collect();
+    assert_eq!(privileged.len(), 1, "{report}");
+    let f = privileged[0];
+    assert_eq!(f["object"]["name"], "deep");
+    assert_eq!(f["path"], "spec.containers[0].securityContext.privileged");
+    assert_eq!(f["line"], 18);
+    assert_eq!(report["summary"]["workloads"], 1);
+}
