@@ -2,8 +2,9 @@
 //! manifests (`scan`, `rbac`, Gatekeeper constraints and inventory,
 //! `verify` suites) lists it here, so they agree on what is read: files
 //! with a manifest extension (any letter case), in name order, hidden
-//! directories (`.git`) and hidden files skipped below the named directory,
-//! symbolic links not followed (no loops).
+//! directories (`.git`) skipped below the named directory but hidden files
+//! (`.prod.yaml`) read, as kubectl reads them; symbolic links not followed
+//! (no loops).
 
 use std::path::{Path, PathBuf};
 
@@ -44,8 +45,9 @@ pub fn files(dir: &Path, extensions: &[&str], depth: Depth) -> Vec<Entry> {
     if depth == Depth::Flat {
         walker = walker.max_depth(1);
     }
-    let hidden =
-        |e: &walkdir::DirEntry| e.depth() > 0 && e.file_name().to_string_lossy().starts_with('.');
+    let hidden = |e: &walkdir::DirEntry| {
+        e.depth() > 0 && e.file_type().is_dir() && e.file_name().to_string_lossy().starts_with('.')
+    };
     let mut out = Vec::new();
     for entry in walker.into_iter().filter_entry(|e| !hidden(e)) {
         match entry {
@@ -67,7 +69,7 @@ mod tests {
     use super::*;
 
     #[test]
-    fn walk_skips_hidden_and_reads_any_extension_case_in_name_order() {
+    fn walk_skips_hidden_directories_not_hidden_files_in_name_order() {
         let dir = std::env::temp_dir().join(format!("palisade-walk-{}", std::process::id()));
         let _ = std::fs::remove_dir_all(&dir);
         for (p, body) in [
@@ -93,11 +95,11 @@ mod tests {
         };
         assert_eq!(
             names(files(&dir, MANIFEST_EXTENSIONS, Depth::Recursive)),
-            ["A.YML", "b.yaml", "sub/c.json"]
+            [".hidden.yaml", "A.YML", "b.yaml", "sub/c.json"]
         );
         assert_eq!(
             names(files(&dir, YAML_EXTENSIONS, Depth::Flat)),
-            ["A.YML", "b.yaml"]
+            [".hidden.yaml", "A.YML", "b.yaml"]
         );
         let _ = std::fs::remove_dir_all(&dir);
     }

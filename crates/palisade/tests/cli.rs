@@ -387,3 +387,37 @@ items:
     assert_eq!(f["line"], 18);
     assert_eq!(report["summary"]["workloads"], 1);
 }
+
+/// Hidden files inside a scanned directory are read (kubectl applies
+/// them); hidden directories such as `.git` are not.
+#[test]
+fn hidden_files_are_scanned_but_hidden_directories_are_not() {
+    let dir = tempfile::tempdir().unwrap();
+    let pod = "apiVersion: v1\nkind: Pod\nmetadata: {name: NAME, namespace: shop}\nspec:\n  containers:\n  - name: app\n    image: nginx\n    securityContext: {privileged: true}\n";
+    std::fs::write(
+        dir.path().join(".prod.yaml"),
+        pod.replace("NAME", "dotfile"),
+    )
+    .unwrap();
+    std::fs::create_dir(dir.path().join(".git")).unwrap();
+    std::fs::write(
+        dir.path().join(".git/pod.yaml"),
+        pod.replace("NAME", "in-git"),
+    )
+    .unwrap();
+    let o = run(&["scan", "--format", "json", dir.path().to_str().unwrap()]);
+    assert_eq!(
+        o.status.code(),
+        Some(1),
+        "{}",
+        String::from_utf8_lossy(&o.stdout)
+    );
+    let report: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    let names: std::collections::BTreeSet<String> = report["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["object"]["name"].as_str().unwrap().to_string())
+        .collect();
+    assert_eq!(names, ["dotfile".to_string()].into());
+}
