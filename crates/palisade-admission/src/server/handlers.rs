@@ -131,43 +131,33 @@ pub(super) struct Admission {
     read: Result<Read, Skip>,
 }
 
-fn decode_and_read(body: &[u8]) -> Result<Admission, String> {
-    let request = decode_admission(body)?;
-    let read = Read::of(&request);
-    Ok(Admission { request, read })
-}
+/// `POST /validate` (`MUTATE` false) and `POST /mutate` (true): an
+/// AdmissionReview in, an AdmissionReview out.
+pub(super) struct Admit<const MUTATE: bool>;
 
 /// `POST /validate`.
-pub(super) struct Validate;
-
-impl Endpoint for Validate {
-    const NAME: &'static str = "validate";
-    type Request = Admission;
-    fn decode(body: &[u8]) -> Result<Admission, String> {
-        decode_and_read(body)
-    }
-    fn images(eval: &Evaluator, a: &Admission) -> Vec<String> {
-        eval.images_of(&a.request, &a.read)
-    }
-    fn decide(eval: &Evaluator, a: Admission, online: Option<&Online>) -> Answer {
-        admission_answer(&a, eval.validate_read(&a.request, &a.read, online))
-    }
-}
-
+pub(super) type Validate = Admit<false>;
 /// `POST /mutate`.
-pub(super) struct Mutate;
+pub(super) type Mutate = Admit<true>;
 
-impl Endpoint for Mutate {
-    const NAME: &'static str = "mutate";
+impl<const MUTATE: bool> Endpoint for Admit<MUTATE> {
+    const NAME: &'static str = if MUTATE { "mutate" } else { "validate" };
     type Request = Admission;
     fn decode(body: &[u8]) -> Result<Admission, String> {
-        decode_and_read(body)
+        let request = decode_admission(body)?;
+        let read = Read::of(&request);
+        Ok(Admission { request, read })
     }
     fn images(eval: &Evaluator, a: &Admission) -> Vec<String> {
         eval.images_of(&a.request, &a.read)
     }
     fn decide(eval: &Evaluator, a: Admission, online: Option<&Online>) -> Answer {
-        admission_answer(&a, eval.mutate_read(&a.request, &a.read, online))
+        let d = if MUTATE {
+            eval.mutate_read(&a.request, &a.read, online)
+        } else {
+            eval.validate_read(&a.request, &a.read, online)
+        };
+        admission_answer(&a, d)
     }
 }
 
