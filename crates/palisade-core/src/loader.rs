@@ -107,10 +107,10 @@ pub fn decode<'a>(bytes: &'a [u8], limits: &Limits) -> Result<&'a str, Diagnosti
             ),
         });
     }
-    if bytes.starts_with(&[0xFF, 0xFE]) || bytes.starts_with(&[0xFE, 0xFF]) {
+    if let Some(encoding) = wide_encoding(bytes) {
         return Err(Diagnostic {
             pos: start,
-            message: "file is UTF-16; convert it to UTF-8".into(),
+            message: format!("file is {encoding}; convert it to UTF-8"),
         });
     }
     if memchr::memchr(0, bytes).is_some() {
@@ -129,6 +129,19 @@ pub fn decode<'a>(bytes: &'a [u8], limits: &Limits) -> Result<&'a str, Diagnosti
                 message: "file is not valid UTF-8 (binary data?)".into(),
             })
         }
+    }
+}
+
+/// The wide Unicode encoding a byte-order mark at the start of `bytes`
+/// names (`UTF-32` is checked first: its little-endian mark begins with
+/// UTF-16's), or `None`.
+pub fn wide_encoding(bytes: &[u8]) -> Option<&'static str> {
+    if bytes.starts_with(&[0xFF, 0xFE, 0, 0]) || bytes.starts_with(&[0, 0, 0xFE, 0xFF]) {
+        Some("UTF-32")
+    } else if bytes.starts_with(&[0xFF, 0xFE]) || bytes.starts_with(&[0xFE, 0xFF]) {
+        Some("UTF-16")
+    } else {
+        None
     }
 }
 

@@ -7,7 +7,7 @@
 
 use std::io::{self, Read};
 
-use palisade_core::loader::Diagnostic;
+use palisade_core::loader::{wide_encoding, Diagnostic};
 use palisade_core::Pos;
 
 /// The size a piece grows to before it is cut at the next document start.
@@ -126,15 +126,15 @@ fn last_document_start(buf: &[u8]) -> Option<usize> {
 }
 
 /// Checks that a piece is text, as [`palisade_core::loader::decode`] does
-/// for a whole file: no UTF-16, no NUL bytes, valid UTF-8, a leading BOM
+/// for a whole file: no UTF-16 or UTF-32, no NUL bytes, valid UTF-8, a leading BOM
 /// dropped. A NUL anywhere is reported before invalid UTF-8, as for a
 /// whole file (see [`validate`]).
 fn decode(bytes: Vec<u8>, line: u32, first: bool) -> Result<Piece, Diagnostic> {
     let at = |line| Pos { line, col: 1 };
-    if first && (bytes.starts_with(&[0xFF, 0xFE]) || bytes.starts_with(&[0xFE, 0xFF])) {
+    if let Some(encoding) = wide_encoding(&bytes).filter(|_| first) {
         return Err(Diagnostic {
             pos: at(1),
-            message: "file is UTF-16; convert it to UTF-8".into(),
+            message: format!("file is {encoding}; convert it to UTF-8"),
         });
     }
     if memchr::memchr(0, &bytes).is_some() {
@@ -170,7 +170,7 @@ fn nul() -> Diagnostic {
 
 /// Reads all of `input`, passing every piece of text to `each`, and
 /// returns the first problem in whole-file order of precedence: a read
-/// error, UTF-16, NUL bytes anywhere, then the first invalid UTF-8.
+/// error, UTF-16 or UTF-32, NUL bytes anywhere, then the first invalid UTF-8.
 pub(crate) fn validate<R: Read>(input: R, mut each: impl FnMut(&Piece)) -> Option<Problem> {
     let mut pieces = Pieces::new(input);
     let mut utf8 = None;
@@ -239,6 +239,13 @@ mod tests {
         assert!(
             matches!(validate(&utf16[..], |_| {}), Some(Problem::Decode(d)) if d.message.contains("UTF-16"))
         );
+        // UTF-32 is named as such, in both byte orders (its little-endian
+        // mark begins with UTF-16's).
+        for utf32 in [&b"\xFF\xFE\0\0a\0\0\0"[..], &b"\0\0\xFE\xFF\0\0\0a"[..]] {
+            assert!(
+                matches!(validate(utf32, |_| {}), Some(Problem::Decode(d)) if d.message == "file is UTF-32; convert it to UTF-8")
+            );
+        }
         let mut late_nul = b"a: \xC3\n".to_vec();
         late_nul.extend(format!("---\nb: {}\n", "z".repeat(PIECE_BYTES)).bytes());
         late_nul.extend(b"---\nc: \0\n");

@@ -421,3 +421,22 @@ fn hidden_files_are_scanned_but_hidden_directories_are_not() {
         .collect();
     assert_eq!(names, ["dotfile".to_string()].into());
 }
+
+/// A UTF-32 file is called UTF-32 (it was called UTF-16), with exit 2.
+#[test]
+fn utf32_input_is_named_utf32() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("pod.yaml");
+    let mut bytes = vec![0xFF, 0xFE, 0, 0];
+    for c in "kind: Pod\n".chars() {
+        bytes.extend((c as u32).to_le_bytes());
+    }
+    std::fs::write(&file, bytes).unwrap();
+    let o = run(&["scan", "--format", "json", file.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(2));
+    let report: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(
+        report["errors"][0]["message"],
+        "file is UTF-32; convert it to UTF-8"
+    );
+}
