@@ -507,8 +507,9 @@ impl Evaluator {
         user.is_some_and(|u| ex.usernames.contains(u))
             || groups.iter().any(|g| ex.groups.contains(g))
             || (!r.namespace.is_empty() && any_glob(&ex.namespaces, &r.namespace))
-            || r.runtime_class()
-                .is_some_and(|rc| ex.runtime_class_names.iter().any(|x| x == rc))
+            || (!ex.runtime_class_names.is_empty()
+                && r.runtime_class()
+                    .is_some_and(|rc| ex.runtime_class_names.iter().any(|x| x == rc)))
     }
 }
 

@@ -367,13 +367,8 @@ items:
           privileged: true
 ";
     let o = run_stdin(&["scan", "--format", "json", "-"], yaml);
-    assert_eq!(
-        o.status.code(),
-        Some(1),
-        "{}",
-        String::from_utf8_lossy(&o.stdout)
-    );
-    let report: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(o.status.code(), Some(1), "{}", stdout(&o));
+    let report = json(&o);
     let privileged: Vec<&serde_json::Value> = report["findings"]
         .as_array()
         .unwrap()
@@ -394,25 +389,20 @@ items:
 fn hidden_files_are_scanned_but_hidden_directories_are_not() {
     let dir = tempfile::tempdir().unwrap();
     let pod = "apiVersion: v1\nkind: Pod\nmetadata: {name: NAME, namespace: shop}\nspec:\n  containers:\n  - name: app\n    image: nginx\n    securityContext: {privileged: true}\n";
-    std::fs::write(
-        dir.path().join(".prod.yaml"),
-        pod.replace("NAME", "dotfile"),
-    )
-    .unwrap();
-    std::fs::create_dir(dir.path().join(".git")).unwrap();
-    std::fs::write(
-        dir.path().join(".git/pod.yaml"),
-        pod.replace("NAME", "in-git"),
-    )
-    .unwrap();
-    let o = run(&["scan", "--format", "json", dir.path().to_str().unwrap()]);
-    assert_eq!(
-        o.status.code(),
-        Some(1),
-        "{}",
-        String::from_utf8_lossy(&o.stdout)
+    write_temp(
+        dir.path(),
+        ".prod.yaml",
+        pod.replace("NAME", "dotfile").as_bytes(),
     );
-    let report: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    std::fs::create_dir(dir.path().join(".git")).unwrap();
+    write_temp(
+        dir.path(),
+        ".git/pod.yaml",
+        pod.replace("NAME", "in-git").as_bytes(),
+    );
+    let o = run(&["scan", "--format", "json", dir.path().to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(1), "{}", stdout(&o));
+    let report = json(&o);
     let names: std::collections::BTreeSet<String> = report["findings"]
         .as_array()
         .unwrap()
@@ -426,15 +416,14 @@ fn hidden_files_are_scanned_but_hidden_directories_are_not() {
 #[test]
 fn utf32_input_is_named_utf32() {
     let dir = tempfile::tempdir().unwrap();
-    let file = dir.path().join("pod.yaml");
     let mut bytes = vec![0xFF, 0xFE, 0, 0];
     for c in "kind: Pod\n".chars() {
         bytes.extend((c as u32).to_le_bytes());
     }
-    std::fs::write(&file, bytes).unwrap();
+    let file = write_temp(dir.path(), "pod.yaml", &bytes);
     let o = run(&["scan", "--format", "json", file.to_str().unwrap()]);
     assert_eq!(o.status.code(), Some(2));
-    let report: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    let report = json(&o);
     assert_eq!(
         report["errors"][0]["message"],
         "file is UTF-32; convert it to UTF-8"
