@@ -168,49 +168,125 @@ pub struct Chunk<'a> {
     pub text: &'a str,
     /// 0-based number of the line the text starts on.
     pub line_offset: u32,
+    /// 0-based column the text starts at on that line (a JSON value that
+    /// follows another on the same line); 0 for chunks of YAML.
+    pub col_offset: u32,
 }
 
-/// Cuts a stream at document-start lines (`---` at column 0). Such lines are
-/// "forbidden" inside any scalar by the YAML spec, so the cut is exact.
+/// Cuts a stream at document-start lines (`---` at column 0) and after
+/// document-end lines (`...`). Both are "forbidden" inside any scalar by
+/// the YAML spec, so the cut is exact. Directives (`%YAML`, `%TAG`) stay
+/// with the document they precede. A stream of concatenated JSON objects
+/// (`{...}{...}`, which kubectl reads as a JSON stream) is cut between them.
 pub fn split_documents(text: &str) -> Vec<Chunk<'_>> {
+    if let Some(values) = split_json_stream(text) {
+        return values;
+    }
     let bytes = text.as_bytes();
     let mut chunks = Vec::new();
     let mut chunk_start = 0usize;
     let mut chunk_line = 0u32;
+    // Whether the chunk so far holds only directives, comments and blank lines.
+    let mut preamble = true;
     let mut line_no = 0u32;
     let mut line_start = 0usize;
-    loop {
-        let is_marker = bytes[line_start..].starts_with(b"---")
-            && matches!(
-                bytes.get(line_start + 3),
-                None | Some(b' ' | b'\t' | b'\r' | b'\n')
-            );
-        if is_marker && line_start > chunk_start {
+    while line_start < bytes.len() {
+        let line_end =
+            memchr::memchr(b'\n', &bytes[line_start..]).map_or(bytes.len(), |i| line_start + i + 1);
+        let line = &bytes[line_start..line_end];
+        let marker = |m: &[u8]| {
+            line.starts_with(m) && matches!(line.get(3), None | Some(b' ' | b'\t' | b'\r' | b'\n'))
+        };
+        if marker(b"---") && line_start > chunk_start && !preamble {
             chunks.push(Chunk {
                 text: &text[chunk_start..line_start],
                 line_offset: chunk_line,
+                col_offset: 0,
             });
             chunk_start = line_start;
             chunk_line = line_no;
         }
-        match memchr::memchr(b'\n', &bytes[line_start..]) {
-            Some(i) => {
-                line_start += i + 1;
-                line_no += 1;
-                if line_start >= bytes.len() {
-                    break;
-                }
-            }
-            None => break,
+        preamble &= match line.iter().position(|b| !matches!(b, b' ' | b'\t')) {
+            None => true,
+            Some(i) => matches!(line[i], b'#' | b'\r' | b'\n') || (i == 0 && line[0] == b'%'),
+        };
+        line_no += 1;
+        if marker(b"...") {
+            chunks.push(Chunk {
+                text: &text[chunk_start..line_end],
+                line_offset: chunk_line,
+                col_offset: 0,
+            });
+            chunk_start = line_end;
+            chunk_line = line_no;
+            preamble = true;
         }
+        line_start = line_end;
     }
     if chunk_start < bytes.len() {
         chunks.push(Chunk {
             text: &text[chunk_start..],
             line_offset: chunk_line,
+            col_offset: 0,
         });
     }
     chunks
+}
+
+/// The objects of a JSON stream, when `text` starts with `{` (as kubectl
+/// decides between JSON and YAML) and holds two or more objects separated
+/// only by whitespace; `None` otherwise, and the text is read as YAML.
+fn split_json_stream(text: &str) -> Option<Vec<Chunk<'_>>> {
+    let bytes = text.as_bytes();
+    let first = bytes.iter().position(|b| !b.is_ascii_whitespace())?;
+    if bytes[first] != b'{' {
+        return None;
+    }
+    let mut values = Vec::new();
+    let (mut depth, mut in_string, mut escaped) = (0usize, false, false);
+    let (mut start, mut line, mut line_start) = (first, 0u32, 0usize);
+    let mut value_pos = (0u32, first as u32);
+    for (i, &b) in bytes.iter().enumerate().skip(first) {
+        if in_string {
+            match b {
+                _ if escaped => escaped = false,
+                b'\\' => escaped = true,
+                b'"' => in_string = false,
+                _ => {}
+            }
+        } else if depth == 0 {
+            match b {
+                b'{' => {
+                    start = i;
+                    value_pos = (line, (i - line_start) as u32);
+                    depth = 1;
+                }
+                b' ' | b'\t' | b'\r' | b'\n' => {}
+                _ => return None,
+            }
+        } else {
+            match b {
+                b'"' => in_string = true,
+                b'{' | b'[' => depth += 1,
+                b'}' | b']' => {
+                    depth -= 1;
+                    if depth == 0 {
+                        values.push(Chunk {
+                            text: &text[start..=i],
+                            line_offset: value_pos.0,
+                            col_offset: value_pos.1,
+                        });
+                    }
+                }
+                _ => {}
+            }
+        }
+        if b == b'\n' {
+            line += 1;
+            line_start = i + 1;
+        }
+    }
+    (depth == 0 && values.len() > 1).then_some(values)
 }
 
 fn load_chunk_into(chunk: Chunk<'_>, limits: &Limits, out: &mut Loaded) {
@@ -230,13 +306,13 @@ fn load_chunk_into(chunk: Chunk<'_>, limits: &Limits, out: &mut Loaded) {
         return;
     }
     let braces = memchr::memmem::find(chunk.text.as_bytes(), b"{{").is_some();
-    let mut builder = Builder::new(chunk.line_offset, limits, braces);
+    let mut builder = Builder::new((chunk.line_offset, chunk.col_offset), limits, braces);
     let mut parser = Parser::new_from_str(chunk.text);
     loop {
         match parser.next_event() {
             None => break,
             Some(Err(e)) => {
-                let mut d = scan_error(&e, chunk.line_offset, limits);
+                let mut d = scan_error(&e, (chunk.line_offset, chunk.col_offset), limits);
                 if braces {
                     d.message = HELM_MESSAGE.into();
                 }
@@ -259,8 +335,9 @@ fn load_chunk_into(chunk: Chunk<'_>, limits: &Limits, out: &mut Loaded) {
     }
 }
 
-fn scan_error(e: &ScanError, line_offset: u32, limits: &Limits) -> Diagnostic {
+fn scan_error(e: &ScanError, offset: (u32, u32), limits: &Limits) -> Diagnostic {
     let m = e.marker();
+    let (line_offset, col_offset) = offset;
     let message = if e.info().contains("recursion limit") {
         format!("nesting deeper than {} levels", limits.max_depth)
     } else {
@@ -269,7 +346,7 @@ fn scan_error(e: &ScanError, line_offset: u32, limits: &Limits) -> Diagnostic {
     Diagnostic {
         pos: Pos {
             line: m.line() as u32 + line_offset,
-            col: m.col() as u32 + 1,
+            col: m.col() as u32 + 1 + if m.line() == 1 { col_offset } else { 0 },
         },
         message,
     }

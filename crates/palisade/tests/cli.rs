@@ -429,3 +429,53 @@ fn utf32_input_is_named_utf32() {
         "file is UTF-32; convert it to UTF-8"
     );
 }
+
+/// YAML that libyaml (and so kubectl) reads is read: a flow sequence closed
+/// at the key's column, a quoted scalar continued at the key's column (both
+/// were "malformed YAML: invalid indentation"), and a file of concatenated
+/// JSON objects, each checked at its own line.
+#[test]
+fn yaml_and_json_that_kubectl_reads_are_checked() {
+    let yaml = b"apiVersion: v1
+kind: Pod
+metadata:
+  name: spire
+  namespace: shop
+  annotations:
+    description: \"Runs the agent
+    on every node\"
+spec:
+  containers:
+  - name: agent
+    image: nginx
+    args: [
+      \"-config\",
+      \"/run/agent.conf\"
+    ]
+    securityContext:
+      privileged: true
+";
+    let o = run_stdin(&["scan", "--format", "json", "-"], yaml);
+    let report = json(&o);
+    assert_eq!(report["errors"], serde_json::json!([]), "{report}");
+    let privileged = |r: &serde_json::Value| {
+        r["findings"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|f| f["rule"] == "pss/privileged")
+            .map(|f| (f["object"]["name"].clone(), f["line"].clone()))
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(privileged(&report), [("spire".into(), 18.into())]);
+
+    let stream = br#"{"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "a"}}
+{"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "second", "namespace": "shop"},
+ "spec": {"containers": [{"name": "app", "image": "nginx",
+   "securityContext": {"privileged": true}}]}}"#;
+    let o = run_stdin(&["scan", "--format", "json", "-"], stream);
+    let report = json(&o);
+    assert_eq!(report["errors"], serde_json::json!([]), "{report}");
+    assert_eq!(privileged(&report), [("second".into(), 4.into())]);
+    assert_eq!(report["summary"]["documents"], 2, "{report}");
+}

@@ -34,6 +34,7 @@ pub(super) enum Frame {
 /// Builds nodes from parser events, enforcing the limits.
 pub(super) struct Builder<'l> {
     line_offset: u32,
+    col_offset: u32,
     braces: bool,
     limits: &'l Limits,
     stack: Vec<Frame>,
@@ -44,9 +45,11 @@ pub(super) struct Builder<'l> {
 }
 
 impl<'l> Builder<'l> {
-    pub(super) fn new(line_offset: u32, limits: &'l Limits, braces: bool) -> Self {
+    /// `offset`: the 0-based line and column the chunk starts at.
+    pub(super) fn new(offset: (u32, u32), limits: &'l Limits, braces: bool) -> Self {
         Builder {
-            line_offset,
+            line_offset: offset.0,
+            col_offset: offset.1,
             braces,
             limits,
             stack: Vec::new(),
@@ -60,7 +63,13 @@ impl<'l> Builder<'l> {
     pub(super) fn pos(&self, span: &Span) -> Pos {
         Pos {
             line: span.start.line() as u32 + self.line_offset,
-            col: span.start.col() as u32 + 1,
+            col: span.start.col() as u32
+                + 1
+                + if span.start.line() == 1 {
+                    self.col_offset
+                } else {
+                    0
+                },
         }
     }
 
@@ -114,7 +123,12 @@ impl<'l> Builder<'l> {
                 if self.expecting_key() {
                     let plain = style == ScalarStyle::Plain && tag.is_none();
                     let merge = plain && text == "<<";
-                    return self.key(key_text(text, plain), pos, merge);
+                    let key = key_text(text, plain);
+                    if anchor > 0 {
+                        let node = Node::new(pos, Value::Str(key.clone()));
+                        self.anchors.insert(anchor, (node, 1));
+                    }
+                    return self.key(key, pos, merge);
                 }
                 self.count(1, pos)?;
                 let value = resolve_scalar(text, style, tag.as_deref());

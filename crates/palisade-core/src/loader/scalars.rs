@@ -22,7 +22,10 @@ pub(super) fn resolve_scalar(text: Cow<'_, str>, style: ScalarStyle, tag: Option
             _ if style == ScalarStyle::Plain => resolve_non_str(&text),
             _ => None,
         },
-        _ if style == ScalarStyle::Plain => resolve_non_str(&text),
+        // Any other tag, the non-specific `!` among them, makes a string,
+        // as go-yaml resolves only untagged and core-schema scalars.
+        Some(_) => None,
+        None if style == ScalarStyle::Plain => resolve_non_str(&text),
         _ => None,
     };
     resolved.unwrap_or_else(|| Value::Str(text.into_owned()))

@@ -154,3 +154,55 @@ fn oversized_document_is_refused() {
     assert_eq!(l.documents.len(), 1);
     assert!(l.errors[0].message.contains("over the limit"));
 }
+
+#[test]
+fn concatenated_json_objects_are_separate_documents_with_positions() {
+    let l = load("{\"kind\": \"Pod\", \"a\": \"}\"}{\"kind\": \"Service\"}\n  {\"kind\":\n \"ConfigMap\"}\n");
+    assert!(l.errors.is_empty(), "{:?}", l.errors);
+    let kinds: Vec<_> = l
+        .documents
+        .iter()
+        .map(|d| d.root.get("kind").unwrap().as_str().unwrap().to_string())
+        .collect();
+    assert_eq!(kinds, ["Pod", "Service", "ConfigMap"]);
+    // The second object starts mid-line, after the first one's 25 bytes.
+    let svc = l.documents[1].root.entry("kind").unwrap();
+    assert_eq!(svc.key_pos, Pos { line: 1, col: 27 });
+    let cm = l.documents[2].root.entry("kind").unwrap();
+    assert_eq!(cm.key_pos, Pos { line: 2, col: 4 });
+    // One object, or objects with anything but whitespace between them, read as before.
+    assert_eq!(load("{\"a\": 1}\n").documents.len(), 1);
+    assert_eq!(load("{\"a\": 1} x {\"b\": 2}").errors.len(), 1);
+}
+
+#[test]
+fn directives_stay_with_their_document_and_document_end_lines_cut() {
+    let l = load("%YAML 1.2\n---\na: 1\n...\n%YAML 1.2\n---\nb: 2\n...\nc: 3\n");
+    assert!(l.errors.is_empty(), "{:?}", l.errors);
+    assert_eq!(l.documents.len(), 3);
+    assert_eq!(l.documents[2].root.entry("c").unwrap().key_pos.line, 9);
+}
+
+#[test]
+fn libyaml_indentation_leniency_is_read_as_kubectl_reads_it() {
+    // A flow sequence closed at the key's column (Istio's SPIRE quickstart)
+    // and a double-quoted scalar continued at the key's column (Gatekeeper
+    // library templates): both refused as "invalid indentation" before.
+    let l = load("args: [\n  \"-a\",\n  \"-b\"\n]\nmetadata:\n  description: \"Requires\n  all\"\n");
+    assert!(l.errors.is_empty(), "{:?}", l.errors);
+    let root = &l.documents[0].root;
+    assert_eq!(root.get("args").unwrap().items().len(), 2);
+    let d = root.get_path(&["metadata", "description"]).unwrap();
+    assert_eq!(d.as_str(), Some("Requires all"));
+}
+
+#[test]
+fn anchored_keys_and_the_non_specific_tag() {
+    let l = load("&k key: value\nother: *k\nlist: [! 12, 12]\n");
+    assert!(l.errors.is_empty(), "{:?}", l.errors);
+    let root = &l.documents[0].root;
+    assert_eq!(root.get("other").unwrap().as_str(), Some("key"));
+    let list = root.get("list").unwrap().items();
+    assert_eq!(list[0].value, Value::Str("12".into()));
+    assert_eq!(list[1].value, Value::Int(12));
+}
