@@ -28,15 +28,19 @@ pub(crate) enum Cap {
     TokenCreate,
     /// nodes/proxy.
     NodesProxy,
-    /// approve or sign CSRs.
+    /// approve CSRs (update on the approval subresource and approve on a
+    /// signer, in any rules of the role) or sign them.
     CsrApprove,
     /// change admission webhooks and policies.
     WebhookConfig,
+    /// update or patch services/status: set a LoadBalancer's ingress IP and
+    /// intercept the cluster's traffic to it (CVE-2020-8554).
+    ServiceStatus,
 }
 
 impl Cap {
     /// Every capability, most severe first (the order findings and paths use).
-    pub(crate) const ALL: [Cap; 10] = [
+    pub(crate) const ALL: [Cap; 11] = [
         Cap::ClusterAdmin,
         Cap::SecretsRead,
         Cap::EscalateBind,
@@ -47,6 +51,7 @@ impl Cap {
         Cap::PodExec,
         Cap::CsrApprove,
         Cap::WebhookConfig,
+        Cap::ServiceStatus,
     ];
 
     fn bit(self) -> u32 {
@@ -67,6 +72,7 @@ impl Cap {
             Cap::NodesProxy => &catalog::NODES_PROXY,
             Cap::CsrApprove => &catalog::CSR_APPROVE,
             Cap::WebhookConfig => &catalog::WEBHOOK_CONFIG,
+            Cap::ServiceStatus => &catalog::SERVICE_STATUS,
         }
     }
 
@@ -83,13 +89,17 @@ impl Cap {
             Cap::NodesProxy => "reach the kubelet API through nodes/proxy",
             Cap::CsrApprove => "approve or sign certificate signing requests",
             Cap::WebhookConfig => "change admission webhooks or policies",
+            Cap::ServiceStatus => "set Services' load-balancer addresses (services/status)",
         }
     }
 
     /// Whether holding it is a privilege-escalation path: it reaches Secrets
     /// or rights equivalent to cluster-admin in its scope.
     pub(crate) fn escalation(self) -> bool {
-        !matches!(self, Cap::PodExec | Cap::CsrApprove | Cap::WebhookConfig)
+        !matches!(
+            self,
+            Cap::PodExec | Cap::CsrApprove | Cap::WebhookConfig | Cap::ServiceStatus
+        )
     }
 }
 
@@ -100,6 +110,10 @@ pub(crate) struct Caps(u32);
 
 const ANY: u32 = 1 << 30;
 const NON_DISCOVERY: u32 = 1 << 31;
+/// update/patch on certificatesigningrequests/approval: half of [`Cap::CsrApprove`].
+const CSR_APPROVAL: u32 = 1 << 28;
+/// approve on signers: the other half.
+const SIGNER_APPROVE: u32 = 1 << 29;
 
 impl Caps {
     /// Whether `cap` is in the set.
@@ -114,9 +128,23 @@ impl Caps {
     pub(crate) fn non_discovery(self) -> bool {
         self.0 & NON_DISCOVERY != 0
     }
-    /// The union.
+    /// The union; capabilities that take two rules (approving CSRs) are
+    /// held once both halves are in it.
     pub(crate) fn union(self, other: Caps) -> Caps {
-        Caps(self.0 | other.0)
+        Caps(self.0 | other.0).completed()
+    }
+    fn completed(self) -> Caps {
+        let both = CSR_APPROVAL | SIGNER_APPROVE;
+        if self.0 & both == both {
+            Caps(self.0 | Cap::CsrApprove.bit())
+        } else {
+            self
+        }
+    }
+    /// Whether a rule with these capabilities is (part of) what grants
+    /// `cap`: it holds it, or holds half of a two-rule capability.
+    pub(crate) fn grants_part(self, cap: Cap) -> bool {
+        self.has(cap) || (cap == Cap::CsrApprove && self.0 & (CSR_APPROVAL | SIGNER_APPROVE) != 0)
     }
     /// The risky capabilities in the set, most severe first.
     pub(crate) fn iter(self) -> impl Iterator<Item = Cap> {
@@ -224,15 +252,17 @@ fn checks(cap: Cap) -> &'static [Check] {
             C
         }
         Cap::CsrApprove => {
-            const C: &[Check] = &[
-                check(CERTS, &["signers"], &["approve", "sign"], true),
-                check(
-                    CERTS,
-                    &["certificatesigningrequests/approval"],
-                    &["update", "patch"],
-                    true,
-                ),
-            ];
+            // Approving takes two halves as well, checked in `of_rule`.
+            const C: &[Check] = &[check(CERTS, &["signers"], &["sign"], true)];
+            C
+        }
+        Cap::ServiceStatus => {
+            const C: &[Check] = &[check(
+                &[""],
+                &["services/status"],
+                &["update", "patch"],
+                false,
+            )];
             C
         }
         Cap::WebhookConfig => {
@@ -323,7 +353,22 @@ pub(crate) fn of_rule(rule: &RuleParts<'_>, cluster: bool) -> Caps {
             bits |= cap.bit();
         }
     }
-    Caps(bits)
+    if cluster {
+        const APPROVAL: Check = check(
+            CERTS,
+            &["certificatesigningrequests/approval"],
+            &["update", "patch"],
+            true,
+        );
+        const APPROVE: Check = check(CERTS, &["signers"], &["approve"], true);
+        if holds(rule, &APPROVAL) {
+            bits |= CSR_APPROVAL;
+        }
+        if holds(rule, &APPROVE) {
+            bits |= SIGNER_APPROVE;
+        }
+    }
+    Caps(bits).completed()
 }
 
 #[cfg(test)]
@@ -352,6 +397,44 @@ mod tests {
             },
             cluster,
         )
+    }
+
+    #[test]
+    fn csr_approval_needs_both_halves_in_the_role() {
+        let approval = caps(
+            &["certificates.k8s.io"],
+            &["certificatesigningrequests/approval"],
+            &["update"],
+            &[],
+            true,
+        );
+        let approve = caps(
+            &["certificates.k8s.io"],
+            &["signers"],
+            &["approve"],
+            &[],
+            true,
+        );
+        assert!(!approval.has(Cap::CsrApprove) && approval.grants_part(Cap::CsrApprove));
+        assert!(!approve.has(Cap::CsrApprove));
+        assert!(approval.union(approve).has(Cap::CsrApprove));
+        assert!(
+            caps(&["certificates.k8s.io"], &["signers"], &["sign"], &[], true).has(Cap::CsrApprove)
+        );
+        let both = caps(
+            &["certificates.k8s.io"],
+            &["certificatesigningrequests/approval", "signers"],
+            &["update", "approve"],
+            &[],
+            true,
+        );
+        assert!(both.has(Cap::CsrApprove));
+    }
+
+    #[test]
+    fn services_status_update_is_a_capability() {
+        assert!(caps(&[""], &["services/status"], &["patch"], &[], false).has(Cap::ServiceStatus));
+        assert!(!caps(&[""], &["services"], &["patch"], &[], false).has(Cap::ServiceStatus));
     }
 
     #[test]

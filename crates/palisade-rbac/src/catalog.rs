@@ -145,6 +145,17 @@ pub static WEBHOOK_CONFIG: RuleMeta = RuleMeta {
     references: &["https://kubernetes.io/docs/concepts/security/rbac-good-practices/#control-admission-webhooks", CIS],
 };
 
+/// `rbac/services-status`.
+pub static SERVICE_STATUS: RuleMeta = RuleMeta {
+    id: "rbac/services-status",
+    title: "Subject can set Services' load-balancer addresses (services/status)",
+    severity: Severity::Medium,
+    level: None,
+    rationale: "update or patch on services/status sets status.loadBalancer.ingress of a LoadBalancer Service; kube-proxy then routes the cluster's own traffic for that IP to the Service, so the holder can intercept traffic meant for any address, inside or outside the cluster (CVE-2020-8554, which Kubernetes does not fix in code).",
+    remediation: "Keep services/status for the cloud controller and load-balancer controllers; restrict externalIPs and load-balancer IPs with an admission policy.",
+    references: &["https://github.com/kubernetes/kubernetes/issues/97076"],
+};
+
 /// `rbac/anonymous-access`.
 pub static ANONYMOUS: RuleMeta = RuleMeta {
     id: "rbac/anonymous-access",
@@ -214,6 +225,7 @@ pub fn catalog() -> Vec<&'static RuleMeta> {
         &TOKEN_CREATE,
         &NODES_PROXY,
         &CSR_APPROVE,
+        &SERVICE_STATUS,
         &WEBHOOK_CONFIG,
         &ANONYMOUS,
         &USER_SUBJECT,

@@ -155,7 +155,7 @@ fn findings_come_in_input_order_with_risky_pods_last() {
 #[test]
 fn catalog_has_one_entry_per_rule_id_found() {
     let ids: Vec<&str> = palisade_rbac::catalog().iter().map(|m| m.id).collect();
-    assert_eq!(ids.len(), 17);
+    assert_eq!(ids.len(), 18);
     let a = run(RISKY);
     assert!(a.findings().iter().all(|f| ids.contains(&f.rule)));
 }

@@ -213,15 +213,39 @@ fn nodes_proxy_is_reported_only_cluster_wide() {
     assert!(rules_of(r, false).is_empty());
 }
 
+/// Approving takes update on the approval subresource and approve on a
+/// signer; either alone (a GitOps server's ClusterRole updates approvals
+/// but approves no signer) is not reported. Signing alone is.
 #[test]
-fn approving_csrs_is_reported() {
-    let r = "- {apiGroups: [certificates.k8s.io], resources: [signers], resourceNames: [kubernetes.io/kube-apiserver-client], verbs: [approve]}";
+fn approving_csrs_is_reported_only_with_both_halves() {
+    let approval = "- {apiGroups: [certificates.k8s.io], resources: [certificatesigningrequests/approval], verbs: [update]}";
+    let signer = "- {apiGroups: [certificates.k8s.io], resources: [signers], resourceNames: [kubernetes.io/kube-apiserver-client], verbs: [approve]}";
+    assert!(rules_of(approval, false).is_empty());
+    assert!(rules_of(signer, false).is_empty());
+    let both = format!("{approval}\n{signer}");
     assert_eq!(
-        rules_of(r, false),
+        rules_of(&both, false),
+        vec!["rbac/csr-approve subjects[0] 13:3"]
+    );
+    let sign = "- {apiGroups: [certificates.k8s.io], resources: [signers], verbs: [sign]}";
+    assert_eq!(
+        rules_of(sign, false),
         vec!["rbac/csr-approve subjects[0] 12:3"]
     );
     let r = "- {apiGroups: [certificates.k8s.io], resources: [certificatesigningrequests], verbs: [create, get]}";
     assert!(rules_of(r, false).is_empty());
+}
+
+/// CVE-2020-8554: whoever patches services/status can claim any IP.
+#[test]
+fn services_status_updates_are_reported() {
+    let r = "- {apiGroups: [\"\"], resources: [services/status], verbs: [patch]}";
+    assert_eq!(
+        rules_of(r, true),
+        vec!["rbac/services-status subjects[0] 12:3"]
+    );
+    let r = "- {apiGroups: [\"\"], resources: [services], verbs: [patch]}";
+    assert!(rules_of(r, true).is_empty());
 }
 
 #[test]

@@ -29,6 +29,9 @@ pub(crate) struct Builtin {
     pub(crate) before: usize,
     pub(crate) after: usize,
     pub(crate) mixed: bool,
+    /// The finding is at the secret, not at the start of the match (the
+    /// pattern reaches back to context that is reported on its own).
+    pub(crate) at_secret: bool,
 }
 
 pub(crate) const fn builtin(
@@ -46,6 +49,7 @@ pub(crate) const fn builtin(
         before: 0,
         after: 0,
         mixed: false,
+        at_secret: false,
     }
 }
 
@@ -87,6 +91,19 @@ pub(crate) static BUILTINS: &[Builtin] = &[
             Kind::Specific,
             &["secret"],
             r#"(?i:secret)[A-Za-z0-9_.\-]{0,25}(?:\\?["'])?[ \t]*(?:=|:=|=>|:)[ \t]*(?:\\?["'])?(?P<secret>[A-Za-z0-9/+]{40})(?:[^A-Za-z0-9/+=]|$)"#,
+        )
+    },
+    // A secret access key written next to its key id without a `secret`
+    // name: a credentials CSV (`AKIA…,wJalr…`), `aws configure set … KEY`.
+    Builtin {
+        after: 256,
+        mixed: true,
+        at_secret: true,
+        ..builtin(
+            "aws-secret-access-key",
+            Kind::Specific,
+            &["AKIA", "ASIA"],
+            r"(?-u:\b)(?:AKIA|ASIA)[A-Z2-7]{16}(?s:.){0,160}?[^A-Za-z0-9/+](?P<secret>[A-Za-z0-9/+]{40})(?:[^A-Za-z0-9/+=]|$)",
         )
     },
     builtin(

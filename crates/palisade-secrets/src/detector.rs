@@ -25,6 +25,8 @@ pub(crate) struct Spec {
     /// The value must mix digits, upper and lower case (random keys do;
     /// identifiers such as `policy/AWSBillingReadOnlyAccess` do not).
     mixed: bool,
+    /// Found at the secret rather than the match's start.
+    at_secret: bool,
 }
 
 thread_local! {
@@ -220,7 +222,8 @@ impl Detector {
                     .or_else(|| caps.get(1))
                     .unwrap_or(whole);
                 let value = secret.as_str();
-                let span = (lo + whole.start(), lo + whole.end());
+                let at = if spec.at_secret { secret } else { whole };
+                let span = (lo + at.start(), lo + at.end());
                 if found.iter().any(|f| f.span.0 < span.1 && span.0 < f.span.1) {
                     continue;
                 }
@@ -257,7 +260,7 @@ impl Detector {
                         detector: spec.name.to_string(),
                         preview: preview(value),
                         high,
-                        offset: lo + whole.start(),
+                        offset: span.0,
                     },
                 });
             }
@@ -412,6 +415,7 @@ impl Compiled {
                 before: b.before,
                 after: b.after,
                 mixed: b.mixed,
+                at_secret: b.at_secret,
             });
             self.keywords
                 .extend(b.keywords.iter().map(|k| (k.to_string(), idx)));
@@ -438,6 +442,7 @@ impl Compiled {
                 before: 0,
                 after: 0,
                 mixed: false,
+                at_secret: false,
             });
             let kws: Vec<&String> = x.keywords.iter().filter(|k| !k.is_empty()).collect();
             if kws.is_empty() {

@@ -98,6 +98,69 @@ fn entropy_splits_high_and_weak() {
     assert!(scan(None, "ghp_aB3dE5fG7hJ9kL1mN3pQ5rS7tU9vW1xY3zA5")[0].high);
 }
 
+/// Placeholders found on public manifests are not credentials; real values
+/// that merely contain a placeholder's character are.
+#[test]
+fn placeholders_are_judged_by_the_whole_value() {
+    for (key, v) in [
+        ("API_KEY", "INSERT_YOUR_API_KEY_HERE"),
+        ("AZURE_STORAGE_ACCOUNT_KEY", "mystorageaccountkey"),
+        ("AUTH_TOKEN", "ThisIsASuperLongToken"),
+        ("DB_PASSWORD", "changeme"),
+        ("DB_PASSWORD", "db-password"),
+        ("password", "Password"),
+        ("ADMIN_PASSWORD", "<admin password>"),
+        ("DB_PASSWORD", "$DB_PASSWORD"),
+        ("DB_PASSWORD", "Example123!"),
+    ] {
+        assert!(names(Some(key), v).is_empty(), "{key}={v}");
+    }
+    assert!(names(
+        None,
+        "AccountKey=mystorageaccountkey;EndpointSuffix=core.windows.net"
+    )
+    .is_empty());
+    for (key, v) in [
+        ("DB_PASSWORD", "Zq8rT2mK9w<L4xVb7Nc3Hd6"),
+        ("DB_PASSWORD", "$ecr3tP4ss!w0rdX"),
+        ("DB_PASSWORD", "Kx9{{mQ2vL8pR4tZ"),
+        ("DB_PASSWORD", "aB3exampleX9kLm2Qz7T"),
+        ("DB_PASSWORD", "Zq8r****T2mKL4xVb7Nc"),
+    ] {
+        assert_eq!(names(Some(key), v), ["generic-secret"], "{key}={v}");
+    }
+}
+
+/// Secret names written as one word are secret-like keys.
+#[test]
+fn concatenated_secret_names_are_secret_like() {
+    let d = Detector::new(&SecretsPolicy::default());
+    for key in [
+        "PGPASSWORD",
+        "MYSQLPASSWORD",
+        "REDISPASSWORD",
+        "ROOTPASSWORD",
+        "dbpassword",
+        "GITHUBTOKEN",
+        "DBPASS",
+        "LDAP_PASSWD",
+        "ADMIN_PWD",
+    ] {
+        assert!(d.is_secret_key(key), "{key}");
+    }
+    for key in ["BYPASS", "COMPASS", "OLDPWD", "TOKEN_TTL", "PASSWORD_FILE"] {
+        assert!(!d.is_secret_key(key), "{key}");
+    }
+}
+
+/// An nsswitch.conf line names NSS sources, not a password.
+#[test]
+fn nsswitch_lines_are_not_credentials() {
+    let conf = "passwd:         compat\ngroup:          compat\nshadow:         files systemd\nhosts:          files dns\n";
+    assert!(names(None, conf).is_empty());
+    assert!(names(Some("nsswitch.conf"), conf).is_empty());
+}
+
 #[test]
 fn placeholders_references_and_paths_do_not_fire() {
     for v in [
@@ -352,4 +415,27 @@ fn cache_returns_the_same_detector_for_equal_policies() {
     let a = detector_for(&SecretsPolicy::default());
     let b = detector_for(&SecretsPolicy::default());
     assert!(Arc::ptr_eq(&a, &b));
+}
+
+/// A secret access key next to its key id is found even without a
+/// `secret` name before it, each at its own line.
+#[test]
+fn aws_secret_key_next_to_its_key_id_is_found() {
+    let id = "AKIA2OGYBAH6STMMNXNN";
+    let key = "Xq8rT2mK9wL4xVb7Nc3Hd6Jp1Sz5Gf0Ua2Ye4Wi6";
+    for t in [
+        format!("aws_access_key_id = {id}\naws_secret_access_key = {key}\n"),
+        format!("Access key ID,Secret access key\n{id},{key}\n"),
+        format!("aws configure set aws_access_key_id {id} && aws configure set aws_secret_access_key {key}"),
+    ] {
+        let found = scan(None, &t);
+        let names: Vec<&str> = found.iter().map(|d| d.detector.as_str()).collect();
+        assert_eq!(names, ["aws-access-key-id", "aws-secret-access-key"], "{t}");
+        let line = |at: usize| t[..at].matches('\n').count();
+        assert_eq!(line(found[1].offset), line(t.find(key).unwrap()), "{t}");
+        assert!(!found.iter().any(|d| d.preview.contains(&key[..8])));
+    }
+    // A lower-case hex digest after a key id is not a secret key.
+    let sha = format!("{id} 3f786850e387550fdab836ed7e6dc881de23001b");
+    assert_eq!(names(None, &sha), ["aws-access-key-id"]);
 }

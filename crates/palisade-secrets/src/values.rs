@@ -63,7 +63,9 @@ pub(crate) fn key_words(key: &str) -> Vec<String> {
     words
 }
 
-/// The word-level test behind [`Detector::is_secret_key`].
+/// The word-level test behind [`Detector::is_secret_key`]. The last word
+/// names a secret (`password`, `token`, `apiKey`), also when written as one
+/// word with what it is for (`PGPASSWORD`, `GITHUBTOKEN`, `DBPASS`).
 pub(crate) fn secret_key_words(key: &str) -> bool {
     let words = key_words(key);
     let Some(last) = words.last().map(String::as_str) else {
@@ -102,102 +104,232 @@ pub(crate) fn secret_key_words(key: &str) -> bool {
                     | "license"
             )
         ),
-        _ => false,
+        _ => concatenated_secret_word(last),
     }
 }
 
+/// One word that ends in a secret's name after what it is for:
+/// `pgpassword`, `rootpassword`, `githubtoken`, `dbpass`, `adminpwd`.
+fn concatenated_secret_word(word: &str) -> bool {
+    const SUFFIXES: [&str; 7] = [
+        "password", "passwd", "passwort", "token", "secret", "pass", "pwd",
+    ];
+    // English words that merely end like one.
+    const WORDS: [&str; 10] = [
+        "bypass",
+        "compass",
+        "overpass",
+        "underpass",
+        "trespass",
+        "surpass",
+        "encompass",
+        "impass",
+        "mispass",
+        "oldpwd",
+    ];
+    SUFFIXES
+        .iter()
+        .any(|s| word.len() > s.len() + 1 && word.ends_with(s))
+        && !WORDS.contains(&word)
+}
+
 /// Whether a value is a literal rather than a reference or template
-/// (`$(VAR)`, `${VAR}`, `{{ .Values.x }}`, `secretKeyRef`, sops `ENC[...]`)
-/// or a placeholder (`changeme`, `<password>`, `xxx`, `***`, `TODO`, `none`).
+/// (`$VAR`, `$(VAR)`, `${VAR}`, `{{ .Values.x }}`, `secretKeyRef`, sops
+/// `ENC[...]`) or a placeholder (`changeme`, `<password>`, `xxx`, `***`,
+/// `TODO`, `INSERT_KEY_HERE`, `ThisIsASuperLongToken`). The whole value's
+/// shape decides: a random credential that merely contains `<`, `$` or
+/// `{{` is still a credential.
 pub fn literal_value(value: &str) -> bool {
     let v = value.trim().trim_matches(['"', '\'']);
-    if v.is_empty() || v.starts_with('$') || v.starts_with("ENC[") {
-        return false;
-    }
-    const REFS: &[&str] = &[
-        "$(",
-        "${",
-        "{{",
-        "}}",
-        "%(",
-        "#{",
-        "<%",
-        "secretkeyref",
-        "valuefrom",
-        "vault:",
-        "ref+",
-        "<",
-        ">",
-    ];
-    const CONTAINS: &[&str] = &[
-        "changeme",
-        "change-me",
-        "change_me",
-        "changeit",
-        "replace_me",
-        "replace-me",
-        "replaceme",
-        "placeholder",
-        "example",
-        "dummy",
-        "redacted",
-        "your-",
-        "your_",
-        "yourpassword",
-        "xxxx",
-        "****",
-    ];
-    const EXACT: &[&str] = &[
-        "todo",
-        "tbd",
-        "fixme",
-        "none",
-        "null",
-        "nil",
-        "true",
-        "false",
-        "yes",
-        "no",
-        "on",
-        "off",
-        "empty",
-        "secret",
-        "password",
-        "passwd",
-        "token",
-        "required",
-        "optional",
-        "string",
-        "value",
-        "unset",
-        "default",
-        "n/a",
-        "na",
-        "test",
-        "enabled",
-        "disabled",
-        "undefined",
-        "mask",
-        "masked",
-        "hidden",
-        "sample",
-        "xxx",
-        "read",
-        "write",
-        "readonly",
-        "read-only",
-    ];
-    let lower = v.to_ascii_lowercase();
-    if REFS.iter().any(|r| lower.contains(r))
-        || CONTAINS.iter().any(|c| lower.contains(c))
-        || EXACT.contains(&lower.as_str())
-    {
+    if v.is_empty() || reference(v) || placeholder(v) {
         return false;
     }
     // One repeated character: `xxxxxx`, `******`, `......`.
     let mut chars = v.chars();
     let first = chars.next();
     !chars.all(|c| Some(c) == first)
+}
+
+/// A reference to a value kept elsewhere, or a template that renders one.
+fn reference(v: &str) -> bool {
+    let lower = v.to_ascii_lowercase();
+    v.starts_with("ENC[")
+        || variable(v.strip_prefix('$').unwrap_or(""))
+        || ["$(", "${", "%(", "#{"]
+            .iter()
+            .any(|open| bracketed_variable(v, open))
+        || (v.contains("{{") && v.contains("}}"))
+        || (v.contains("<%") && v.contains("%>"))
+        || ["secretkeyref", "valuefrom", "vault:", "ref+"]
+            .iter()
+            .any(|r| lower.contains(r))
+}
+
+/// A variable name: `DB_PASSWORD`, `db.password`.
+fn variable(name: &str) -> bool {
+    let mut bytes = name.bytes();
+    bytes
+        .next()
+        .is_some_and(|b| b.is_ascii_alphabetic() || b == b'_')
+        && bytes.all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'.'))
+}
+
+/// Whether `v` holds `open` + a variable (a default after `:` or `-` is
+/// allowed) + the closing bracket: `$(DB_PASS)`, `${TOKEN:-x}`, `%(pw)s`.
+fn bracketed_variable(v: &str, open: &str) -> bool {
+    let close = if open.ends_with('(') { ')' } else { '}' };
+    v.match_indices(open).any(|(at, _)| {
+        let rest = &v[at + open.len()..];
+        rest.find(close).is_some_and(|end| {
+            let inner = &rest[..end];
+            let name = inner.split([':', '-', '=']).next().unwrap_or("");
+            variable(name)
+        })
+    })
+}
+
+/// Words that mark a placeholder, found anywhere in a value.
+const PLACEHOLDER_WORDS: &[&str] = &[
+    "changeme",
+    "change-me",
+    "change_me",
+    "changeit",
+    "replace_me",
+    "replace-me",
+    "replaceme",
+    "placeholder",
+    "example",
+    "dummy",
+    "redacted",
+    "your-",
+    "your_",
+    "yourpassword",
+    "insert_",
+    "insert-",
+    "_here",
+    "-here",
+    "xxxx",
+    "****",
+];
+
+/// Whole values that are placeholders or settings, not credentials.
+const PLACEHOLDER_VALUES: &[&str] = &[
+    "todo",
+    "tbd",
+    "fixme",
+    "none",
+    "null",
+    "nil",
+    "true",
+    "false",
+    "yes",
+    "no",
+    "on",
+    "off",
+    "empty",
+    "secret",
+    "password",
+    "passwd",
+    "token",
+    "required",
+    "optional",
+    "string",
+    "value",
+    "unset",
+    "default",
+    "n/a",
+    "na",
+    "test",
+    "enabled",
+    "disabled",
+    "undefined",
+    "mask",
+    "masked",
+    "hidden",
+    "sample",
+    "xxx",
+    "read",
+    "write",
+    "readonly",
+    "read-only",
+];
+
+/// A placeholder by its shape: `<...>`, a placeholder value, a phrase
+/// ending in a secret's name (`ThisIsASuperLongToken`,
+/// `mysecretpassword`), or placeholder words that make up the value. A
+/// value mixing upper case, lower case and digits (a generated credential)
+/// is a placeholder only when such words cover most of it.
+fn placeholder(v: &str) -> bool {
+    let lower = v.to_ascii_lowercase();
+    if (v.starts_with('<') && v.ends_with('>')) || PLACEHOLDER_VALUES.contains(&lower.as_str()) {
+        return true;
+    }
+    if secret_phrase(&lower) {
+        return true;
+    }
+    let covered: usize = PLACEHOLDER_WORDS
+        .iter()
+        .map(|w| lower.matches(w).count() * w.len())
+        .sum();
+    covered > 0 && (!mixed_case_digits(v) || 2 * covered >= v.len())
+}
+
+/// Letters only, ending in a secret's name after other words:
+/// `thisisasuperlongtoken`, `mysecretpassword`, `super-secret-key`.
+fn secret_phrase(lower: &str) -> bool {
+    const ENDS: [&str; 6] = ["password", "passwd", "token", "secret", "key", "pass"];
+    let letters: String = lower
+        .chars()
+        .filter(|c| !matches!(c, '-' | '_' | '.' | ' '))
+        .collect();
+    letters.bytes().all(|b| b.is_ascii_lowercase())
+        && ENDS
+            .iter()
+            .any(|e| letters.len() >= e.len() + 4 && letters.ends_with(e))
+}
+
+/// Whether a value under `key` only restates the key (`password: password`,
+/// `AccountKey=mystorageaccountkey`, `DB_TOKEN: db-token`): a placeholder.
+fn restates_key(key: &str, value: &str) -> bool {
+    let norm = |s: &str| -> String {
+        s.chars()
+            .filter(char::is_ascii_alphanumeric)
+            .map(|c| c.to_ascii_lowercase())
+            .collect()
+    };
+    let (k, v) = (norm(key), norm(value));
+    let v = ["my", "your", "the", "some"]
+        .iter()
+        .find_map(|p| v.strip_prefix(p).filter(|rest| rest.len() >= 4))
+        .unwrap_or(&v);
+    !k.is_empty() && v.len() >= 4 && (k == v || k.ends_with(v) || v.ends_with(k.as_str()))
+}
+
+/// An NSS database line (`passwd: compat`, `shadow: files systemd` in an
+/// nsswitch.conf): the key is a database, the value lists sources.
+fn nss_sources(key: &str, value: &str) -> bool {
+    const SOURCES: [&str; 14] = [
+        "files",
+        "compat",
+        "db",
+        "nis",
+        "nisplus",
+        "dns",
+        "systemd",
+        "sss",
+        "ldap",
+        "winbind",
+        "myhostname",
+        "mdns",
+        "mdns4_minimal",
+        "extrausers",
+    ];
+    matches!(key, "passwd" | "shadow" | "group" | "gshadow")
+        && value.split_whitespace().all(|w| {
+            SOURCES.contains(&w)
+                || (w.starts_with('[') && w.ends_with(']'))
+                || w.starts_with("[NOTFOUND")
+        })
 }
 
 /// Whether a candidate under a secret-like key is a credential: a literal,
@@ -207,6 +339,9 @@ pub(crate) fn generic_value(key: &str, value: &str, min_len: usize) -> bool {
         return false;
     }
     let v = value.trim_matches(['"', '\'']);
+    if restates_key(key, v) || nss_sources(key, v) {
+        return false;
+    }
     // A PEM header whose body `private-key` did not accept (a placeholder body).
     if v.starts_with("-----") {
         return false;
@@ -223,12 +358,20 @@ pub(crate) fn generic_value(key: &str, value: &str, min_len: usize) -> bool {
         return false;
     }
     // Code rather than a value: `password = os.getenv(...)`, `token: [a, b]`.
-    if v.contains(['(', ')', '[', ']', '{', '}']) || identifier(v) || resource_name(v) {
+    if code(v) || identifier(v) || resource_name(v) {
         return false;
     }
     // A URL under a secret-like key (`TOKEN_ENDPOINT`-ish values) holds no
     // credential unless it embeds one, which `url-credentials` reports.
     !v.contains("://") || v.contains('@')
+}
+
+/// Code by its shape: a bracket closed after it opens (`getenv("X")`,
+/// `[a, b]`, `{key}`); a lone bracket in a generated password is not code.
+fn code(v: &str) -> bool {
+    [('(', ')'), ('[', ']'), ('{', '}')]
+        .iter()
+        .any(|&(open, close)| v.find(open).is_some_and(|i| v[i..].contains(close)))
 }
 
 /// Whether a value mixes digits, upper-case and lower-case letters.

@@ -479,3 +479,35 @@ spec:
     assert_eq!(privileged(&report), [("second".into(), 4.into())]);
     assert_eq!(report["summary"]["documents"], 2, "{report}");
 }
+
+/// A registry login in a dockerconfigjson Secret is decoded and reported,
+/// with the registry and user named and the password never printed, in
+/// every output format.
+#[test]
+fn dockerconfigjson_registry_login_is_reported_without_the_password() {
+    // {"auths":{"registry.example.com":{"auth":base64("deploy-bot:Zq8rT2mK9wL4xVb7")}}}
+    let config = "eyJhdXRocyI6eyJyZWdpc3RyeS5leGFtcGxlLmNvbSI6eyJhdXRoIjoiWkdWd2JHOTVMV0p2ZERwYWNUaHlWREp0U3psM1REUjRWbUkzIn19fQ==";
+    let yaml = format!("apiVersion: v1\nkind: Secret\nmetadata: {{name: regcred, namespace: shop}}\ntype: kubernetes.io/dockerconfigjson\ndata:\n  .dockerconfigjson: {config}\n");
+    let o = run_stdin(&["scan", "--format", "json", "-"], yaml.as_bytes());
+    assert_eq!(o.status.code(), Some(1));
+    let report = json(&o);
+    let f: Vec<&serde_json::Value> = report["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|f| f["rule"] == "secrets/registry-credential")
+        .collect();
+    assert_eq!(f.len(), 1, "{report}");
+    let message = f[0]["message"].as_str().unwrap();
+    assert!(message.contains("\"deploy-bot\"") && message.contains("\"registry.example.com\""));
+    assert_eq!(f[0]["line"], 6);
+    for format in ["json", "table", "sarif", "junit"] {
+        let o = run_stdin(&["scan", "--format", format, "-"], yaml.as_bytes());
+        let out = stdout(&o);
+        assert!(!out.contains("Zq8rT2mK9wL4xVb7"), "{format}: {out}");
+        assert!(
+            !out.contains("ZGVwbG95LWJvdDpacThyVDJtSzl3TDR4VmI3"),
+            "{format}"
+        );
+    }
+}

@@ -157,7 +157,9 @@ fn oversized_document_is_refused() {
 
 #[test]
 fn concatenated_json_objects_are_separate_documents_with_positions() {
-    let l = load("{\"kind\": \"Pod\", \"a\": \"}\"}{\"kind\": \"Service\"}\n  {\"kind\":\n \"ConfigMap\"}\n");
+    let l = load(
+        "{\"kind\": \"Pod\", \"a\": \"}\"}{\"kind\": \"Service\"}\n  {\"kind\":\n \"ConfigMap\"}\n",
+    );
     assert!(l.errors.is_empty(), "{:?}", l.errors);
     let kinds: Vec<_> = l
         .documents
@@ -188,7 +190,8 @@ fn libyaml_indentation_leniency_is_read_as_kubectl_reads_it() {
     // A flow sequence closed at the key's column (Istio's SPIRE quickstart)
     // and a double-quoted scalar continued at the key's column (Gatekeeper
     // library templates): both refused as "invalid indentation" before.
-    let l = load("args: [\n  \"-a\",\n  \"-b\"\n]\nmetadata:\n  description: \"Requires\n  all\"\n");
+    let l =
+        load("args: [\n  \"-a\",\n  \"-b\"\n]\nmetadata:\n  description: \"Requires\n  all\"\n");
     assert!(l.errors.is_empty(), "{:?}", l.errors);
     let root = &l.documents[0].root;
     assert_eq!(root.get("args").unwrap().items().len(), 2);

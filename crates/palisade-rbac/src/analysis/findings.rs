@@ -150,7 +150,7 @@ impl Analysis {
             self.m.rules.get(r as usize).is_some_and(|rule| {
                 let c = rule.caps(cluster);
                 match cap {
-                    Some(cap) => c.has(cap),
+                    Some(cap) => c.grants_part(cap),
                     None => c.non_discovery(),
                 }
             })
@@ -297,7 +297,7 @@ impl Analysis {
                     self.m
                         .rules
                         .get(r as usize)
-                        .is_some_and(|rule| rule.caps(b.cluster).has(cap))
+                        .is_some_and(|rule| rule.caps(b.cluster).grants_part(cap))
                 });
                 if let Some(rule) = rule {
                     chains.push(Chain {

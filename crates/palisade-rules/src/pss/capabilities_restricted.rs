@@ -28,17 +28,27 @@ fn eval(pod: &Pod<'_>, version: PssVersion, out: &mut Vec<Violation>) {
     }
     for c in pod.containers() {
         let caps = c.sc("capabilities");
-        let drops_all = caps
+        let dropped = caps
             .and_then(|k| k.get("drop"))
             .map(Node::items)
-            .unwrap_or_default()
-            .iter()
-            .any(|d| d.as_str() == Some("ALL"));
+            .unwrap_or_default();
+        let drops_all = dropped.iter().any(|d| d.as_str() == Some("ALL"));
         if !drops_all {
-            let msg = format!(
+            let mut msg = format!(
                 "unrestricted capabilities: container {:?} must set securityContext.capabilities.drop=[\"ALL\"]",
                 c.name
             );
+            // `all` drops every capability at runtime, but Pod Security
+            // Admission compares the name as written.
+            if let Some(other) = dropped
+                .iter()
+                .filter_map(Node::as_str)
+                .find(|d| d.eq_ignore_ascii_case("ALL"))
+            {
+                msg.push_str(&format!(
+                    " (it drops {other:?}: the comparison is case-sensitive, write \"ALL\")"
+                ));
+            }
             out.push(pod.container_violation(
                 &c,
                 &["securityContext", "capabilities", "drop"],
@@ -78,6 +88,19 @@ mod tests {
             ["pss/capabilities_restricted", "pss/capabilities_restricted"]
         );
         assert!(f[1].message.contains("SYS_ADMIN"));
+    }
+
+    #[test]
+    fn lower_case_all_fails_and_says_the_comparison_is_case_sensitive() {
+        let y = pod("", "").replace("{drop: [ALL]}", "{drop: [all]}");
+        let f = findings(&y, "restricted", "latest");
+        assert_eq!(f.len(), 1);
+        assert!(
+            f[0].message
+                .ends_with("(it drops \"all\": the comparison is case-sensitive, write \"ALL\")"),
+            "{}",
+            f[0].message
+        );
     }
 
     #[test]

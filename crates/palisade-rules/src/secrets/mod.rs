@@ -11,6 +11,7 @@ use palisade_secrets as detect;
 mod env_secret_ref;
 mod hardcoded_credential;
 mod plaintext_secret;
+mod registry_credential;
 
 /// The Kubernetes "Good practices for Kubernetes Secrets" page the pack links to.
 pub const GOOD_PRACTICES_URL: &str =
@@ -23,6 +24,7 @@ pub static RULES: &[&dyn Rule] = &[
     &hardcoded_credential::HardcodedCredential::strong(),
     &hardcoded_credential::HardcodedCredential::weak(),
     &plaintext_secret::PlaintextSecret,
+    &registry_credential::RegistryCredential,
 ];
 
 /// Catalog entries of this pack, from [`RULES`].
