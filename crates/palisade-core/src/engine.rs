@@ -15,7 +15,7 @@ use std::sync::Arc;
 
 use rayon::prelude::*;
 
-use crate::finding::{Finding, InputError, PodInfo, ScanReport, Severity, Skipped};
+use crate::finding::{redacted, Finding, InputError, PodInfo, ScanReport, Severity, Skipped};
 use crate::gate::{Gate, InlineSuppression, Setting, Verdict};
 use crate::loader::{self, Diagnostic, Document, Limits};
 use crate::node::{render_path, Node, Seg};
@@ -78,13 +78,11 @@ pub fn index_objects(objects: &[Object], idx: &mut ScanIndex) {
                 .root
                 .get("automountServiceAccountToken")
                 .and_then(Node::as_bool);
-            idx.service_accounts.insert(
-                (
-                    obj.id.namespace.clone().unwrap_or_default(),
-                    obj.id.name.clone(),
-                ),
-                automount,
+            let key = (
+                obj.id.namespace.clone().unwrap_or_default(),
+                obj.id.name.clone(),
             );
+            idx.add_service_account(key, automount);
         }
     }
 }
@@ -558,6 +556,6 @@ fn push_error(report: &mut ScanReport, file: &Arc<str>, d: Diagnostic) {
         file: file.clone(),
         line: d.pos.line,
         column: d.pos.col,
-        message: d.message,
+        message: redacted(d.message),
     });
 }

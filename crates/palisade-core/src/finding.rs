@@ -66,6 +66,17 @@ impl FromStr for Severity {
     }
 }
 
+/// `text` with every credential-shaped substring replaced by its preview
+/// ([`palisade_secrets::redact`]): every finding kept and every input
+/// error passes through it, so no output quotes a credential from the
+/// input (an image tag that is a token, a URL with a password).
+pub fn redacted(text: String) -> String {
+    match palisade_secrets::redact(&text) {
+        std::borrow::Cow::Borrowed(_) => text,
+        std::borrow::Cow::Owned(clean) => clean,
+    }
+}
+
 /// One rule violated by one object, located at the offending field.
 #[derive(Debug, Clone, Serialize)]
 pub struct Finding {
@@ -90,6 +101,33 @@ pub struct Finding {
     pub column: u32,
     /// How to fix it.
     pub remediation: &'static str,
+}
+
+impl Finding {
+    /// The finding with every text it quotes from the input passed through
+    /// [`redacted`]: the message, the field path (map keys come from the
+    /// input), the container and the object's name and namespace.
+    pub fn redact(mut self) -> Finding {
+        self.message = redacted(self.message);
+        self.path = redacted(self.path);
+        self.container = self.container.map(redacted);
+        let clean = |s: &str| palisade_secrets::redact(s).into_owned();
+        let name_dirty = !matches!(
+            palisade_secrets::redact(&self.object.name),
+            std::borrow::Cow::Borrowed(_)
+        );
+        let ns_dirty =
+            self.object.namespace.as_deref().is_some_and(|n| {
+                !matches!(palisade_secrets::redact(n), std::borrow::Cow::Borrowed(_))
+            });
+        if name_dirty || ns_dirty {
+            let mut object = (*self.object).clone();
+            object.name = clean(&object.name);
+            object.namespace = object.namespace.as_deref().map(clean);
+            self.object = Arc::new(object);
+        }
+        self
+    }
 }
 
 /// Input that could not be checked: unreadable, malformed or over a limit.

@@ -90,7 +90,7 @@ impl<'p> Gate<'p> {
             return Verdict::Suppressed;
         }
         f.severity = setting.severity;
-        Verdict::Keep(f)
+        Verdict::Keep(f.redact())
     }
 
     /// Judges a finding of a whole-run analysis: its setting is looked up

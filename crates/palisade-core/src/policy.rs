@@ -9,6 +9,10 @@ use std::collections::BTreeMap;
 use crate::finding::Severity;
 use crate::rule::{PssLevel, PssVersion};
 
+/// `secrets` and its `extraPatterns[]`, defined with the detector they
+/// configure.
+pub use palisade_secrets::{ExtraPattern, SecretsPolicy};
+
 /// The whole policy.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Policy {
@@ -298,39 +302,6 @@ pub enum FailurePolicy {
     Ignore,
 }
 
-/// `secrets`.
-#[derive(Debug, Clone, PartialEq)]
-pub struct SecretsPolicy {
-    /// Shannon entropy (bits per character) at or above which a generic
-    /// secret is reported as high rather than medium.
-    pub entropy_threshold: f64,
-    /// Extra detectors.
-    pub extra_patterns: Vec<ExtraPattern>,
-    /// Regular expressions; a candidate value matching one is not reported.
-    pub allow: Vec<String>,
-}
-
-impl Default for SecretsPolicy {
-    fn default() -> Self {
-        SecretsPolicy {
-            entropy_threshold: 3.5,
-            extra_patterns: Vec::new(),
-            allow: Vec::new(),
-        }
-    }
-}
-
-/// `secrets.extraPatterns[]`: a detector of the organisation's own tokens.
-#[derive(Debug, Clone, PartialEq)]
-pub struct ExtraPattern {
-    /// Name shown in findings.
-    pub name: String,
-    /// Regular expression matching the secret.
-    pub regex: String,
-    /// Literal keywords, one of which must occur for the regex to run (prefilter).
-    pub keywords: Vec<String>,
-}
-
 /// `exemptions[]`: rules that do not apply to matching objects.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Exemption {
@@ -466,6 +437,26 @@ pub struct ScanIndex {
     /// `(namespace, name)` → the ServiceAccount's `automountServiceAccountToken`
     /// (`None` when unset). Objects without a namespace are under `""`.
     pub service_accounts: BTreeMap<(String, String), Option<bool>>,
+}
+
+impl ScanIndex {
+    /// Adds a ServiceAccount. One defined twice (in two files of one scan)
+    /// keeps the definition that mounts the token, whatever the order the
+    /// files came in: the verdict must not depend on it.
+    pub fn add_service_account(&mut self, key: (String, String), automount: Option<bool>) {
+        let merged = match self.service_accounts.get(&key) {
+            Some(&earlier) if earlier != Some(false) || automount == Some(false) => earlier,
+            _ => automount,
+        };
+        self.service_accounts.insert(key, merged);
+    }
+
+    /// Adds everything `other` holds.
+    pub fn merge(&mut self, other: ScanIndex) {
+        for (key, automount) in other.service_accounts {
+            self.add_service_account(key, automount);
+        }
+    }
 }
 
 #[cfg(test)]

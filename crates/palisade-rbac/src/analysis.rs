@@ -7,7 +7,7 @@
 //! role, and a ServiceAccount's permissions are gathered once however many
 //! pods run as it. Everything is linear in the number of objects and pods.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
 use palisade_core::node::render_path;
 use palisade_core::{Finding, RuleMeta, Seg, WorkloadKind};
@@ -29,6 +29,7 @@ pub struct Options {
 }
 
 mod findings;
+mod roles;
 
 impl Default for Options {
     fn default() -> Self {
@@ -69,6 +70,8 @@ pub(crate) enum Trace {
     Binding(u32, u32),
     /// A risky pod (index in [`Analysis::risky_pods`]).
     Pod(u32),
+    /// An object of the input, not part of the access graph.
+    Input,
 }
 
 /// The result of [`crate::analyze`]: findings, and the index that answers queries.
@@ -130,6 +133,8 @@ pub(crate) fn run(input: &Input, opts: &Options) -> Analysis {
     a.join_pods(&input.pods);
     let mut out = Vec::new();
     a.role_findings(&mut out);
+    a.unbound_role_findings(&mut out);
+    a.conflict_findings(&mut out);
     a.binding_findings(opts, &mut out);
     a.pod_findings(&mut out);
     out.sort_by_key(|(key, _, _)| *key);

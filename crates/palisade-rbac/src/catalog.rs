@@ -156,6 +156,18 @@ pub static SERVICE_STATUS: RuleMeta = RuleMeta {
     references: &["https://github.com/kubernetes/kubernetes/issues/97076"],
 };
 
+/// `input/conflicting-definition`: an input rule, listed with the
+/// engine's own (`input/duplicate-key`), not in [`catalog`].
+pub static CONFLICT: RuleMeta = RuleMeta {
+    id: "input/conflicting-definition",
+    title: "Object defined more than once with different content",
+    severity: Severity::Medium,
+    level: None,
+    rationale: "Two definitions of one object (two ClusterRoles named reader, two ServiceAccounts shop/app) in the files of one deployment: the cluster keeps whichever is applied last, so what runs depends on the order of files or directories. palisade analyses every definition together, so its verdict does not depend on that order.",
+    remediation: "Keep one definition of each object; delete or rename the other.",
+    references: &["https://kubernetes.io/docs/concepts/overview/working-with-objects/names/"],
+};
+
 /// `rbac/anonymous-access`.
 pub static ANONYMOUS: RuleMeta = RuleMeta {
     id: "rbac/anonymous-access",

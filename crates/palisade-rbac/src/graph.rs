@@ -122,6 +122,7 @@ impl Analysis {
                     );
                     self.grant_edges(&mut g, &subject, b, f.rule, escalation);
                 }
+                Trace::Input => {}
                 Trace::Pod(pi) => {
                     let Some((pod, idx)) = self.risky_pods.get(pi as usize) else {
                         continue;

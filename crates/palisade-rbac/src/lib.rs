@@ -40,7 +40,7 @@ mod types;
 use palisade_core::Object;
 
 pub use analysis::{Analysis, Counts, Options};
-pub use catalog::catalog;
+pub use catalog::{catalog, CONFLICT};
 pub use graph::{AccessGraph, GraphEdge, GraphNode, NodeKind};
 pub use types::{
     AttackPath, EffectiveRule, Grant, PodSummary, RbacRef, RuleView, Scope, Subject, SubjectError,

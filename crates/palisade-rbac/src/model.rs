@@ -64,6 +64,9 @@ pub(crate) struct Source {
     /// Labelled `kubernetes.io/bootstrapping: rbac-defaults` (a cluster
     /// dump's copy of the built-in policy): analysed, never reported.
     pub bootstrap: bool,
+    /// Not annotated `rbac.authorization.kubernetes.io/autoupdate: "false"`:
+    /// the API server reconciles a bootstrap role of this name.
+    pub autoupdate: bool,
 }
 
 /// One rule of a role.
@@ -181,6 +184,16 @@ pub(crate) struct RoleDef {
     pub aggregation: Option<Vec<Selector>>,
     /// Its own rules: a range of [`Model::rules`].
     pub own: std::ops::Range<u32>,
+    /// Rules it grants besides its own: those of the other definitions of
+    /// the same role in the input, and the built-in rules of a bootstrap
+    /// role the API server reconciles.
+    pub extra: Vec<u32>,
+    /// A bootstrap role the input redefines: the API server adds the
+    /// built-in rules back at start-up (unless `autoupdate` is `"false"`).
+    pub reconciled: bool,
+    /// A built-in role that an input role of the same name stands for (its
+    /// rules are in that role's `extra`): never bound, never reported.
+    pub shadow: bool,
     /// With aggregation: own rules and those of the roles it selects.
     pub effective: Option<Vec<u32>>,
     /// Where it was written; `None` for the built-in policy.
@@ -196,15 +209,20 @@ impl RoleDef {
     pub(crate) fn rule_ids(&self) -> Vec<u32> {
         match &self.effective {
             Some(e) => e.clone(),
-            None => self.own.clone().collect(),
+            None => self.base_rules().collect(),
         }
+    }
+
+    /// Its own rules, then the extra ones.
+    pub(crate) fn base_rules(&self) -> impl Iterator<Item = u32> + '_ {
+        self.own.clone().chain(self.extra.iter().copied())
     }
 
     /// Calls `f` with each rule index it grants, until `f` returns true.
     pub(crate) fn find_rule(&self, mut f: impl FnMut(u32) -> bool) -> Option<u32> {
         match &self.effective {
             Some(e) => e.iter().copied().find(|&r| f(r)),
-            None => self.own.clone().find(|&r| f(r)),
+            None => self.base_rules().find(|&r| f(r)),
         }
     }
 
@@ -278,6 +296,9 @@ pub(crate) struct Model {
     pub namespaces_with_sas: HashSet<Sym>,
     /// Namespaces declared by the input.
     pub namespaces: HashSet<Sym>,
+    /// Objects the input defines more than once with different content:
+    /// every definition of each, in input order.
+    pub conflicts: Vec<Vec<Source>>,
 }
 
 /// The API group of an `apiVersion`.
@@ -286,7 +307,7 @@ fn group_of(api_version: &str) -> &str {
 }
 
 /// Which RBAC-relevant kind an object is.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub(crate) enum Kind {
     /// `rbac.authorization.k8s.io/Role`.
     Role,

@@ -386,12 +386,15 @@ fn every_user_holds_the_built_in_discovery_roles() {
     );
 }
 
+/// The API server reconciles bootstrap roles at start-up: an input role
+/// named `view` still holds the built-in rules (its aggregation of the
+/// `aggregate-to-view` roles), unless it switches reconciliation off.
 #[test]
-fn input_role_overrides_the_built_in_one_of_the_same_name() {
-    let a = run(r#"
+fn input_bootstrap_role_is_reconciled_with_the_built_in_one() {
+    let yaml = r#"
         apiVersion: rbac.authorization.k8s.io/v1
         kind: ClusterRole
-        metadata: {name: view}
+        metadata: {name: view ANNOTATIONS}
         rules: [{apiGroups: [""], resources: [pods], verbs: [get]}]
         ---
         apiVersion: rbac.authorization.k8s.io/v1
@@ -399,9 +402,24 @@ fn input_role_overrides_the_built_in_one_of_the_same_name() {
         metadata: {name: viewers}
         roleRef: {kind: ClusterRole, name: view, apiGroup: rbac.authorization.k8s.io}
         subjects: [{kind: Group, name: viewers}]
-    "#);
+    "#;
+    let reconciled = effective(&run(&yaml.replace(" ANNOTATIONS", "")), "Group:viewers");
     assert_eq!(
-        effective(&a, "Group:viewers"),
+        reconciled[0],
+        "cluster-wide | get pods | ClusterRoleBinding viewers → view"
+    );
+    assert!(
+        reconciled
+            .iter()
+            .any(|l| l.contains("deployments") && l.contains("from system:aggregate-to-view")),
+        "{reconciled:#?}"
+    );
+    let off = yaml.replace(
+        " ANNOTATIONS",
+        ", annotations: {rbac.authorization.kubernetes.io/autoupdate: \"false\"}",
+    );
+    assert_eq!(
+        effective(&run(&off), "Group:viewers"),
         vec!["cluster-wide | get pods | ClusterRoleBinding viewers → view"]
     );
 }

@@ -476,3 +476,67 @@ fn bootstrap_objects_of_a_cluster_dump_are_analysed_but_not_reported() {
     assert!(a.findings().is_empty());
     assert_eq!(a.who_can("delete", "nodes", None).len(), 2);
 }
+
+/// A binding to a bootstrap role is judged by the built-in rules even when
+/// the input redefines the role harmlessly, and the finding says why.
+#[test]
+fn bootstrap_role_redefined_in_the_input_keeps_its_built_in_rules() {
+    let a = run(r#"
+        apiVersion: rbac.authorization.k8s.io/v1
+        kind: ClusterRole
+        metadata: {name: cluster-admin}
+        rules: [{apiGroups: [""], resources: [configmaps], verbs: [get]}]
+        ---
+        apiVersion: rbac.authorization.k8s.io/v1
+        kind: ClusterRoleBinding
+        metadata: {name: ops}
+        roleRef: {kind: ClusterRole, name: cluster-admin, apiGroup: rbac.authorization.k8s.io}
+        subjects: [{kind: Group, name: ops}]
+    "#);
+    let f = of_rule(&a, "rbac/cluster-admin-binding");
+    assert_eq!(f.len(), 1, "{:#?}", a.findings());
+    assert!(
+        f[0].message.contains("a bootstrap role"),
+        "{}",
+        f[0].message
+    );
+}
+
+/// A role that grants a risky permission is reported on the role itself
+/// when nothing in the input binds it, one severity lower.
+#[test]
+fn unbound_risky_roles_are_reported_on_the_role() {
+    let a = run(r#"
+        apiVersion: rbac.authorization.k8s.io/v1
+        kind: ClusterRole
+        metadata: {name: chart-operator}
+        rules:
+        - {apiGroups: [""], resources: [configmaps], verbs: [get]}
+        - {apiGroups: [""], resources: [secrets], verbs: [list]}
+        - {apiGroups: [""], resources: [pods/exec], verbs: [create]}
+    "#);
+    assert_eq!(
+        located(&a),
+        vec![
+            "rbac/secrets-read-cluster rules[1].verbs 6:43",
+            "rbac/pod-exec rules[2].verbs 7:45",
+        ]
+    );
+    let f = of_rule(&a, "rbac/secrets-read-cluster");
+    assert_eq!(f[0].severity, Severity::High);
+    assert!(
+        f[0].message.ends_with("not bound in the input"),
+        "{}",
+        f[0].message
+    );
+    // Bound, it is reported on the binding only.
+    let bound = run(&grant(
+        "- {apiGroups: [\"\"], resources: [secrets], verbs: [list]}",
+        GROUP,
+        false,
+    ));
+    assert_eq!(
+        located(&bound),
+        vec!["rbac/secrets-read-cluster subjects[0] 12:3"]
+    );
+}

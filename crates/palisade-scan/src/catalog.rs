@@ -19,7 +19,12 @@ pub fn catalog() -> Vec<&'static RuleMeta> {
     all.extend(palisade_supply::rules::CATALOG);
     all.extend(&packs[after_image..]);
     all.extend(palisade_rbac::catalog());
-    all.extend([&DUPLICATE_KEY, &EXPIRED_EXEMPTION, &IGNORE_ANNOTATION]);
+    all.extend([
+        &DUPLICATE_KEY,
+        &palisade_rbac::CONFLICT,
+        &EXPIRED_EXEMPTION,
+        &IGNORE_ANNOTATION,
+    ]);
     all.extend(palisade_image::catalog());
     all
 }

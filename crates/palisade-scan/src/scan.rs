@@ -203,8 +203,7 @@ impl Scan {
         let mut idx = ScanIndex::default();
         let mut problems = Vec::with_capacity(parts.len());
         for (part, problem) in parts {
-            // In input order: a ServiceAccount written twice keeps its last form.
-            idx.service_accounts.extend(part.service_accounts);
+            idx.merge(part);
             problems.push(problem);
         }
         (idx, problems)

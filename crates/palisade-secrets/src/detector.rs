@@ -4,12 +4,11 @@
 use std::borrow::Cow;
 
 use aho_corasick::{AhoCorasick, AhoCorasickBuilder, MatchKind};
-use palisade_core::policy::SecretsPolicy;
 use regex::{Regex, RegexBuilder};
 
 use crate::builtins::*;
 use crate::values::*;
-use crate::{Detection, GENERIC};
+use crate::{Detection, SecretsPolicy, GENERIC};
 
 /// One compiled detector.
 #[derive(Debug)]
@@ -121,7 +120,7 @@ impl Detector {
     /// text is judged as a credential value too.
     pub fn scan(&self, key_hint: Option<&str>, text: &str, out: &mut Vec<Detection>) {
         let mut found: Vec<Found> = Vec::new();
-        self.scan_text(text, &mut found);
+        self.scan_text(text, &mut found, false);
         if found.is_empty() {
             if let Some(key) = key_hint {
                 self.scan_keyed(key, text, &mut found);
@@ -129,6 +128,33 @@ impl Detector {
         }
         found.sort_by_key(|f| f.det.offset);
         out.extend(found.into_iter().map(|f| f.det));
+    }
+
+    /// `text` with every credential-shaped substring (a vendor token, a
+    /// private key, a URL's password: what the specific and URL detectors
+    /// find, whatever key it is under) replaced by its redacted preview.
+    /// Generic `key=value` candidates are left as they are: messages name
+    /// keys on purpose and already quote values as previews.
+    pub fn redact<'t>(&self, text: &'t str) -> Cow<'t, str> {
+        let mut found: Vec<Found> = Vec::new();
+        self.scan_text(text, &mut found, true);
+        if found.is_empty() {
+            return Cow::Borrowed(text);
+        }
+        found.sort_by_key(|f| f.secret.0);
+        let mut out = String::with_capacity(text.len());
+        let mut at = 0;
+        for f in found {
+            let (start, end) = f.secret;
+            if start < at {
+                continue;
+            }
+            out.push_str(&text[at..start]);
+            out.push_str(&f.det.preview);
+            at = end;
+        }
+        out.push_str(&text[at..]);
+        Cow::Owned(out)
     }
 
     /// Whether `key` names a credential: its last word is `password`,
@@ -142,7 +168,7 @@ impl Detector {
     /// windows around its keywords. Kept as one function on purpose: it is
     /// the detector's inner loop (about 200 MB/s), measured by
     /// `bench/secrets/run.sh` and `bench/image/run.sh`.
-    fn scan_text(&self, text: &str, found: &mut Vec<Found>) {
+    fn scan_text(&self, text: &str, found: &mut Vec<Found>, shapes_only: bool) {
         // (detector, window start, window end), merged per detector below.
         let mut windows: Vec<(usize, usize, usize)> = Vec::new();
         let mut gate = |start: usize, end: usize, pattern: usize| {
@@ -211,7 +237,9 @@ impl Detector {
                 continue;
             };
             let spec = &self.specs[s];
-            if spec.requires.as_ref().is_some_and(|r| !r.is_match(window)) {
+            if (shapes_only && spec.kind == Kind::Generic)
+                || spec.requires.as_ref().is_some_and(|r| !r.is_match(window))
+            {
                 continue;
             }
             for caps in spec.regex.captures_iter(window) {
@@ -256,6 +284,7 @@ impl Detector {
                 }
                 found.push(Found {
                     span,
+                    secret: (lo + secret.start(), lo + secret.end()),
                     det: Detection {
                         detector: spec.name.to_string(),
                         preview: preview(value),
@@ -308,6 +337,7 @@ impl Detector {
         }
         found.push(Found {
             span: (offset, offset + value.len()),
+            secret: (offset, offset + value.len()),
             det: Detection {
                 detector: detector.to_string(),
                 preview: preview(value),
@@ -324,7 +354,10 @@ impl Detector {
 
 /// A detection with the byte span of its whole match, for overlap checks.
 pub(crate) struct Found {
+    /// What overlapping matches are judged by.
     span: (usize, usize),
+    /// The secret's own bytes.
+    secret: (usize, usize),
     det: Detection,
 }
 

@@ -19,13 +19,13 @@
 
 mod builtins;
 mod detector;
+mod policy;
 mod values;
 
 use std::sync::{Arc, OnceLock, RwLock};
 
-use palisade_core::policy::SecretsPolicy;
-
 pub use detector::Detector;
+pub use policy::{ExtraPattern, SecretsPolicy};
 pub use values::{as_text, decode_base64, entropy, literal_value, preview};
 
 /// One credential found in a text.
@@ -40,6 +40,18 @@ pub struct Detection {
     pub high: bool,
     /// Byte offset in the scanned text where the match starts.
     pub offset: usize,
+}
+
+/// `text` with every credential-shaped substring replaced by its redacted
+/// preview (see [`Detector::redact`]): the one redaction every message and
+/// output of palisade passes through, so an image reference such as
+/// `registry.example.com/app:ghp_…` or `https://u:S3…@reg/a:1` never shows
+/// its credential. Cheap when there is nothing to redact: one keyword pass.
+pub fn redact(text: &str) -> std::borrow::Cow<'_, str> {
+    static DETECTOR: OnceLock<Detector> = OnceLock::new();
+    DETECTOR
+        .get_or_init(|| Detector::new(&SecretsPolicy::default()))
+        .redact(text)
 }
 
 /// Name of the detector for values under secret-like keys.

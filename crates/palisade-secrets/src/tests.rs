@@ -3,7 +3,6 @@
 use super::*;
 use crate::builtins::BUILTINS;
 use crate::detector::{LOWER_CHUNK, LOWER_FROM};
-use palisade_core::policy::ExtraPattern;
 
 fn scan(hint: Option<&str>, text: &str) -> Vec<Detection> {
     let d = Detector::new(&SecretsPolicy::default());
@@ -438,4 +437,22 @@ fn aws_secret_key_next_to_its_key_id_is_found() {
     // A lower-case hex digest after a key id is not a secret key.
     let sha = format!("{id} 3f786850e387550fdab836ed7e6dc881de23001b");
     assert_eq!(names(None, &sha), ["aws-access-key-id"]);
+}
+
+/// Credential-shaped substrings are replaced by their previews wherever
+/// they sit; everything else is left as it is, borrowed.
+#[test]
+fn redact_replaces_credentials_with_previews() {
+    let token = "ghp_aB3dE5fG7hJ9kL1mN3pQ5rS7tU9vW1xY3zA5";
+    let text = format!("image \"registry.example.com/app:{token}\" uses a mutable tag");
+    let clean = redact(&text);
+    assert!(!clean.contains(token), "{clean}");
+    assert!(clean.contains("registry.example.com/app:ghp_"), "{clean}");
+    assert!(clean.ends_with("\" uses a mutable tag"));
+    let url = "pull https://bot:S3cretPassw0rd9@reg.example.com/a:1 failed";
+    let clean = redact(url);
+    assert!(!clean.contains("S3cretPassw0rd9"), "{clean}");
+    assert!(clean.contains("https://bot:"), "{clean}");
+    let plain = "container \"app\" must set runAsNonRoot; password \"Zq8r…\"";
+    assert!(matches!(redact(plain), std::borrow::Cow::Borrowed(_)));
 }

@@ -511,3 +511,31 @@ fn dockerconfigjson_registry_login_is_reported_without_the_password() {
         );
     }
 }
+
+/// Image references that carry a credential (a token as the tag, a URL
+/// with a password) are quoted by the image rules' messages; no output
+/// format shows the credential, and errors do not either.
+#[test]
+fn credentials_in_image_references_reach_no_output() {
+    let token = "ghp_aB3dE5fG7hJ9kL1mN3pQ5rS7tU9vW1xY3zA5";
+    let password = "S3cretPassw0rd9x";
+    let yaml = format!(
+        "apiVersion: v1\nkind: Pod\nmetadata: {{name: web, namespace: shop}}\nspec:\n  containers:\n  - name: app\n    image: registry.example.com/app:{token}\n  - name: side\n    image: https://u:{password}@registry.example.com/a:1\n"
+    );
+    for format in ["table", "json", "sarif", "junit"] {
+        let o = run_stdin(&["scan", "--format", format, "-"], yaml.as_bytes());
+        assert_eq!(o.status.code(), Some(1), "{format}");
+        let out = format!("{}{}", stdout(&o), String::from_utf8_lossy(&o.stderr));
+        // The table wraps its message column; the others quote the preview whole.
+        if format != "table" {
+            assert!(
+                out.contains("registry.example.com/app:ghp_…"),
+                "{format}: {out}"
+            );
+        }
+        assert!(
+            !out.contains(token) && !out.contains(password),
+            "{format}: {out}"
+        );
+    }
+}

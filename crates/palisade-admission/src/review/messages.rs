@@ -6,7 +6,10 @@ use super::*;
 
 /// One warning line: rule, field and message, within the API server's length.
 pub(super) fn warning(f: &Finding) -> String {
-    truncate(format!("[{}] {}: {}", f.rule, f.path, f.message))
+    truncate(palisade_core::redacted(format!(
+        "[{}] {}: {}",
+        f.rule, f.path, f.message
+    )))
 }
 
 pub(super) fn truncate(mut s: String) -> String {
@@ -53,7 +56,8 @@ pub(super) fn status_message(
         }
         s.push_str(&format!("{}: {}", f.path, f.message));
     }
-    s
+    // Constraint messages are built by Rego, not by palisade's rules.
+    palisade_core::redacted(s)
 }
 
 pub(super) fn operation_name(op: &Operation) -> &'static str {

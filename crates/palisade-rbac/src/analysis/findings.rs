@@ -179,8 +179,9 @@ impl Analysis {
                 push(
                     &catalog::CLUSTER_ADMIN,
                     format!(
-                        "{who} {what}: {binding} → {role_ref}{}",
-                        self.rule_text(g, Some(Cap::ClusterAdmin))
+                        "{who} {what}: {binding} → {role_ref}{}{}",
+                        self.rule_text(g, Some(Cap::ClusterAdmin)),
+                        reconciled_note(g.role)
                     ),
                 );
             }
@@ -197,9 +198,10 @@ impl Analysis {
             push(
                 cap.meta(g.b.cluster),
                 format!(
-                    "{who} can {} {scope_text}: {binding} → {role_ref}{}",
+                    "{who} can {} {scope_text}: {binding} → {role_ref}{}{}",
                     cap.phrase(),
-                    self.rule_text(g, Some(cap))
+                    self.rule_text(g, Some(cap)),
+                    reconciled_note(g.role)
                 ),
             );
         }
@@ -481,4 +483,13 @@ struct Bound<'a> {
     binding: RbacRef,
     role_ref: RbacRef,
     scope: Scope,
+}
+
+/// Said of a bootstrap role the input redefines.
+fn reconciled_note(role: &RoleDef) -> &'static str {
+    if role.reconciled {
+        "; a bootstrap role: the API server adds its built-in rules back at start-up, so it is analysed with them whatever the input defines"
+    } else {
+        ""
+    }
 }

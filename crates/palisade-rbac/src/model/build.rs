@@ -72,6 +72,40 @@ fn parse_selector(node: &Node) -> Selector {
     sel
 }
 
+/// The annotation that lets the API server reconcile a bootstrap role.
+const AUTOUPDATE: &str = "rbac.authorization.kubernetes.io/autoupdate";
+
+/// Every definition of each object identity, with a fingerprint of its content.
+type Definitions = HashMap<(Kind, Option<String>, String), Vec<(Source, String)>>;
+
+/// What decides an object's meaning: everything but its metadata, and the
+/// annotation that switches reconciliation off.
+fn fingerprint(obj: &Object) -> String {
+    let mut json = obj.root.to_json();
+    if let Some(map) = json.as_object_mut() {
+        let autoupdate = map
+            .get("metadata")
+            .and_then(|m| m.pointer(&format!("/annotations/{}", AUTOUPDATE.replace('/', "~1"))))
+            .cloned();
+        map.remove("metadata");
+        if let Some(a) = autoupdate {
+            map.insert(AUTOUPDATE.into(), a);
+        }
+    }
+    json.to_string()
+}
+
+/// Identities defined more than once with different content, in input order.
+fn conflicts(definitions: Definitions) -> Vec<Vec<Source>> {
+    let mut out: Vec<Vec<Source>> = definitions
+        .into_values()
+        .filter(|defs| defs.iter().any(|(_, f)| *f != defs[0].1))
+        .map(|defs| defs.into_iter().map(|(s, _)| s).collect())
+        .collect();
+    out.sort_by_key(|defs| defs[0].ordinal);
+    out
+}
+
 impl Model {
     fn namespace_of(&mut self, id: &ObjectRef) -> Sym {
         let ns = id.namespace.as_deref().filter(|n| !n.is_empty());
@@ -84,6 +118,7 @@ impl Model {
     pub(crate) fn build(objects: &[Object]) -> Model {
         let mut m = Model::default();
         let mut pending = Vec::new();
+        let mut definitions: Definitions = HashMap::new();
         for (ordinal, obj) in objects.iter().enumerate() {
             let Some(kind) = Kind::of(&obj.id.api_version, &obj.id.kind) else {
                 continue;
@@ -98,7 +133,16 @@ impl Model {
                     .get_path(&["metadata", "labels", BOOTSTRAP_LABEL.0])
                     .and_then(Node::as_str)
                     == Some(BOOTSTRAP_LABEL.1),
+                autoupdate: obj
+                    .root
+                    .get_path(&["metadata", "annotations", AUTOUPDATE])
+                    .and_then(Node::as_str)
+                    != Some("false"),
             };
+            definitions
+                .entry((kind, obj.id.namespace.clone(), obj.id.name.clone()))
+                .or_default()
+                .push((source.clone(), fingerprint(obj)));
             match kind {
                 Kind::Role | Kind::ClusterRole => {
                     m.add_role(obj, kind == Kind::ClusterRole, source)
@@ -123,6 +167,7 @@ impl Model {
         }
         m.add_builtins();
         m.resolve();
+        m.conflicts = conflicts(definitions);
         m
     }
 
@@ -206,6 +251,9 @@ impl Model {
             labels,
             aggregation,
             own: start..end,
+            extra: Vec::new(),
+            reconciled: false,
+            shadow: false,
             effective: None,
             source: Some(source),
             caps_cluster: Caps::default(),
@@ -281,9 +329,6 @@ impl Model {
             .collect();
         for b in builtin::ROLES {
             let name = self.strings.intern(b.name);
-            if present.contains(&name) {
-                continue;
-            }
             let role = self.roles.len() as u32;
             let start = self.rules.len() as u32;
             let list =
@@ -322,6 +367,9 @@ impl Model {
                 labels,
                 aggregation,
                 own: start..end,
+                extra: Vec::new(),
+                reconciled: false,
+                shadow: present.contains(&name),
                 effective: None,
                 source: None,
                 caps_cluster: Caps::default(),
@@ -371,10 +419,47 @@ impl Model {
 
     /// Resolves role references, aggregation and each role's capabilities.
     fn resolve(&mut self) {
-        // Later objects of the same name win, as a later `kubectl apply` does.
+        // A role defined more than once stands for all its definitions
+        // (the first one carries the others' rules), so the verdict does
+        // not depend on the order of the input; a redefined bootstrap role
+        // carries the built-in rules too.
         let mut by_name: HashMap<(Option<Sym>, Sym, bool), u32> = HashMap::new();
-        for (i, r) in self.roles.iter().enumerate() {
-            by_name.insert((r.namespace, r.name, r.cluster), i as u32);
+        let mut builtin_of: HashMap<Sym, u32> = HashMap::new();
+        for i in 0..self.roles.len() {
+            let r = &self.roles[i];
+            if r.shadow {
+                builtin_of.insert(r.name, i as u32);
+                continue;
+            }
+            let key = (r.namespace, r.name, r.cluster);
+            match by_name.get(&key) {
+                Some(&first) => {
+                    let more: Vec<u32> = self.roles[i].own.clone().collect();
+                    self.roles[first as usize].extra.extend(more);
+                }
+                None => {
+                    by_name.insert(key, i as u32);
+                }
+            }
+        }
+        for (&(_, name, cluster), &i) in &by_name {
+            let Some(&b) = builtin_of.get(&name).filter(|_| cluster) else {
+                continue;
+            };
+            if self.roles[i as usize]
+                .source
+                .as_ref()
+                .is_some_and(|s| s.autoupdate)
+            {
+                let rules: Vec<u32> = self.roles[b as usize].own.clone().collect();
+                let aggregation = self.roles[b as usize].aggregation.take();
+                let role = &mut self.roles[i as usize];
+                role.extra.extend(rules);
+                role.reconciled = true;
+                if role.aggregation.is_none() {
+                    role.aggregation = aggregation;
+                }
+            }
         }
         for b in &mut self.bindings {
             let ns = if b.role_cluster { None } else { b.namespace };
@@ -448,7 +533,7 @@ impl Model {
         for _ in 0..=aggregated.len() {
             let mut changed = false;
             for (a, picks) in &selected {
-                let own = self.roles[*a as usize].own.clone();
+                let own: Vec<u32> = self.roles[*a as usize].base_rules().collect();
                 let mut seen = HashSet::new();
                 let mut rules = Vec::new();
                 let mut add = |r: u32, rules: &mut Vec<u32>| {
@@ -463,8 +548,7 @@ impl Model {
                     match effective.get(p) {
                         Some(e) => e.iter().for_each(|&r| add(r, &mut rules)),
                         None => self.roles[*p as usize]
-                            .own
-                            .clone()
+                            .base_rules()
                             .for_each(|r| add(r, &mut rules)),
                     }
                 }
