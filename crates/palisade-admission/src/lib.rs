@@ -7,6 +7,7 @@
 //! JSON line.
 
 pub mod decision_log;
+pub mod files;
 pub mod imagereview;
 pub mod metrics;
 pub mod mutate;

@@ -1,11 +1,14 @@
 //! The HTTPS server: routes, limits, reloads and shutdown. Evaluation lives
 //! in [`crate::review`]; this module only moves bytes and keeps state.
 //!
-//! Limits (each documented in the README): request bodies up to
-//! `max_body_bytes` (default 3 MiB, as the API server), the whole body read
-//! within `request_timeout`, request headers within `header_timeout`, TLS
-//! handshakes within 10 s, at most `max_concurrent` requests evaluated at
-//! once (the rest wait).
+//! Limits (each documented in docs/admission.md): at most `max_connections`
+//! connections open; the TLS handshake and each request's headers within
+//! `header_timeout`, which is also how long a connection may idle; request
+//! bodies up to `max_body_bytes` (default 3 MiB, as the API server), a
+//! larger declared `Content-Length` refused before the body is read, the
+//! whole body read within `request_timeout`; at most `max_concurrent`
+//! requests evaluated at once and at most `max_inflight_bytes` of bodies
+//! held by them (the rest wait).
 
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
@@ -20,27 +23,31 @@ use axum::http::{header, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::Router;
-use axum_server::tls_rustls::RustlsConfig;
-use axum_server::Handle;
 use base64::Engine as _;
 use kube_core::admission::{AdmissionRequest, AdmissionReview};
 use kube_core::DynamicObject;
 use palisade_core::policy::Mode;
-use palisade_core::policy_file::{read_policy_file, PolicyFileError};
+use palisade_core::policy_file::parse_policy;
 use palisade_core::Policy;
 use tower::limit::ConcurrencyLimitLayer;
 
 use crate::decision_log::{now_ms, DecisionLog, Entry};
+use crate::files::{read_limited, MAX_FILE_BYTES, READ_TIMEOUT};
 use crate::imagereview::{self, ImageReview};
 use crate::metrics::Metrics;
 use crate::namespaces::LiveNamespaces;
 use crate::review::{Decision, Evaluator, Online, Read, Skip};
 use crate::tls::{server_config, CertStore};
 
+mod budget;
 mod handlers;
+mod listed;
+mod listen;
+mod reload;
 
 pub use handlers::{decode_admission, decode_image_review};
 use handlers::{metrics, readyz, review, ImageReviews, Mutate, Validate};
+pub use listed::MAX_LISTED;
 
 /// The AdmissionReview API version served.
 const ADMISSION_API_VERSION: &str = "admission.k8s.io/v1";
@@ -85,9 +92,15 @@ pub struct ServeOptions {
     pub max_body_bytes: usize,
     /// Requests evaluated at once.
     pub max_concurrent: usize,
+    /// Request body bytes held at once by requests being read or evaluated
+    /// (a request reserves its declared length, else `max_body_bytes`).
+    pub max_inflight_bytes: usize,
+    /// Connections open at once (more wait to be accepted).
+    pub max_connections: usize,
     /// Time allowed to read a request body.
     pub request_timeout: Duration,
-    /// Time allowed to read request headers.
+    /// Time allowed for the TLS handshake and for each request's headers;
+    /// a connection with no request for this long is closed.
     pub header_timeout: Duration,
     /// How often certificate and policy files are checked for changes.
     pub reload_interval: Duration,
@@ -114,6 +127,8 @@ impl ServeOptions {
             decision_log: LogTarget::Stdout,
             max_body_bytes: 3 * 1024 * 1024,
             max_concurrent: 256,
+            max_inflight_bytes: 32 * 1024 * 1024,
+            max_connections: 512,
             request_timeout: Duration::from_secs(10),
             header_timeout: Duration::from_secs(10),
             reload_interval: Duration::from_secs(2),
@@ -152,6 +167,7 @@ struct AppState {
     policy_loaded: AtomicBool,
     max_body_bytes: usize,
     request_timeout: Duration,
+    budget: budget::Budget,
     registry: palisade_oci::ClientOptions,
     registry_deadline: Duration,
 }
@@ -159,10 +175,9 @@ struct AppState {
 /// A running server.
 pub struct Server {
     addr: SocketAddr,
-    handle: Handle<SocketAddr>,
-    grace: Duration,
+    stop: tokio::sync::oneshot::Sender<()>,
     task: tokio::task::JoinHandle<std::io::Result<()>>,
-    reloader: tokio::task::JoinHandle<()>,
+    reloader: reload::Reloader,
     watcher: Option<tokio::task::JoinHandle<()>>,
 }
 
@@ -217,29 +232,24 @@ impl Server {
             policy_loaded: AtomicBool::new(true),
             max_body_bytes: opts.max_body_bytes,
             request_timeout: opts.request_timeout,
+            budget: budget::Budget::new(opts.max_inflight_bytes.max(opts.max_body_bytes)),
             registry: opts.registry.clone(),
             registry_deadline: opts.registry_deadline,
         });
         let app = router(state.clone(), opts.max_concurrent);
 
-        let listener = std::net::TcpListener::bind(opts.listen)?;
-        listener.set_nonblocking(true)?;
+        let listener = tokio::net::TcpListener::bind(opts.listen).await?;
         let addr = listener.local_addr()?;
-        let handle: Handle<SocketAddr> = Handle::new();
-        let mut server =
-            axum_server::from_tcp_rustls(listener, RustlsConfig::from_config(Arc::new(tls)))?
-                .handle(handle.clone());
-        server
-            .http_builder()
-            .http1()
-            .timer(hyper_util::rt::TokioTimer::new())
-            .header_read_timeout(opts.header_timeout);
-        let task = tokio::spawn(async move { server.serve(app.into_make_service()).await });
-        let reloader = tokio::spawn(reload_loop(
-            state,
-            opts.policy.clone(),
-            opts.reload_interval,
-        ));
+        let limits = listen::Connections {
+            header_timeout: opts.header_timeout,
+            max_connections: opts.max_connections,
+            grace: opts.shutdown_grace,
+        };
+        let (stop, stopped) = tokio::sync::oneshot::channel();
+        let tls = tokio_rustls::TlsAcceptor::from(Arc::new(tls));
+        let task = tokio::spawn(listen::serve(listener, tls, app, limits, stopped));
+        let runtime = tokio::runtime::Handle::current();
+        let reloader = reload::spawn(state, opts.policy.clone(), opts.reload_interval, runtime)?;
         let watcher = match (client, live) {
             (Some(c), Some(l)) => Some(tokio::spawn(crate::namespaces::watch(c, l))),
             _ => None,
@@ -247,8 +257,7 @@ impl Server {
         tracing::info!("palisade serve: listening on https://{addr}");
         Ok(Server {
             addr,
-            handle,
-            grace: opts.shutdown_grace,
+            stop,
             task,
             reloader,
             watcher,
@@ -260,11 +269,11 @@ impl Server {
         self.addr
     }
 
-    /// Stops accepting connections, lets in-flight requests finish (up to
-    /// the grace period), then returns.
+    /// Stops accepting connections, lets in-flight requests finish and
+    /// closes idle connections (all within the grace period), then returns.
     pub async fn shutdown(self) -> std::io::Result<()> {
-        self.handle.graceful_shutdown(Some(self.grace));
-        self.reloader.abort();
+        let _ = self.stop.send(());
+        drop(self.reloader);
         if let Some(w) = &self.watcher {
             w.abort();
         }
@@ -304,11 +313,19 @@ async fn wait_for_signal() {
     }
 }
 
-/// Reads and validates a policy file.
+/// Reads and validates a policy file (at most [`MAX_FILE_BYTES`], within
+/// [`READ_TIMEOUT`]); errors name it with line and column.
 pub fn read_policy(path: &Path) -> Result<Policy, String> {
-    read_policy_file(path).map_err(|e| match e {
-        PolicyFileError::Read(e) => format!("cannot read {}: {e}", path.display()),
-        PolicyFileError::Invalid(lines) => lines.join("; "),
+    let name = path.display().to_string();
+    let bytes = read_limited(path, MAX_FILE_BYTES, READ_TIMEOUT)
+        .map_err(|e| format!("cannot read {name}: {e}"))?;
+    let text = String::from_utf8(bytes).map_err(|_| format!("{name}: not UTF-8 text"))?;
+    parse_policy(&name, &text).map_err(|errors| {
+        let lines: Vec<String> = errors
+            .iter()
+            .map(|e| format!("{name}:{}:{}: {}", e.pos.line, e.pos.col, e.message))
+            .collect();
+        lines.join("; ")
     })
 }
 
@@ -347,70 +364,6 @@ fn evaluator(
         .with_live_namespaces(live)
         .with_constraints(set)
         .with_supply(supply))
-}
-
-fn file_stamp(path: &Path) -> Option<(SystemTime, u64)> {
-    let m = std::fs::metadata(path).ok()?;
-    Some((m.modified().ok()?, m.len()))
-}
-
-/// Polls the certificate and policy files and swaps in new versions; a
-/// broken policy file is logged and the previous policy keeps serving.
-async fn reload_loop(state: Arc<AppState>, policy: Option<PathBuf>, every: Duration) {
-    let last_policy = Mutex::new(policy.as_deref().and_then(file_stamp));
-    let mut tick = tokio::time::interval(every);
-    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-    loop {
-        tick.tick().await;
-        match state.certs.reload_if_changed() {
-            Ok(false) => {}
-            Ok(true) => {
-                tracing::info!("serving certificate reloaded");
-                state.metrics.cert_reload(true);
-                state.metrics.cert_expiry(state.certs.not_after());
-            }
-            Err(e) => {
-                tracing::warn!("serving certificate not reloaded, keeping the previous one: {e}");
-                state.metrics.cert_reload(false);
-            }
-        }
-        let Some(path) = policy.as_deref() else {
-            continue;
-        };
-        let now = file_stamp(path);
-        let changed = {
-            let mut last = last_policy.lock().unwrap_or_else(|e| e.into_inner());
-            let changed = now != *last;
-            *last = now;
-            changed
-        };
-        if !changed {
-            continue;
-        }
-        match read_policy(path) {
-            Ok(p) => match evaluator(
-                p,
-                state.live.clone(),
-                &state.registry,
-                state.registry_deadline,
-            ) {
-                Ok(e) => {
-                    state.eval.store(Arc::new(e));
-                    state.policy_loaded.store(true, Ordering::Relaxed);
-                    state.metrics.policy_reload(true);
-                    tracing::info!("policy reloaded from {}", path.display());
-                }
-                Err(e) => {
-                    state.metrics.policy_reload(false);
-                    tracing::error!("policy not reloaded, the previous policy keeps serving: {e}");
-                }
-            },
-            Err(e) => {
-                state.metrics.policy_reload(false);
-                tracing::error!("policy not reloaded, the previous policy keeps serving: {e}");
-            }
-        }
-    }
 }
 
 fn router(state: Arc<AppState>, max_concurrent: usize) -> Router {

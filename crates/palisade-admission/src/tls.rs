@@ -6,7 +6,9 @@
 //!
 //! Changes are found by polling the files' modification times and sizes:
 //! Kubernetes Secret volumes swap a `..data` symlink, which file-change
-//! notifications handle poorly.
+//! notifications handle poorly. Files are read through
+//! [`crate::files::read_limited`], so a file over the size limit or one
+//! that never answers is refused and the previous certificate stays.
 
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicI64, Ordering};
@@ -20,6 +22,8 @@ use rustls::pki_types::{CertificateDer, PrivateKeyDer};
 use rustls::server::{ClientHello, ResolvesServerCert, WebPkiClientVerifier};
 use rustls::sign::CertifiedKey;
 use rustls::{RootCertStore, ServerConfig};
+
+use crate::files::{read_limited, MAX_FILE_BYTES, READ_TIMEOUT};
 
 /// Why certificates could not be used.
 #[derive(Debug, thiserror::Error)]
@@ -35,6 +39,12 @@ pub enum TlsError {
     /// The key does not belong to the certificate, or rustls refused the pair.
     #[error("{0}")]
     Config(String),
+}
+
+/// The bytes of a certificate, key or CA file, within the size and time limits.
+fn read_pem(path: &Path, what: &str) -> Result<Vec<u8>, TlsError> {
+    read_limited(path, MAX_FILE_BYTES, READ_TIMEOUT)
+        .map_err(|e| file_err(path, format!("cannot read {what}: {e}")))
 }
 
 fn file_err(path: &Path, message: impl Into<String>) -> TlsError {
@@ -56,10 +66,10 @@ struct Loaded {
 }
 
 fn load(cert: &Path, key: &Path, provider: &CryptoProvider) -> Result<Loaded, TlsError> {
-    let chain: Vec<CertificateDer<'static>> = CertificateDer::pem_file_iter(cert)
-        .map_err(|e| file_err(cert, format!("cannot read certificates: {e}")))?
-        .collect::<Result<_, _>>()
-        .map_err(|e| file_err(cert, format!("invalid PEM: {e}")))?;
+    let chain: Vec<CertificateDer<'static>> =
+        CertificateDer::pem_slice_iter(&read_pem(cert, "certificates")?)
+            .collect::<Result<_, _>>()
+            .map_err(|e| file_err(cert, format!("invalid PEM: {e}")))?;
     let Some(leaf) = chain.first() else {
         return Err(file_err(cert, "no CERTIFICATE block"));
     };
@@ -71,8 +81,8 @@ fn load(cert: &Path, key: &Path, provider: &CryptoProvider) -> Result<Loaded, Tl
     if now > not_after {
         return Err(file_err(cert, "the certificate has expired"));
     }
-    let key_der = PrivateKeyDer::from_pem_file(key)
-        .map_err(|e| file_err(key, format!("cannot read a private key: {e}")))?;
+    let key_der = PrivateKeyDer::from_pem_slice(&read_pem(key, "a private key")?)
+        .map_err(|e| file_err(key, format!("no usable private key: {e}")))?;
     let certified = CertifiedKey::from_der(chain, key_der, provider)
         .map_err(|e| TlsError::Config(format!("certificate and key do not match: {e}")))?;
     Ok(Loaded {
@@ -188,9 +198,8 @@ pub fn server_config(
         None => builder.with_no_client_auth(),
         Some(ca) => {
             let mut roots = RootCertStore::empty();
-            let certs = CertificateDer::pem_file_iter(ca)
-                .map_err(|e| file_err(ca, format!("cannot read CA certificates: {e}")))?;
-            for c in certs {
+            let pem = read_pem(ca, "CA certificates")?;
+            for c in CertificateDer::pem_slice_iter(&pem) {
                 let c = c.map_err(|e| file_err(ca, format!("invalid PEM: {e}")))?;
                 roots
                     .add(c)

@@ -267,6 +267,9 @@ pub struct ServeArgs {
     /// registry errors, decided by images.failurePolicy.
     #[arg(long, env = "PALISADE_REGISTRY_DEADLINE", default_value_t = 4.0)]
     pub registry_deadline: f64,
+    /// Connection and memory limits.
+    #[command(flatten)]
+    pub connections: crate::serve_cmd::ConnectionArgs,
 }
 
 /// `palisade config`.

@@ -10,6 +10,31 @@ use palisade_core::policy_file::DEFAULT_FILE;
 
 use crate::cli::ServeArgs;
 
+/// The connection and memory limits of `palisade serve` (part of its
+/// arguments).
+#[derive(Debug, clap::Args)]
+pub struct ConnectionArgs {
+    /// Seconds allowed for the TLS handshake and for each request's headers;
+    /// a connection with no request for this long is closed.
+    #[arg(long, env = "PALISADE_HEADER_TIMEOUT", default_value_t = 10.0)]
+    pub header_timeout: f64,
+    /// Connections open at once (more wait to be accepted).
+    #[arg(long, env = "PALISADE_MAX_CONNECTIONS", default_value_t = 512)]
+    pub max_connections: usize,
+    /// Request body bytes held at once by the requests being read or
+    /// evaluated (more wait); at least --max-body-bytes.
+    #[arg(long, env = "PALISADE_MAX_INFLIGHT_BYTES", default_value_t = 32 * 1024 * 1024)]
+    pub max_inflight_bytes: usize,
+}
+
+/// `secs` as a duration of at least `min` seconds, or an error naming `flag`.
+fn seconds(flag: &str, secs: f64, min: f64) -> Result<Duration> {
+    match Duration::try_from_secs_f64(secs) {
+        Ok(d) if secs >= min => Ok(d),
+        _ => bail!("{flag}: must be a number of seconds, at least {min}"),
+    }
+}
+
 /// Runs the server; returns the exit status.
 pub fn run(args: ServeArgs) -> Result<i32> {
     let listen = args
@@ -32,7 +57,19 @@ pub fn run(args: ServeArgs) -> Result<i32> {
     opts.max_body_bytes = args.max_body_bytes;
     opts.max_concurrent = args.max_concurrent;
     opts.request_timeout = Duration::from_secs(args.request_timeout);
-    opts.header_timeout = Duration::from_secs(args.request_timeout);
+    let limits = &args.connections;
+    opts.header_timeout = seconds("--header-timeout", limits.header_timeout, 0.05)?;
+    if limits.max_connections == 0 {
+        bail!("--max-connections: must be at least 1");
+    }
+    opts.max_connections = limits.max_connections;
+    if limits.max_inflight_bytes < args.max_body_bytes {
+        bail!(
+            "--max-inflight-bytes: must be at least --max-body-bytes ({})",
+            args.max_body_bytes
+        );
+    }
+    opts.max_inflight_bytes = limits.max_inflight_bytes;
     opts.reload_interval = Duration::from_secs_f64(args.reload_interval);
     opts.shutdown_grace = Duration::from_secs(args.shutdown_grace);
     if args.watch_namespaces {

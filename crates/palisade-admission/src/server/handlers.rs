@@ -23,6 +23,23 @@ fn json_response(body: Vec<u8>) -> Response {
         .into_response()
 }
 
+/// The declared `Content-Length`, if any and readable.
+fn declared_length(req: &Request) -> Option<u64> {
+    req.headers()
+        .get(header::CONTENT_LENGTH)?
+        .to_str()
+        .ok()?
+        .parse()
+        .ok()
+}
+
+fn too_large(limit: usize) -> Response {
+    bad_request(
+        StatusCode::PAYLOAD_TOO_LARGE,
+        format!("request body over the limit of {limit} bytes"),
+    )
+}
+
 /// Reads the body within the size and time limits.
 async fn read_body(state: &AppState, req: Request) -> Result<Bytes, Response> {
     let limit = state.max_body_bytes;
@@ -42,10 +59,7 @@ async fn read_body(state: &AppState, req: Request) -> Result<Bytes, Response> {
                 .is_some_and(|s| s.to_string().contains("length limit"))
                 || e.to_string().contains("length limit");
             if too_big {
-                Err(bad_request(
-                    StatusCode::PAYLOAD_TOO_LARGE,
-                    format!("request body over the limit of {limit} bytes"),
-                ))
+                Err(too_large(limit))
             } else {
                 Err(bad_request(
                     StatusCode::BAD_REQUEST,
@@ -161,7 +175,8 @@ impl<const MUTATE: bool> Endpoint for Admit<MUTATE> {
     }
 }
 
-fn admission_answer(a: &Admission, d: Decision) -> Answer {
+fn admission_answer(a: &Admission, mut d: Decision) -> Answer {
+    listed::cap(&mut d.response);
     Answer {
         body: encode_review(&d),
         uid: a.request.uid.clone(),
@@ -218,14 +233,25 @@ impl Endpoint for ImageReviews {
     }
 }
 
-/// The plumbing every review endpoint shares: the body within its limits,
-/// decoding (400 with the reason), the registry's answers (awaited, not
-/// blocking a worker), the synchronous decision with them, the metrics and
-/// the decision log.
+/// The plumbing every review endpoint shares: the body within its limits
+/// (a declared length over the limit refused before reading, the body's
+/// size reserved in the memory budget until the answer is built), decoding
+/// (400 with the reason), the registry's answers (awaited, not blocking a
+/// worker), the synchronous decision with them, the metrics and the
+/// decision log.
 pub(super) async fn review<E: Endpoint>(
     State(state): State<Arc<AppState>>,
     req: Request,
 ) -> Response {
+    let limit = state.max_body_bytes;
+    let declared = declared_length(&req);
+    if declared.is_some_and(|n| n > limit as u64) {
+        state.metrics.request(E::NAME, "error", &[], 0.0);
+        return too_large(limit);
+    }
+    // Bodies without a declared length (chunked) may grow to the limit.
+    let size = declared.map_or(limit, |n| n as usize);
+    let _reserved = state.budget.reserve(size).await;
     let body = match read_body(&state, req).await {
         Ok(b) => b,
         Err(r) => {

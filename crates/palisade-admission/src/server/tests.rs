@@ -33,6 +33,7 @@ fn state(policy: Policy) -> (Arc<AppState>, tempfile::TempDir) {
         policy_loaded: AtomicBool::new(true),
         max_body_bytes: 64 << 10,
         request_timeout: Duration::from_secs(5),
+        budget: budget::Budget::new(1 << 20),
         registry,
         registry_deadline: deadline,
     };
