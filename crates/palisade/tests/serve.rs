@@ -61,3 +61,27 @@ fn flags_can_come_from_the_environment() {
         assert!(help.contains(var), "{var} missing from --help");
     }
 }
+
+#[test]
+fn connection_limit_flags_are_checked_naming_the_flag() {
+    let base = [
+        "--listen",
+        "127.0.0.1:0",
+        "--tls-cert",
+        "a",
+        "--tls-key",
+        "b",
+    ];
+    for (flag, value) in [
+        ("--header-timeout", "0"),
+        ("--header-timeout", "nan"),
+        ("--max-connections", "0"),
+        ("--max-inflight-bytes", "1024"),
+    ] {
+        let mut args = base.to_vec();
+        args.extend([flag, value]);
+        let (code, err) = serve(&args);
+        assert_eq!(code, 2, "{flag} {value}: {err}");
+        assert!(err.contains(flag), "{flag} {value}: {err}");
+    }
+}
