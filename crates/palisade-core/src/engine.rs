@@ -90,6 +90,7 @@ pub fn index_objects(objects: &[Object], idx: &mut ScanIndex) {
 impl Engine {
     /// An engine running `rules` under `ctx`.
     pub fn new(rules: Vec<Box<dyn Rule>>, ctx: Context, limits: Limits) -> Self {
+        crate::object::register_workloads(&ctx.policy.workloads);
         let settings = rules
             .iter()
             .map(|r| {

@@ -22,7 +22,8 @@ pub use gate::{Gate, InlineSuppression, Setting, Verdict};
 pub use loader::Limits;
 pub use node::{Node, Pos, Seg, Value};
 pub use object::{
-    ContainerRef, Object, ObjectRef, PodPart, PodView, WorkloadKind, CONTAINER_LISTS,
+    ContainerRef, CustomWorkload, Object, ObjectRef, PodPart, PodView, WorkloadKind,
+    CONTAINER_LISTS, CUSTOM_WORKLOADS,
 };
 pub use policy::{
     AdmissionPolicy, ContentPolicy, FailurePolicy, ImagePolicy, Mode, Mutations, Policy, ScanIndex,

@@ -40,6 +40,10 @@ pub struct Object {
 /// Where the pod template lives in a workload kind.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum WorkloadKind {
+    /// A custom resource whose pod spec (or container list) is at a known
+    /// path: Argo Rollouts, Knative Services, OpenKruise workloads, KEDA
+    /// ScaledJobs, Tekton Tasks, and the policy file's `workloads`.
+    Custom(&'static CustomWorkload),
     /// `v1/Pod`: `metadata`, `spec`.
     Pod,
     /// `v1/PodTemplate`: `template.metadata`, `template.spec`.
@@ -49,6 +53,126 @@ pub enum WorkloadKind {
     Template,
     /// `batch/CronJob`: `spec.jobTemplate.spec.template.{metadata,spec}`.
     CronJob,
+}
+
+/// A custom resource that holds a pod spec, checked with the same rules
+/// and reported at the paths it is written at.
+#[derive(Debug, PartialEq, Eq)]
+pub struct CustomWorkload {
+    /// API group (`argoproj.io`).
+    pub group: &'static str,
+    /// Kind (`Rollout`).
+    pub kind: &'static str,
+    /// Path from the object root to the pod spec; it ends in `spec`, and
+    /// the node before it holds the pod's `metadata` (`[]` for the root).
+    pub spec: &'static [&'static str],
+    /// The lists of containers in that spec.
+    pub lists: &'static [&'static str],
+}
+
+const POD_LISTS: &[&str] = &CONTAINER_LISTS;
+
+/// The custom resources known to hold pod templates. The policy file's
+/// `workloads` entries add others ([`register_workloads`]).
+pub static CUSTOM_WORKLOADS: &[CustomWorkload] = &[
+    CustomWorkload {
+        group: "argoproj.io",
+        kind: "Rollout",
+        spec: &["spec", "template", "spec"],
+        lists: POD_LISTS,
+    },
+    CustomWorkload {
+        group: "serving.knative.dev",
+        kind: "Service",
+        spec: &["spec", "template", "spec"],
+        lists: POD_LISTS,
+    },
+    CustomWorkload {
+        group: "serving.knative.dev",
+        kind: "Configuration",
+        spec: &["spec", "template", "spec"],
+        lists: POD_LISTS,
+    },
+    CustomWorkload {
+        group: "apps.kruise.io",
+        kind: "CloneSet",
+        spec: &["spec", "template", "spec"],
+        lists: POD_LISTS,
+    },
+    CustomWorkload {
+        group: "apps.kruise.io",
+        kind: "StatefulSet",
+        spec: &["spec", "template", "spec"],
+        lists: POD_LISTS,
+    },
+    CustomWorkload {
+        group: "apps.kruise.io",
+        kind: "DaemonSet",
+        spec: &["spec", "template", "spec"],
+        lists: POD_LISTS,
+    },
+    CustomWorkload {
+        group: "keda.sh",
+        kind: "ScaledJob",
+        spec: &["spec", "jobTemplate", "spec", "template", "spec"],
+        lists: POD_LISTS,
+    },
+    CustomWorkload {
+        group: "tekton.dev",
+        kind: "Task",
+        spec: &["spec"],
+        lists: &["steps", "sidecars"],
+    },
+    CustomWorkload {
+        group: "tekton.dev",
+        kind: "ClusterTask",
+        spec: &["spec"],
+        lists: &["steps", "sidecars"],
+    },
+];
+
+/// Workloads added by policy files, for the rest of the process: a policy
+/// is read at start-up (and on reload, which adds to these), so leaking
+/// its few entries is cheaper than threading them through every view.
+static REGISTERED: std::sync::RwLock<Vec<&'static CustomWorkload>> =
+    std::sync::RwLock::new(Vec::new());
+
+/// Adds custom workloads (the policy file's `workloads`); an entry already
+/// known is not added twice.
+pub fn register_workloads(defs: &[crate::policy::WorkloadDef]) {
+    let mut reg = REGISTERED.write().unwrap_or_else(|e| e.into_inner());
+    for d in defs {
+        let group = d.api_version.rsplit_once('/').map_or("", |(g, _)| g);
+        let spec: Vec<&str> = d.pod_spec_path.split('.').collect();
+        let known = CUSTOM_WORKLOADS
+            .iter()
+            .chain(reg.iter().copied())
+            .any(|w| w.group == group && w.kind == d.kind && w.spec == spec.as_slice());
+        if known {
+            continue;
+        }
+        let leak = |s: &str| -> &'static str { Box::leak(s.to_string().into_boxed_str()) };
+        let spec: Vec<&'static str> = spec.into_iter().map(leak).collect();
+        reg.push(Box::leak(Box::new(CustomWorkload {
+            group: leak(group),
+            kind: leak(&d.kind),
+            spec: Box::leak(spec.into_boxed_slice()),
+            lists: POD_LISTS,
+        })));
+    }
+}
+
+fn custom_workload(group: &str, kind: &str) -> Option<&'static CustomWorkload> {
+    if let Some(w) = CUSTOM_WORKLOADS
+        .iter()
+        .find(|w| w.group == group && w.kind == kind)
+    {
+        return Some(w);
+    }
+    let reg = REGISTERED.read().unwrap_or_else(|e| e.into_inner());
+    reg.iter()
+        .copied()
+        .find(|w| w.group == group && w.kind == kind)
 }
 
 impl WorkloadKind {
@@ -67,7 +191,15 @@ impl WorkloadKind {
             ("apps", "StatefulSet") => Some(WorkloadKind::Template),
             ("batch", "Job") => Some(WorkloadKind::Template),
             ("batch", "CronJob") => Some(WorkloadKind::CronJob),
-            _ => None,
+            _ => custom_workload(group, kind).map(WorkloadKind::Custom),
+        }
+    }
+
+    /// The lists of containers in the pod spec.
+    pub fn container_lists(self) -> &'static [&'static str] {
+        match self {
+            WorkloadKind::Custom(w) => w.lists,
+            _ => &CONTAINER_LISTS,
         }
     }
 
@@ -79,6 +211,7 @@ impl WorkloadKind {
             WorkloadKind::PodTemplate => &["template"],
             WorkloadKind::Template => &["spec", "template"],
             WorkloadKind::CronJob => &["spec", "jobTemplate", "spec", "template"],
+            WorkloadKind::Custom(w) => &w.spec[..w.spec.len().saturating_sub(1)],
         }
     }
 }
@@ -136,7 +269,7 @@ impl<'a> PodView<'a> {
     /// Every container of the pod (init, app, ephemeral), in that order.
     pub fn containers(&self) -> impl Iterator<Item = ContainerRef<'a>> + 'a {
         let spec = self.spec;
-        CONTAINER_LISTS.into_iter().flat_map(move |list| {
+        self.kind.container_lists().iter().flat_map(move |&list| {
             spec.get(list)
                 .map(Node::items)
                 .unwrap_or_default()

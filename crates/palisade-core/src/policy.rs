@@ -28,6 +28,8 @@ pub struct Policy {
     pub images: ImagePolicy,
     /// Secret-detector tuning.
     pub secrets: SecretsPolicy,
+    /// Custom resources checked as workloads (`spec.workloads`).
+    pub workloads: Vec<WorkloadDef>,
     /// Exemptions.
     pub exemptions: Vec<Exemption>,
     /// Inline suppressions (`palisade.dev/ignore` annotation) are honoured
@@ -89,6 +91,7 @@ impl Default for Policy {
             rules: Vec::new(),
             images: ImagePolicy::default(),
             secrets: SecretsPolicy::default(),
+            workloads: Vec::new(),
             exemptions: Vec::new(),
             inline_suppressions: Vec::new(),
             admission_threshold: Severity::High,
@@ -300,6 +303,17 @@ pub enum FailurePolicy {
     Fail,
     /// A registry failure is a low finding: a warning, never a denial.
     Ignore,
+}
+
+/// `workloads[]`: a custom resource whose pod spec palisade checks.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct WorkloadDef {
+    /// `apiVersion` (the group decides; the version is not compared).
+    pub api_version: String,
+    /// `kind`.
+    pub kind: String,
+    /// Dotted path from the object root to the pod spec (`spec.template.spec`).
+    pub pod_spec_path: String,
 }
 
 /// `exemptions[]`: rules that do not apply to matching objects.

@@ -539,3 +539,60 @@ fn credentials_in_image_references_reach_no_output() {
         );
     }
 }
+
+/// Pod templates inside custom resources are checked at their real paths:
+/// Argo Rollouts, Knative Services (not counted as core Services),
+/// OpenKruise CloneSets, KEDA ScaledJobs, Tekton Task steps, and a kind
+/// the policy file's `workloads` names.
+#[test]
+fn pod_templates_in_custom_resources_are_checked() {
+    let privileged = "securityContext: {privileged: true}";
+    let template = |indent: &str| {
+        format!("{indent}template:\n{indent}  metadata: {{labels: {{app: a}}}}\n{indent}  spec:\n{indent}    containers:\n{indent}    - name: app\n{indent}      image: nginx\n{indent}      {privileged}\n")
+    };
+    let yaml = format!(
+        "apiVersion: argoproj.io/v1alpha1\nkind: Rollout\nmetadata: {{name: rollout, namespace: shop}}\nspec:\n{}---\napiVersion: serving.knative.dev/v1\nkind: Service\nmetadata: {{name: knative, namespace: shop}}\nspec:\n{}---\napiVersion: apps.kruise.io/v1alpha1\nkind: CloneSet\nmetadata: {{name: cloneset, namespace: shop}}\nspec:\n{}---\napiVersion: keda.sh/v1alpha1\nkind: ScaledJob\nmetadata: {{name: scaledjob, namespace: shop}}\nspec:\n  jobTemplate:\n    spec:\n{}---\napiVersion: tekton.dev/v1\nkind: Task\nmetadata: {{name: task, namespace: shop}}\nspec:\n  steps:\n  - name: build\n    image: golang\n    {privileged}\n---\napiVersion: example.com/v1\nkind: Worker\nmetadata: {{name: custom, namespace: shop}}\nspec:\n  runner:\n    spec:\n      containers:\n      - name: app\n        image: nginx\n        {privileged}\n",
+        template("  "),
+        template("  "),
+        template("  "),
+        template("      "),
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let config = write_temp(
+        dir.path(),
+        "palisade.yaml",
+        b"apiVersion: palisade.dev/v1alpha1\nkind: Policy\nspec:\n  workloads:\n  - {apiVersion: example.com/v1, kind: Worker, podSpecPath: spec.runner.spec}\n",
+    );
+    let o = run_stdin(
+        &["scan", "--config", config.to_str().unwrap(), "--format", "json", "-"],
+        yaml.as_bytes(),
+    );
+    let report = json(&o);
+    assert_eq!(report["errors"], serde_json::json!([]), "{report}");
+    let found: std::collections::BTreeMap<String, String> = report["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|f| f["rule"] == "pss/privileged")
+        .map(|f| {
+            (
+                f["object"]["name"].as_str().unwrap().to_string(),
+                f["path"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect();
+    let expected: std::collections::BTreeMap<String, String> = [
+        ("rollout", "spec.template.spec.containers[0].securityContext.privileged"),
+        ("knative", "spec.template.spec.containers[0].securityContext.privileged"),
+        ("cloneset", "spec.template.spec.containers[0].securityContext.privileged"),
+        ("scaledjob", "spec.jobTemplate.spec.template.spec.containers[0].securityContext.privileged"),
+        ("task", "spec.steps[0].securityContext.privileged"),
+        ("custom", "spec.runner.spec.containers[0].securityContext.privileged"),
+    ]
+    .into_iter()
+    .map(|(a, b)| (a.to_string(), b.to_string()))
+    .collect();
+    assert_eq!(found, expected);
+    assert_eq!(report["summary"]["workloads"], 6, "{report}");
+    assert!(report["summary"]["other_kinds"].get("Service").is_none(), "{report}");
+}

@@ -6,6 +6,7 @@ use crate::finding::Severity;
 use crate::node::{Node, Value};
 use crate::policy::{
     ContentPolicy, Date, Exemption, ExtraPattern, FailurePolicy, Policy, RuleSetting, VerifyRule,
+    WorkloadDef,
 };
 use crate::rule::{PssLevel, PssVersion};
 
@@ -63,10 +64,14 @@ impl Decoder<'_> {
                 "suppressions",
                 "admission",
                 "constraints",
+                "workloads",
             ],
         ) else {
             return;
         };
+        if let Some(n) = spec.get("workloads") {
+            self.workloads(n, p);
+        }
         if let Some(n) = spec.get("constraints") {
             p.constraint_paths = self.strings(n, "spec.constraints");
         }
@@ -94,6 +99,54 @@ impl Decoder<'_> {
         }
         if let Some(n) = spec.get("admission") {
             self.admission(n, p);
+        }
+    }
+
+    /// `spec.workloads[]`: custom resources that hold a pod spec.
+    fn workloads(&mut self, node: &Node, p: &mut Policy) {
+        if !matches!(node.value, Value::Seq(_) | Value::Null) {
+            self.error(node.pos, "spec.workloads must be a list");
+            return;
+        }
+        for item in node.items() {
+            let Some(m) = self.map(
+                item,
+                "spec.workloads[]",
+                &["apiVersion", "kind", "podSpecPath"],
+            ) else {
+                continue;
+            };
+            let field = |me: &mut Self, k: &str| {
+                m.get(k)
+                    .and_then(|x| me.string(x, &format!("spec.workloads[].{k}")))
+            };
+            let (api_version, kind, path) = (
+                field(self, "apiVersion"),
+                field(self, "kind"),
+                field(self, "podSpecPath"),
+            );
+            let (Some(api_version), Some(kind), Some(pod_spec_path)) = (api_version, kind, path)
+            else {
+                self.error(
+                    item.pos,
+                    "each spec.workloads entry needs apiVersion, kind and podSpecPath",
+                );
+                continue;
+            };
+            let segments_ok = pod_spec_path.split('.').all(|s| !s.is_empty());
+            if !segments_ok || !(pod_spec_path == "spec" || pod_spec_path.ends_with(".spec")) {
+                let pos = m.get("podSpecPath").map_or(item.pos, |x| x.pos);
+                self.error(
+                    pos,
+                    format!("spec.workloads[].podSpecPath {pod_spec_path:?} must be the dotted path of the pod spec, ending in `spec` (the pod's metadata is beside it), e.g. spec.template.spec"),
+                );
+                continue;
+            }
+            p.workloads.push(WorkloadDef {
+                api_version,
+                kind,
+                pod_spec_path,
+            });
         }
     }
 

@@ -92,3 +92,15 @@ fn image_verification_mistakes_are_errors_with_lines() {
     );
     assert!(errs[3].message.contains("not Fail or Ignore"), "{errs:?}");
 }
+
+#[test]
+fn workloads_are_read_and_bad_paths_are_errors_with_lines() {
+    let text = "apiVersion: palisade.dev/v1alpha1\nkind: Policy\nspec:\n  workloads:\n  - {apiVersion: example.com/v1, kind: Worker, podSpecPath: spec.runner.spec}\n";
+    let p = parse_policy("p.yaml", text).expect("parses");
+    assert_eq!(p.workloads[0].pod_spec_path, "spec.runner.spec");
+    let bad = "apiVersion: palisade.dev/v1alpha1\nkind: Policy\nspec:\n  workloads:\n  - {apiVersion: example.com/v1, kind: Worker, podSpecPath: spec.runner}\n  - {kind: Worker}\n";
+    let errs = parse_policy("p.yaml", bad).expect_err("invalid");
+    let lines: Vec<u32> = errs.iter().map(|e| e.pos.line).collect();
+    assert_eq!(lines, [5, 6], "{errs:?}");
+    assert!(errs[0].message.contains("ending in `spec`"), "{}", errs[0].message);
+}
