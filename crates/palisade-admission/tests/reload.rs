@@ -24,9 +24,12 @@ fn replace_with_fifo(path: &Path) {
     assert!(made.is_ok_and(|s| s.success()), "mkfifo");
 }
 
+/// Swaps `path` for a symlink to `/dev/zero` in one rename, so a reload
+/// never sees the file missing.
 fn replace_with_dev_zero(path: &Path) {
-    std::fs::remove_file(path).unwrap();
-    std::os::unix::fs::symlink("/dev/zero", path).unwrap();
+    let link = path.with_extension("link");
+    std::os::unix::fs::symlink("/dev/zero", &link).unwrap();
+    std::fs::rename(&link, path).unwrap();
 }
 
 /// The limit as errors name it.

@@ -23,11 +23,13 @@ pub(super) fn spawn(
     runtime: tokio::runtime::Handle,
 ) -> std::io::Result<Reloader> {
     let (stop, stopped) = mpsc::channel::<()>();
+    // Taken now, not when the thread first runs: a change made meanwhile
+    // must not become the baseline.
+    let mut last_policy = policy.as_deref().and_then(file_stamp);
     std::thread::Builder::new()
         .name("palisade-reload".into())
         .spawn(move || {
             let _context = runtime.enter();
-            let mut last_policy = policy.as_deref().and_then(file_stamp);
             while let Err(RecvTimeoutError::Timeout) = stopped.recv_timeout(every) {
                 reload_certificate(&state);
                 if let Some(path) = policy.as_deref() {
