@@ -20,13 +20,18 @@ fi
 # The registry tests push images with skopeo into Debian's docker-registry,
 # started on loopback by the tests themselves; the TLS/basic-auth ones make
 # certificates with openssl and bcrypt htpasswd entries with apache2-utils;
-# the image tests build images with umoci.
+# the image tests build images with umoci; `scan --kustomize` runs kubectl
+# (Debian's kubernetes-client when no kubectl is on PATH).
 packages=(docker-registry skopeo openssl apache2-utils umoci)
 binaries=(/usr/bin/docker-registry /usr/bin/skopeo /usr/bin/openssl /usr/bin/htpasswd /usr/bin/umoci)
 missing=0
 for b in "${binaries[@]}"; do
   [ -x "$b" ] || missing=1
 done
+if ! command -v kubectl >/dev/null; then
+  packages+=(kubernetes-client)
+  missing=1
+fi
 if [ "$missing" = 1 ]; then
   echo "== apt-get install ${packages[*]}"
   as_root() {

@@ -20,6 +20,7 @@
 pub mod analyses;
 mod analysis;
 mod catalog;
+pub mod kustomize;
 mod pieces;
 mod scan;
 mod source;

@@ -191,7 +191,7 @@ impl Scan {
                     index_objects(objects, &mut idx);
                     None
                 }
-                Unit::Unreadable { .. } => None,
+                Unit::Unreadable { .. } | Unit::Skipped { .. } => None,
             };
             (idx, problem)
         };
@@ -224,6 +224,16 @@ impl Scan {
             let (name, reader): (Arc<str>, Box<dyn io::Read>) = match unit {
                 Unit::Objects(objects) => {
                     window.push(Work::Objects(&objects[..]));
+                    continue;
+                }
+                Unit::Skipped { name, reason } => {
+                    rest.summary.files += 1;
+                    rest.summary.skipped += 1;
+                    rest.skipped.push(palisade_core::Skipped {
+                        file: name.as_str().into(),
+                        line: 1,
+                        reason: reason.to_string(),
+                    });
                     continue;
                 }
                 Unit::Unreadable { name, message } => {

@@ -8,6 +8,8 @@ use std::path::PathBuf;
 use std::sync::Arc;
 
 use palisade_core::walk::{self, Depth, MANIFEST_EXTENSIONS};
+
+use crate::kustomize::{Patches, PATCH_REASON};
 use palisade_core::{Limits, Object};
 
 /// One unit of input.
@@ -25,6 +27,13 @@ pub enum Unit {
     /// Objects already parsed (an admission request, a cluster listing),
     /// shared rather than copied.
     Objects(Arc<[Object]>),
+    /// A file that is not scanned, listed with the reason (a kustomize patch).
+    Skipped {
+        /// The file.
+        name: String,
+        /// Why.
+        reason: &'static str,
+    },
     /// Input that could not be read, reported as an error of the file.
     Unreadable {
         /// The file.
@@ -48,11 +57,22 @@ pub struct Paths(pub Vec<PathBuf>);
 impl Source for Paths {
     fn units(self: Box<Self>, _limits: &Limits) -> Vec<Unit> {
         let mut out = Vec::new();
+        let mut patches = Patches::default();
+        let mut file = |p: PathBuf| {
+            if patches.is_patch(&p) {
+                Unit::Skipped {
+                    name: p.to_string_lossy().into_owned(),
+                    reason: PATCH_REASON,
+                }
+            } else {
+                Unit::File(p)
+            }
+        };
         for path in self.0 {
             if path.is_dir() {
                 for entry in walk::files(&path, MANIFEST_EXTENSIONS, Depth::Recursive) {
                     out.push(match entry {
-                        walk::Entry::File(p) => Unit::File(p),
+                        walk::Entry::File(p) => file(p),
                         walk::Entry::Broken(p, message) => Unit::Unreadable {
                             name: p.to_string_lossy().into_owned(),
                             message,
@@ -60,7 +80,7 @@ impl Source for Paths {
                     });
                 }
             } else {
-                out.push(Unit::File(path));
+                out.push(file(path));
             }
         }
         out

@@ -341,6 +341,11 @@ pub struct ScanArgs {
     /// to now (image/resolved-digest, info), asking the registry.
     #[arg(long, conflicts_with = "offline")]
     pub resolve: bool,
+    /// Render each directory tree holding a kustomization with
+    /// `kubectl kustomize` (kubectl must be on PATH) and scan what it
+    /// renders, located in the source files the objects come from.
+    #[arg(long)]
+    pub kustomize: bool,
     /// Check what is inside every image (image/vulnerable, image/secrets):
     /// the stored result of palisade image for the image's digest, or a scan
     /// now when there is none (images.content in the policy sets thresholds).

@@ -44,6 +44,8 @@ pub struct ScanConfig {
     pub supply: Option<palisade_supply::Supply>,
     /// `--offline`.
     pub offline: bool,
+    /// `--kustomize`.
+    pub kustomize: bool,
 }
 
 impl ScanConfig {
@@ -120,6 +122,7 @@ impl ScanConfig {
             inputs,
             supply,
             offline: args.offline,
+            kustomize: args.kustomize,
             ctx: Context::from_policy(policy),
             format,
             output: args.output,

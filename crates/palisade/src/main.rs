@@ -8,6 +8,7 @@ mod cli;
 mod config;
 mod config_cmd;
 mod image_cmd;
+mod kustomize;
 mod rbac_cmd;
 mod resolve_cmd;
 mod rules_cmd;

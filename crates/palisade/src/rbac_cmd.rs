@@ -73,7 +73,7 @@ fn load(paths: Vec<PathBuf>) -> Result<(palisade_rbac::Analysis, bool)> {
         Limits::default(),
     );
     let scan = Scan::new(engine).keeping(palisade_rbac::is_rbac_input);
-    let report = scan.collect(crate::scan::sources(&inputs))?;
+    let report = scan.collect(crate::scan::sources(&inputs, false))?;
     for e in &report.errors {
         eprintln!("{}:{}:{}: {}", e.file, e.line, e.column, e.message);
     }

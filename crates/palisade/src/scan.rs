@@ -12,14 +12,17 @@ use palisade_scan::analyses::{Constraints, ExpiredExemptions, Rbac, Registry};
 use palisade_scan::{has_findings_at, Scan, ScanError, Source};
 
 use crate::config::{Input, ScanConfig};
+use crate::kustomize::Kustomized;
 
 /// The sources of the command line's inputs, in order.
-pub fn sources(inputs: &[Input]) -> Vec<Box<dyn Source>> {
+/// With `kustomize`, directories are rendered first (see [`crate::kustomize`]).
+pub fn sources(inputs: &[Input], kustomize: bool) -> Vec<Box<dyn Source>> {
     inputs
         .iter()
         .map(|input| -> Box<dyn Source> {
             match input {
                 Input::Stdin => Box::new(palisade_scan::Stdin),
+                Input::Path(p) if kustomize => Box::new(Kustomized(p.clone())),
                 Input::Path(p) => Box::new(palisade_scan::Paths(vec![p.clone()])),
             }
         })
@@ -61,7 +64,7 @@ pub fn run(mut cfg: ScanConfig) -> Result<i32> {
     };
     let out = output.open()?;
     let report_writer = writer(cfg.format, palisade_scan::catalog(), opts, out);
-    let report = match scan.run(sources(&cfg.inputs), report_writer) {
+    let report = match scan.run(sources(&cfg.inputs, cfg.kustomize), report_writer) {
         Ok(r) => r,
         Err(ScanError::Write(e)) if is_broken_pipe(&e) => return Ok(0),
         Err(ScanError::Write(e)) => return Err(e).context("cannot write the report"),

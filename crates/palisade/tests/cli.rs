@@ -564,7 +564,14 @@ fn pod_templates_in_custom_resources_are_checked() {
         b"apiVersion: palisade.dev/v1alpha1\nkind: Policy\nspec:\n  workloads:\n  - {apiVersion: example.com/v1, kind: Worker, podSpecPath: spec.runner.spec}\n",
     );
     let o = run_stdin(
-        &["scan", "--config", config.to_str().unwrap(), "--format", "json", "-"],
+        &[
+            "scan",
+            "--config",
+            config.to_str().unwrap(),
+            "--format",
+            "json",
+            "-",
+        ],
         yaml.as_bytes(),
     );
     let report = json(&o);
@@ -582,17 +589,35 @@ fn pod_templates_in_custom_resources_are_checked() {
         })
         .collect();
     let expected: std::collections::BTreeMap<String, String> = [
-        ("rollout", "spec.template.spec.containers[0].securityContext.privileged"),
-        ("knative", "spec.template.spec.containers[0].securityContext.privileged"),
-        ("cloneset", "spec.template.spec.containers[0].securityContext.privileged"),
-        ("scaledjob", "spec.jobTemplate.spec.template.spec.containers[0].securityContext.privileged"),
+        (
+            "rollout",
+            "spec.template.spec.containers[0].securityContext.privileged",
+        ),
+        (
+            "knative",
+            "spec.template.spec.containers[0].securityContext.privileged",
+        ),
+        (
+            "cloneset",
+            "spec.template.spec.containers[0].securityContext.privileged",
+        ),
+        (
+            "scaledjob",
+            "spec.jobTemplate.spec.template.spec.containers[0].securityContext.privileged",
+        ),
         ("task", "spec.steps[0].securityContext.privileged"),
-        ("custom", "spec.runner.spec.containers[0].securityContext.privileged"),
+        (
+            "custom",
+            "spec.runner.spec.containers[0].securityContext.privileged",
+        ),
     ]
     .into_iter()
     .map(|(a, b)| (a.to_string(), b.to_string()))
     .collect();
     assert_eq!(found, expected);
     assert_eq!(report["summary"]["workloads"], 6, "{report}");
-    assert!(report["summary"]["other_kinds"].get("Service").is_none(), "{report}");
+    assert!(
+        report["summary"]["other_kinds"].get("Service").is_none(),
+        "{report}"
+    );
 }

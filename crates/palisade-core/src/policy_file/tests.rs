@@ -102,5 +102,9 @@ fn workloads_are_read_and_bad_paths_are_errors_with_lines() {
     let errs = parse_policy("p.yaml", bad).expect_err("invalid");
     let lines: Vec<u32> = errs.iter().map(|e| e.pos.line).collect();
     assert_eq!(lines, [5, 6], "{errs:?}");
-    assert!(errs[0].message.contains("ending in `spec`"), "{}", errs[0].message);
+    assert!(
+        errs[0].message.contains("ending in `spec`"),
+        "{}",
+        errs[0].message
+    );
 }
