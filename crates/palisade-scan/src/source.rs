@@ -55,10 +55,13 @@ pub trait Source: Send {
 pub struct Paths(pub Vec<PathBuf>);
 
 impl Source for Paths {
-    fn units(self: Box<Self>, _limits: &Limits) -> Vec<Unit> {
+    fn units(self: Box<Self>, limits: &Limits) -> Vec<Unit> {
         let mut out = Vec::new();
         let mut patches = Patches::default();
         let mut file = |p: PathBuf| {
+            if is_stream(&p) {
+                return stream(p, limits);
+            }
             if patches.is_patch(&p) {
                 Unit::Skipped {
                     name: p.to_string_lossy().into_owned(),
@@ -87,6 +90,31 @@ impl Source for Paths {
     }
 }
 
+/// Whether `path` exists and is not a regular file or directory: a FIFO,
+/// a device, a process substitution (`<(cmd)`). Such input can be read
+/// only once and may never end.
+fn is_stream(path: &std::path::Path) -> bool {
+    std::fs::metadata(path).is_ok_and(|m| !m.is_file() && !m.is_dir())
+}
+
+/// A stream read once, within the file size limit, as bytes in memory.
+fn stream(path: PathBuf, limits: &Limits) -> Unit {
+    let name = path.to_string_lossy().into_owned();
+    let read = std::fs::File::open(&path)
+        .map_err(ReadError::Io)
+        .and_then(|f| read_capped(f, limits.max_file_bytes));
+    match read {
+        Ok(bytes) => Unit::Bytes {
+            name: name.into(),
+            bytes: bytes.into(),
+        },
+        Err(e) => Unit::Unreadable {
+            message: e.message(&name, limits.max_file_bytes),
+            name,
+        },
+    }
+}
+
 /// Standard input, read once (up to the file limit, and one byte more so
 /// that an oversized input is reported as such).
 #[derive(Debug, Clone, Copy, Default)]
@@ -94,21 +122,85 @@ pub struct Stdin;
 
 impl Source for Stdin {
     fn units(self: Box<Self>, limits: &Limits) -> Vec<Unit> {
-        let mut buf = Vec::new();
-        let read = std::io::stdin()
-            .lock()
-            .take(limits.max_file_bytes + 1)
-            .read_to_end(&mut buf);
-        vec![match read {
-            Ok(_) => Unit::Bytes {
-                name: "-".into(),
-                bytes: buf.into(),
+        vec![
+            match read_capped(std::io::stdin().lock(), limits.max_file_bytes) {
+                Ok(buf) => {
+                    if buf.iter().all(u8::is_ascii_whitespace) {
+                        eprintln!("palisade: warning: standard input is empty: nothing to scan");
+                    }
+                    Unit::Bytes {
+                        name: "-".into(),
+                        bytes: buf.into(),
+                    }
+                }
+                Err(e) => Unit::Unreadable {
+                    name: "-".into(),
+                    message: e.message("standard input", limits.max_file_bytes),
+                },
             },
-            Err(e) => Unit::Unreadable {
-                name: "-".into(),
-                message: format!("cannot read standard input: {e}"),
-            },
-        }]
+        ]
+    }
+}
+
+/// Why a stream could not be read whole.
+#[derive(Debug)]
+pub enum ReadError {
+    /// It gives more than the file size limit.
+    Over,
+    /// Reading failed.
+    Io(std::io::Error),
+}
+
+impl ReadError {
+    /// The message for `what` (`standard input`, a path).
+    pub fn message(&self, what: &str, limit: u64) -> String {
+        match self {
+            ReadError::Over => format!(
+                "{what} gives more than the file size limit of {limit} bytes; nothing of it was scanned"
+            ),
+            ReadError::Io(e) => format!("cannot read {what}: {e}"),
+        }
+    }
+}
+
+/// Reads a stream whole, refusing it as soon as it passes `limit` bytes:
+/// the buffer grows to at most `limit + 1` bytes (never to twice the
+/// limit, as doubling would), and a pipe that never ends (`yes`) is
+/// stopped there. Reading stops early at a NUL byte (`/dev/zero`): the
+/// content is binary, which decoding reports.
+pub fn read_capped(mut input: impl Read, limit: u64) -> Result<Vec<u8>, ReadError> {
+    const CHUNK: usize = 64 * 1024;
+    let cap = usize::try_from(limit)
+        .unwrap_or(usize::MAX)
+        .saturating_add(1);
+    let mut buf: Vec<u8> = Vec::new();
+    loop {
+        if buf.len() == buf.capacity() {
+            let grow = buf.capacity().max(CHUNK).min(cap - buf.len().min(cap));
+            if grow == 0 {
+                return Err(ReadError::Over);
+            }
+            buf.reserve_exact(grow);
+        }
+        let start = buf.len();
+        let room = (buf.capacity() - start).min(cap - start).min(CHUNK);
+        buf.resize(start + room, 0);
+        let n = loop {
+            match input.read(&mut buf[start..]) {
+                Ok(n) => break n,
+                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+                Err(e) => return Err(ReadError::Io(e)),
+            }
+        };
+        buf.truncate(start + n);
+        // A NUL byte makes it binary, which decoding refuses whatever
+        // follows: no need to read `/dev/zero` up to the limit.
+        if n == 0 || memchr::memchr(0, &buf[start..]).is_some() {
+            return Ok(buf);
+        }
+        if buf.len() as u64 > limit {
+            return Err(ReadError::Over);
+        }
     }
 }
 
@@ -143,5 +235,34 @@ impl From<Vec<Object>> for Objects {
 impl Source for Objects {
     fn units(self: Box<Self>, _limits: &Limits) -> Vec<Unit> {
         vec![Unit::Objects(self.0)]
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_endless_stream_is_refused_at_the_limit_without_growing_past_it() {
+        let limit = 1_000_000;
+        match read_capped(std::io::repeat(b'y'), limit) {
+            Err(ReadError::Over) => {}
+            other => panic!("expected Over, got {other:?}"),
+        }
+        let message = ReadError::Over.message("standard input", limit);
+        assert_eq!(
+            message,
+            "standard input gives more than the file size limit of 1000000 bytes; nothing of it was scanned"
+        );
+        // Exactly at the limit is read whole, in a buffer no larger than it needs.
+        let bytes = read_capped(&vec![b'a'; 1_000_000][..], limit).unwrap();
+        assert_eq!(bytes.len(), 1_000_000);
+        assert!(bytes.capacity() as u64 <= limit + 1, "{}", bytes.capacity());
+    }
+
+    #[test]
+    fn a_nul_byte_stops_the_read_early() {
+        let zeros = read_capped(std::io::repeat(0), 1 << 30).unwrap();
+        assert!(zeros.len() <= 64 * 1024);
     }
 }

@@ -30,6 +30,20 @@ pub fn run(cmd: ConfigCommand) -> Result<i32> {
         }
         ConfigCommand::Check { file } => {
             let p = crate::config::load_policy(Some(&file))?;
+            let missing: Vec<String> = p
+                .constraint_paths
+                .iter()
+                .zip(p.constraint_paths_resolved())
+                .filter(|(_, resolved)| !resolved.exists())
+                .map(|(written, resolved)| format!("{written:?} ({})", resolved.display()))
+                .collect();
+            if !missing.is_empty() {
+                bail!(
+                    "{}: spec.constraints names paths that do not exist: {}",
+                    file.display(),
+                    missing.join(", ")
+                );
+            }
             println!(
                 "{}: valid policy (level {}, version {}, {} rule settings, {} exemptions, {} trusted registries)",
                 file.display(),

@@ -621,3 +621,62 @@ fn pod_templates_in_custom_resources_are_checked() {
         "{report}"
     );
 }
+
+/// Input that is not a regular file is read once, within the file size
+/// limit: a FIFO is scanned, `/dev/zero` is refused as binary at once, and
+/// empty standard input is a warning.
+#[test]
+fn fifos_devices_and_empty_stdin_are_read_within_the_limits() {
+    let dir = tempfile::tempdir().unwrap();
+    let fifo = dir.path().join("pod.yaml");
+    assert!(Command::new("mkfifo")
+        .arg(&fifo)
+        .status()
+        .unwrap()
+        .success());
+    let writer = {
+        let fifo = fifo.clone();
+        std::thread::spawn(move || {
+            std::fs::write(&fifo, "apiVersion: v1\nkind: Pod\nmetadata: {name: fifo}\nspec:\n  containers: [{name: a, image: nginx, securityContext: {privileged: true}}]\n").unwrap();
+        })
+    };
+    let o = run(&["scan", "--format", "json", fifo.to_str().unwrap()]);
+    writer.join().unwrap();
+    let report = json(&o);
+    assert_eq!(report["errors"], serde_json::json!([]), "{report}");
+    assert!(report["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|f| f["rule"] == "pss/privileged" && f["object"]["name"] == "fifo"));
+
+    let o = run(&["scan", "--format", "json", "/dev/zero"]);
+    assert_eq!(o.status.code(), Some(2));
+    assert_eq!(
+        json(&o)["errors"][0]["message"],
+        "binary file (contains NUL bytes), not YAML or JSON"
+    );
+
+    let o = run_stdin(&["scan", "-"], b"");
+    assert_eq!(o.status.code(), Some(0));
+    assert!(String::from_utf8_lossy(&o.stderr).contains("standard input is empty"));
+}
+
+/// `config check` refuses a policy whose constraints paths do not exist.
+#[test]
+fn config_check_verifies_constraint_paths() {
+    let dir = tempfile::tempdir().unwrap();
+    let policy = write_temp(
+        dir.path(),
+        "palisade.yaml",
+        b"apiVersion: palisade.dev/v1alpha1\nkind: Policy\nspec:\n  constraints: [gatekeeper/, missing/]\n",
+    );
+    std::fs::create_dir(dir.path().join("gatekeeper")).unwrap();
+    let o = run(&["config", "check", policy.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(2), "{}", stdout(&o));
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(
+        err.contains("\"missing/\"") && !err.contains("\"gatekeeper/\""),
+        "{err}"
+    );
+}
