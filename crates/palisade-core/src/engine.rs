@@ -18,7 +18,7 @@ use rayon::prelude::*;
 use crate::finding::{redacted, Finding, InputError, PodInfo, ScanReport, Severity, Skipped};
 use crate::gate::{Gate, InlineSuppression, Setting, Verdict};
 use crate::loader::{self, Diagnostic, Document, Limits};
-use crate::node::{render_path, Node, Seg};
+use crate::node::{render_path, Node, Seg, Value};
 use crate::object::{
     object_ref, objects_of, Content, Object, ObjectRef, PodPart, PodView, ViewError,
 };
@@ -537,6 +537,31 @@ fn pod_info(obj: &Object, view: &PodView<'_>, idx: &ScanIndex) -> PodInfo {
         service_account: sa.to_string(),
         token_mounted: automount || projected,
         images: Vec::new(),
+        labels: view
+            .meta
+            .and_then(|m| m.get("labels"))
+            .map(|l| {
+                l.entries()
+                    .iter()
+                    .filter_map(|e| Some((e.key.clone(), scalar(&e.node)?)))
+                    .collect()
+            })
+            .unwrap_or_default(),
+        labels_pos: {
+            let p = obj.locate(&view.path(PodPart::Meta, &[Seg::key("labels")]));
+            (p.line, p.col)
+        },
+    }
+}
+
+/// A label value as the API server stores it (YAML scalars become text).
+fn scalar(n: &Node) -> Option<String> {
+    match &n.value {
+        Value::Str(s) => Some(s.clone()),
+        Value::Bool(b) => Some(b.to_string()),
+        Value::Int(i) => Some(i.to_string()),
+        Value::Float(f) => Some(f.to_string()),
+        _ => None,
     }
 }
 

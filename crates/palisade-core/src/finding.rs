@@ -241,6 +241,10 @@ pub struct PodInfo {
     pub token_mounted: bool,
     /// Every container image, for the rules that ask the registry.
     pub images: Vec<ImageUse>,
+    /// The pod's labels (what NetworkPolicies select).
+    pub labels: Vec<(String, String)>,
+    /// Line and column of the pod's `metadata.labels` (or nearest parent).
+    pub labels_pos: (u32, u32),
 }
 
 /// One container's image, where it is written.

@@ -135,6 +135,8 @@ fn pod() -> impl Strategy<Value = PodInfo> {
         service_account: sa,
         token_mounted: token,
         images: Vec::new(),
+        labels: Vec::new(),
+        labels_pos: (1, 1),
     })
 }
 

@@ -19,6 +19,7 @@ pub fn catalog() -> Vec<&'static RuleMeta> {
     all.extend(palisade_supply::rules::CATALOG);
     all.extend(&packs[after_image..]);
     all.extend(palisade_rbac::catalog());
+    all.push(&crate::analyses::network::META);
     all.extend([
         &DUPLICATE_KEY,
         &palisade_rbac::CONFLICT,

@@ -8,7 +8,7 @@ use anyhow::{anyhow, Context as _, Result};
 use palisade_core::{Engine, Limits, ScanReport};
 use palisade_rego::{join_errors, Inventory, PolicySet};
 use palisade_report::{is_broken_pipe, writer, Output, RenderOptions};
-use palisade_scan::analyses::{Constraints, ExpiredExemptions, Rbac, Registry};
+use palisade_scan::analyses::{Constraints, ExpiredExemptions, NetworkIsolation, Rbac, Registry};
 use palisade_scan::{has_findings_at, Scan, ScanError, Source};
 
 use crate::config::{Input, ScanConfig};
@@ -55,7 +55,10 @@ pub fn run(mut cfg: ScanConfig) -> Result<i32> {
     if let Some((set, inventory)) = constraints {
         scan = scan.with(Constraints::new(set, inventory));
     }
-    let scan = scan.with(Rbac).with(ExpiredExemptions);
+    let scan = scan
+        .with(Rbac)
+        .with(NetworkIsolation)
+        .with(ExpiredExemptions);
 
     let output = Output::new(cfg.output.as_deref());
     let opts = RenderOptions {

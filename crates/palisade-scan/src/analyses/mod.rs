@@ -3,11 +3,13 @@
 mod constraints;
 mod expired;
 mod image;
+pub mod network;
 mod rbac;
 mod registry;
 
 pub use constraints::Constraints;
 pub use expired::ExpiredExemptions;
 pub use image::ImageContent;
+pub use network::NetworkIsolation;
 pub use rbac::Rbac;
 pub use registry::Registry;
