@@ -391,6 +391,8 @@ impl Engine {
             index: idx,
         };
         let mut violations = Vec::new();
+        let first = report.findings.len();
+        let mut unlisted = 0usize;
         for (rule, &setting) in self.rules.iter().zip(&self.settings) {
             if !setting.enabled {
                 continue;
@@ -399,6 +401,12 @@ impl Engine {
             rule.check(&target, &self.ctx, &mut violations);
             let meta = rule.meta();
             for v in violations.drain(..) {
+                if report.findings.len() - first >= MAX_FINDINGS_PER_OBJECT {
+                    // Counted (the exit status sees them), not listed.
+                    *report.summary.findings.entry(setting.severity).or_default() += 1;
+                    unlisted += 1;
+                    continue;
+                }
                 // Exemptions limited to images need the container's image.
                 let image = match (&v.container, &pod) {
                     (Some(name), Some(view)) if by_image => view.image_of(name),
@@ -407,6 +415,12 @@ impl Engine {
                 let finding = locate(obj, meta, v);
                 count(report, gate.judge(finding, setting, image, Some(&suppress)));
             }
+        }
+        if unlisted > 0 {
+            report.summary.notes.push(format!(
+                "{}:{}: {} {:?}: {unlisted} more findings not listed (at most {MAX_FINDINGS_PER_OBJECT} per object)",
+                obj.file, obj.root.pos.line, obj.id.kind, obj.id.name
+            ));
         }
     }
 
@@ -471,6 +485,11 @@ impl Engine {
         );
     }
 }
+
+/// Findings listed for one object; more are counted in the summary (and
+/// the exit status) and named in a note. An alias-expanded Pod of 100,000
+/// containers would otherwise list millions.
+pub const MAX_FINDINGS_PER_OBJECT: usize = 1_000;
 
 /// The word whose documents the index pass parses.
 const SERVICE_ACCOUNT: &[u8] = b"ServiceAccount";

@@ -163,8 +163,20 @@ impl Scan {
         let units: Vec<Unit> = sources.into_iter().flat_map(|s| s.units(&limits)).collect();
         let (idx, problems) = self.index(&units);
         let mut rest = ScanReport::default();
-        self.check(&units, &problems, &idx, &mut rest, writer)?;
-        self.finish(&mut rest, writer)?;
+        let mut capped = Capped {
+            inner: writer,
+            limit: MAX_FINDINGS_PER_RUN,
+            listed: 0,
+            unlisted: 0,
+        };
+        self.check(&units, &problems, &idx, &mut rest, &mut capped)?;
+        self.finish(&mut rest, &mut capped)?;
+        if capped.unlisted > 0 {
+            rest.summary.notes.push(format!(
+                "{} more findings not listed (at most {MAX_FINDINGS_PER_RUN} per run); they are counted in the summary and the exit status",
+                capped.unlisted
+            ));
+        }
         Ok(rest)
     }
 
@@ -375,6 +387,33 @@ pub fn has_findings_at(report: &ScanReport, threshold: Severity) -> bool {
         .any(|(sev, n)| *sev >= threshold && *n > 0)
 }
 
+/// Findings listed in one run; more are counted, not written, so a
+/// hostile input cannot make the report (or a collecting caller's memory)
+/// grow without bound.
+pub const MAX_FINDINGS_PER_RUN: usize = 2_000_000;
+
+/// Passes at most [`MAX_FINDINGS_PER_RUN`] findings on to a writer.
+struct Capped<'w> {
+    inner: &'w mut dyn ReportWriter,
+    limit: usize,
+    listed: usize,
+    unlisted: usize,
+}
+
+impl ReportWriter for Capped<'_> {
+    fn findings(&mut self, findings: &[palisade_core::Finding]) -> io::Result<()> {
+        let room = self.limit - self.listed;
+        let shown = findings.len().min(room);
+        self.listed += shown;
+        self.unlisted += findings.len() - shown;
+        self.inner.findings(&findings[..shown])
+    }
+
+    fn finish(self: Box<Self>, _rest: &ScanReport) -> io::Result<()> {
+        Ok(())
+    }
+}
+
 /// Collects findings in memory.
 struct Collect(Vec<palisade_core::Finding>);
 
@@ -422,5 +461,37 @@ fn error_at(file: Arc<str>, line: u32, column: u32, message: String) -> InputErr
         line,
         column,
         message,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn findings_past_the_run_limit_are_counted_not_written() {
+        let f = palisade_core::Finding {
+            rule: "pss/privileged",
+            severity: Severity::High,
+            message: String::new(),
+            object: Arc::default(),
+            container: None,
+            path: String::new(),
+            file: "f".into(),
+            line: 1,
+            column: 1,
+            remediation: "",
+        };
+        let mut all = Collect(Vec::new());
+        let mut capped = Capped {
+            inner: &mut all,
+            limit: 5,
+            listed: 0,
+            unlisted: 0,
+        };
+        capped.findings(&vec![f.clone(); 3]).unwrap();
+        capped.findings(&vec![f; 4]).unwrap();
+        assert_eq!((capped.listed, capped.unlisted), (5, 2));
+        assert_eq!(all.0.len(), 5);
     }
 }

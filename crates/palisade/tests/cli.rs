@@ -680,3 +680,22 @@ fn config_check_verifies_constraint_paths() {
         "{err}"
     );
 }
+
+/// An alias-expanded Pod of 3,000 containers lists at most 1,000 findings;
+/// the rest are counted (the exit status sees them) and named in a note.
+#[test]
+fn findings_per_object_are_capped_with_a_note() {
+    let aliases = vec!["*c"; 3000].join(", ");
+    let yaml = format!(
+        "apiVersion: v1\nkind: Pod\nmetadata:\n  name: many\n  annotations: {{x: &c {{name: a, image: nginx, securityContext: {{privileged: true}}}}}}\nspec:\n  containers: [{aliases}]\n"
+    );
+    let o = run_stdin(&["scan", "--format", "json", "-"], yaml.as_bytes());
+    assert_eq!(o.status.code(), Some(1));
+    let report = json(&o);
+    assert_eq!(report["findings"].as_array().unwrap().len(), 1000);
+    let notes = report["summary"]["notes"].to_string();
+    assert!(
+        notes.contains("more findings not listed (at most 1000 per object)"),
+        "{notes}"
+    );
+}
