@@ -133,6 +133,11 @@ impl Webhook {
         body["response"].clone()
     }
 
+    /// A file of the server's directory (`decisions.jsonl`, the decision log).
+    pub fn file(&self, name: &str) -> PathBuf {
+        self._pki.path(name)
+    }
+
     pub async fn metrics(&self) -> String {
         let r = self
             .client
