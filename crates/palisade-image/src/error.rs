@@ -81,6 +81,19 @@ pub enum ImageError {
         /// The limit.
         limit: u64,
     },
+    /// The final filesystem would keep more names or paths than its limits
+    /// (`Limits::max_path_names`, `Limits::max_entries`).
+    #[error("layer {layer}: {path}: the final filesystem would keep more than {limit} {what} (a hostile layer?)")]
+    PathTableFull {
+        /// The layer.
+        layer: String,
+        /// The entry that would pass the limit (control characters escaped).
+        path: String,
+        /// The limit.
+        limit: u64,
+        /// What it counts, with the limit's name.
+        what: &'static str,
+    },
     /// The image has more than `Limits::max_layers` layers.
     #[error("{image}: {count} layers, more than the limit of {limit}")]
     TooManyLayers {

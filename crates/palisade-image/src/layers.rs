@@ -27,7 +27,7 @@ use std::io::{self, BufReader, Read};
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use crate::error::ImageError;
-use crate::model::{LayerInfo, Limits, Visitor};
+use crate::model::{FinalFs, LayerInfo, Limits, TableLimits, Visitor};
 use crate::source::Image;
 
 mod entry;
@@ -41,7 +41,7 @@ pub struct WalkResult {
     /// What each layer holds, base first.
     pub layers: Vec<LayerInfo>,
     /// The filesystem a container of the image sees.
-    pub fs: crate::model::FinalFs,
+    pub fs: FinalFs,
     /// Entries refused, each as `layer sha256:...: PATH: reason`.
     pub warnings: Vec<String>,
 }
@@ -113,7 +113,10 @@ pub fn walk(
     let mut state = WalkState {
         limits: *limits,
         total_entries: 0,
-        fs: fs::FsBuilder::default(),
+        fs: FinalFs::new(TableLimits {
+            max_name_bytes: limits.max_path_names,
+            max_paths: limits.max_entries,
+        }),
         warnings: Vec::new(),
         content: Vec::new(),
         scratch: vec![0; 64 << 10],
@@ -157,13 +160,12 @@ pub fn walk(
         }
         Ok::<_, ImageError>(())
     })?;
-    let fs = state.fs.finish();
     for v in visitors.iter_mut() {
-        v.finish(&fs);
+        v.finish(&state.fs);
     }
     Ok(WalkResult {
         layers,
-        fs,
+        fs: state.fs,
         warnings: state.warnings,
     })
 }
@@ -172,7 +174,7 @@ pub fn walk(
 struct WalkState {
     limits: Limits,
     total_entries: u64,
-    fs: fs::FsBuilder,
+    fs: FinalFs,
     warnings: Vec<String>,
     /// File content handed to visitors (reused).
     content: Vec<u8>,

@@ -3,7 +3,9 @@
 //! normalised, the visitor the walker feeds, the final filesystem, and the
 //! parsed image config.
 
-use std::collections::HashMap;
+mod final_fs;
+
+pub use final_fs::{FinalFs, TableFull, TableLimits};
 
 /// What kind of tar entry.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -89,27 +91,6 @@ pub struct FsNode {
     pub size: u64,
 }
 
-/// The filesystem a container sees: every layer applied in order, with
-/// whiteouts and opaque directories.
-#[derive(Debug, Clone, Default)]
-pub struct FinalFs {
-    /// Normalised path → node.
-    pub nodes: HashMap<String, FsNode>,
-}
-
-impl FinalFs {
-    /// The node at `path`, if present in the final filesystem.
-    pub fn get(&self, path: &str) -> Option<&FsNode> {
-        self.nodes.get(path)
-    }
-
-    /// Whether what `layer` wrote at `path` is still what the container
-    /// sees (false when a later layer deleted or replaced it).
-    pub fn survives(&self, layer: usize, path: &str) -> bool {
-        self.nodes.get(path).is_some_and(|n| n.layer == layer)
-    }
-}
-
 /// What one layer holds, for the size breakdown.
 #[derive(Debug, Clone, PartialEq, Eq, Default, serde::Serialize)]
 pub struct LayerInfo {
@@ -165,6 +146,9 @@ pub struct Limits {
     pub max_path_bytes: usize,
     /// Layers in one image.
     pub max_layers: usize,
+    /// Bytes of names (path components, each kept once however many
+    /// paths share it, and link targets) the final filesystem keeps.
+    pub max_path_names: u64,
 }
 
 impl Default for Limits {
@@ -175,6 +159,7 @@ impl Default for Limits {
             max_file_bytes: 1 << 20,
             max_path_bytes: 4096,
             max_layers: 256,
+            max_path_names: 64 << 20,
         }
     }
 }

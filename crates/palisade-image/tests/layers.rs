@@ -140,7 +140,7 @@ fn run_with_config(
 }
 
 fn paths(fs: &FinalFs) -> Vec<String> {
-    let mut v: Vec<String> = fs.nodes.keys().cloned().collect();
+    let mut v: Vec<String> = fs.paths();
     v.sort();
     v
 }
@@ -595,5 +595,60 @@ fn truncated_layer_is_an_error_naming_the_layer() {
     assert!(
         err.starts_with(&format!("layer {}", image.layers[0].digest)),
         "{err}"
+    );
+}
+
+#[test]
+fn long_paths_keep_their_shared_parents_once_and_unique_ones_stop_at_the_name_limit() {
+    let parent = format!("{}/{}", "p".repeat(1500), "q".repeat(1500));
+    let mut shared = Layer::new();
+    for i in 0..300 {
+        shared = shared.long_file(&format!("{parent}/f{i:03}"), b"");
+    }
+    let limits = Limits {
+        max_path_names: 10_000,
+        ..Limits::default()
+    };
+    let (result, _, _) = run(vec![shared.gzip()], &limits);
+    let result = result.unwrap();
+    assert_eq!(result.fs.len(), 300);
+    assert_eq!(result.fs.name_bytes(), 3000 + 300 * 4);
+    assert!(result.fs.survives(0, &format!("{parent}/f299")));
+
+    let mut unique = Layer::new();
+    for i in 0..5 {
+        unique = unique.long_file(&format!("{i}{}", "u".repeat(3000)), b"");
+    }
+    let (result, _, image) = run(vec![unique.gzip()], &limits);
+    let err = result.unwrap_err().to_string();
+    assert!(
+        err.starts_with(&format!("layer {}: 3", image.layers[0].digest)),
+        "{err}"
+    );
+    assert!(
+        err.ends_with("would keep more than 10000 bytes of path names (a hostile layer?)"),
+        "{err}"
+    );
+}
+
+#[test]
+fn symlink_targets_over_the_path_limit_are_refused() {
+    let layer = Layer::new()
+        .symlink("ok", "/usr/bin/env")
+        .symlink("far", &"t".repeat(90))
+        .gzip();
+    let limits = Limits {
+        max_path_bytes: 64,
+        ..Limits::default()
+    };
+    let (result, _, _) = run(vec![layer], &limits);
+    let result = result.unwrap();
+    assert_eq!(result.fs.paths(), ["ok"]);
+    assert_eq!(result.warnings.len(), 1, "{:?}", result.warnings);
+    assert!(
+        result.warnings[0]
+            .ends_with("far: refused: symlink target of 90 bytes, longer than the limit of 64"),
+        "{:?}",
+        result.warnings
     );
 }

@@ -121,25 +121,12 @@ fn tagged_digest(layout: &Path, tag: &str) -> String {
 }
 
 fn assert_same_fs(a: &FinalFs, b: &FinalFs, what: &str) {
-    let mut only_a: Vec<&String> = a
-        .nodes
-        .keys()
-        .filter(|k| !b.nodes.contains_key(*k))
-        .collect();
-    let mut only_b: Vec<&String> = b
-        .nodes
-        .keys()
-        .filter(|k| !a.nodes.contains_key(*k))
-        .collect();
-    only_a.sort();
-    only_b.sort();
-    assert!(
-        only_a.is_empty() && only_b.is_empty(),
-        "{what}: only in layout {only_a:?}, only in the other {only_b:?}"
+    assert_eq!(
+        a.paths(),
+        b.paths(),
+        "{what}: paths of the layout and the other"
     );
-    for (path, node) in &a.nodes {
-        assert_eq!(Some(node), b.get(path), "{what}: {path}");
-    }
+    a.for_each(|path, node| assert_eq!(Some(node), b.get(path), "{what}: {path}"));
 }
 
 #[test]

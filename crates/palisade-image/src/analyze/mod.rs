@@ -329,17 +329,17 @@ pub(crate) mod testutil {
             let limit = (1u64 << 20).max(v.content_limit(&e).unwrap_or(0));
             let content = (wanted && size <= limit).then_some(w.content.as_slice());
             v.entry(&e, content);
-            fs.nodes.insert(
-                w.path.to_string(),
-                FsNode {
-                    layer: w.layer,
-                    kind: w.kind.clone(),
-                    mode: w.mode,
-                    uid: 0,
-                    gid: 0,
-                    size,
-                },
-            );
+            let node = FsNode {
+                layer: w.layer,
+                kind: w.kind.clone(),
+                mode: w.mode,
+                uid: 0,
+                gid: 0,
+                size,
+            };
+            if let Err(full) = fs.insert(w.path, node) {
+                panic!("an unlimited filesystem refused {}: {full:?}", w.path);
+            }
         }
         for (layer, path) in deleted {
             if *layer > last_layer {
@@ -351,8 +351,7 @@ pub(crate) mod testutil {
     }
 
     fn remove(fs: &mut FinalFs, v: &mut dyn Visitor, layer: usize, path: &str) {
-        let prefix = format!("{path}/");
-        fs.nodes.retain(|p, _| p != path && !p.starts_with(&prefix));
+        fs.whiteout(path, layer);
         v.removed(layer, path, false);
     }
 }

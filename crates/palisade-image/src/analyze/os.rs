@@ -163,38 +163,41 @@ impl Visitor for OsAnalyzer {
             has_shell,
         ));
 
-        let mut paths: Vec<(&String, &FsNode)> = fs.nodes.iter().collect();
-        paths.sort_by(|a, b| a.0.cmp(b.0));
         self.caches = CACHES
             .iter()
             .map(|c| (c.to_string(), BTreeMap::new()))
             .collect();
         self.setuid.clear();
         self.world_writable.clear();
-        for (path, node) in paths {
-            let file = matches!(node.kind, EntryKind::File | EntryKind::Hardlink(_));
-            if node.kind == EntryKind::File {
-                if let Some((_, by_layer)) = self.caches.iter_mut().find(|(c, _)| {
-                    path.starts_with(c.as_str()) && path.as_bytes().get(c.len()) == Some(&b'/')
-                }) {
-                    *by_layer.entry(node.layer).or_default() += node.size;
-                }
-            }
-            if file && node.mode & 0o6000 != 0 {
-                self.setuid
-                    .push((path.clone(), node.layer, node.mode, node.uid));
-            }
-            let dir = node.kind == EntryKind::Dir;
-            if (file || dir) && node.mode & 0o002 != 0 && !(dir && node.mode & 0o1000 != 0) {
-                self.world_writable.push((path.clone(), node.layer, dir));
-            }
-        }
+        fs.for_each(|path, node| self.final_node(path, node));
         self.caches
             .retain(|(_, by_layer)| by_layer.values().sum::<u64>() > 0);
     }
 }
 
 impl OsAnalyzer {
+    /// Tallies one path of the final filesystem: cache sizes, setuid and
+    /// world-writable files.
+    fn final_node(&mut self, path: &str, node: &FsNode) {
+        let file = matches!(node.kind, EntryKind::File | EntryKind::Hardlink(_));
+        if node.kind == EntryKind::File {
+            if let Some((_, by_layer)) = self.caches.iter_mut().find(|(c, _)| {
+                path.starts_with(c.as_str()) && path.as_bytes().get(c.len()) == Some(&b'/')
+            }) {
+                *by_layer.entry(node.layer).or_default() += node.size;
+            }
+        }
+        if file && node.mode & 0o6000 != 0 {
+            self.setuid
+                .push((path.to_string(), node.layer, node.mode, node.uid));
+        }
+        let dir = node.kind == EntryKind::Dir;
+        if (file || dir) && node.mode & 0o002 != 0 && !(dir && node.mode & 0o1000 != 0) {
+            self.world_writable
+                .push((path.to_string(), node.layer, dir));
+        }
+    }
+
     /// The OS of the image (scratch until [`Visitor::finish`] has run).
     pub fn os_info(&self) -> OsInfo {
         self.os.clone().unwrap_or(OsInfo {
@@ -424,10 +427,7 @@ pub(crate) struct PackageDbs {
 impl PackageDbs {
     fn of(fs: &FinalFs) -> PackageDbs {
         let dpkg_status = fs.get("var/lib/dpkg/status").is_some();
-        let dpkg_status_d = fs
-            .nodes
-            .keys()
-            .any(|p| p.starts_with("var/lib/dpkg/status.d/"));
+        let dpkg_status_d = fs.any_under("var/lib/dpkg/status.d");
         let other = [
             "lib/apk/db/installed",
             "var/lib/rpm/rpmdb.sqlite",

@@ -463,17 +463,15 @@ Version: 3.0
         assert_eq!(a.content_limit(&e), Some(RPMDB_CONTENT_LIMIT));
         a.entry(&e, None);
         let mut fs = FinalFs::default();
-        fs.nodes.insert(
-            e.path.into(),
-            crate::model::FsNode {
-                layer: 0,
-                kind: EntryKind::File,
-                mode: 0o644,
-                uid: 0,
-                gid: 0,
-                size: e.size,
-            },
-        );
+        let node = crate::model::FsNode {
+            layer: 0,
+            kind: EntryKind::File,
+            mode: 0o644,
+            uid: 0,
+            gid: 0,
+            size: e.size,
+        };
+        assert_eq!(fs.insert(e.path, node), Ok(()));
         a.finish(&fs);
         assert!(a.packages().is_empty());
         assert_eq!(a.notes().len(), 1);

@@ -6,7 +6,7 @@ use std::io::Read;
 
 use super::{fs, shorten, WalkState};
 use crate::error::ImageError;
-use crate::model::{Entry, EntryKind, FsNode, LayerInfo, Visitor};
+use crate::model::{Entry, EntryKind, FsNode, LayerInfo, TableFull, Visitor};
 
 impl WalkState {
     /// One tar entry: refused, a whiteout, or recorded and handed to the visitors.
@@ -73,8 +73,9 @@ impl WalkState {
             gid: e.gid,
             size,
         };
-        self.fs.insert(&path, node);
-        Ok(())
+        self.fs
+            .insert(&path, node)
+            .map_err(|full| table_full(full, digest, &path))
     }
 
     /// The entry's normalised path; `None` (with a warning when refused)
@@ -148,7 +149,22 @@ impl WalkState {
             }
             // Old tars mark regular files by a NUL type; a trailing `/` marks a directory.
             tar::EntryType::Directory => EntryKind::Dir,
-            tar::EntryType::Symlink => EntryKind::Symlink(link_name()),
+            tar::EntryType::Symlink => {
+                let target = link_name();
+                if target.len() > self.limits.max_path_bytes {
+                    self.refuse(
+                        digest,
+                        &shorten(raw_path),
+                        &format!(
+                            "symlink target of {} bytes, longer than the limit of {}",
+                            target.len(),
+                            self.limits.max_path_bytes
+                        ),
+                    );
+                    return None;
+                }
+                EntryKind::Symlink(target)
+            }
             tar::EntryType::Link => {
                 let link_name = link_name();
                 let target = match fs::normalise(&link_name) {
@@ -231,5 +247,22 @@ impl WalkState {
     fn refuse(&mut self, digest: &str, path: &str, reason: &str) {
         self.warnings
             .push(format!("layer {digest}: {path}: refused: {reason}"));
+    }
+}
+
+/// The error for a write the final filesystem's limits refuse.
+fn table_full(full: TableFull, digest: &str, path: &str) -> ImageError {
+    let (limit, what) = match full {
+        TableFull::NameBytes(limit) => (limit, "bytes of path names"),
+        TableFull::Paths(limit) => (
+            limit,
+            "paths, parent directories included (`--max-entries`)",
+        ),
+    };
+    ImageError::PathTableFull {
+        layer: digest.to_string(),
+        path: shorten(path),
+        limit,
+        what,
     }
 }
