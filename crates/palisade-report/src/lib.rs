@@ -1,7 +1,8 @@
 //! palisade-report: every writer palisade has. A [`ScanReport`] as a human
 //! table, as versioned JSON (`palisade.json/v1`, see `docs/json-output.md`),
 //! as SARIF 2.1.0 for code scanning or as JUnit XML for CI test reports
-//! (streamed through [`ReportWriter`]); an image's packages as a CycloneDX
+//! (streamed through [`ReportWriter`]), as compact one-line diagnostics,
+//! as GitHub Actions annotations or as a GitLab Code Quality report; an image's packages as a CycloneDX
 //! SBOM ([`cyclonedx`]); `verify` results ([`verify`]); `rbac` answers and
 //! the access graph ([`rbac`]). Each command's `--format` is a typed enum
 //! here, and all XML goes through one escaper. Reporters only write; they
@@ -14,8 +15,11 @@ use std::str::FromStr;
 
 use palisade_core::{Finding, RuleMeta, ScanReport, Severity};
 
+mod compact;
 pub mod cyclonedx;
 mod formats;
+mod github;
+mod gitlab;
 mod json;
 mod junit;
 mod output;
@@ -44,11 +48,26 @@ pub enum Format {
     Sarif,
     /// JUnit XML, as CI test reporters (GitLab, Jenkins, GitHub actions) read it.
     Junit,
+    /// One `file:line:col: severity rule: message` line per finding, for
+    /// editors and grep.
+    Compact,
+    /// GitHub Actions workflow commands (annotations on the pull request).
+    Github,
+    /// A GitLab Code Quality report (JSON).
+    Gitlab,
 }
 
 impl Format {
     /// Every format, in the order help text lists them.
-    pub const ALL: [Format; 4] = [Format::Table, Format::Json, Format::Sarif, Format::Junit];
+    pub const ALL: [Format; 7] = [
+        Format::Table,
+        Format::Json,
+        Format::Sarif,
+        Format::Junit,
+        Format::Compact,
+        Format::Github,
+        Format::Gitlab,
+    ];
 
     /// The lower-case name used on the command line.
     pub fn as_str(self) -> &'static str {
@@ -57,6 +76,9 @@ impl Format {
             Format::Json => "json",
             Format::Sarif => "sarif",
             Format::Junit => "junit",
+            Format::Compact => "compact",
+            Format::Github => "github",
+            Format::Gitlab => "gitlab",
         }
     }
 }
@@ -77,7 +99,7 @@ impl FromStr for Format {
     }
 }
 
-/// Every format name as a sentence, `table, json, sarif or junit`, built
+/// Every format name as a sentence, `table, json, ... or gitlab`, built
 /// from [`Format::ALL`] so the error message cannot miss a new format.
 fn names() -> String {
     let names: Vec<&str> = Format::ALL.iter().map(|f| f.as_str()).collect();
@@ -88,14 +110,30 @@ fn names() -> String {
 }
 
 /// How the table is written; the other formats ignore these options.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct RenderOptions {
     /// Colour severities and headings with ANSI escapes. When false, no escape
     /// byte is written at all.
     pub color: bool,
     /// Write only input errors and the summary line.
     pub quiet: bool,
+    /// The line width the table is laid out for ([`Output::table_width`]);
+    /// messages wrap within it.
+    pub width: u16,
 }
+
+impl Default for RenderOptions {
+    fn default() -> Self {
+        RenderOptions {
+            color: false,
+            quiet: false,
+            width: DEFAULT_WIDTH,
+        }
+    }
+}
+
+/// The table's width when neither `COLUMNS` nor a terminal gives one.
+pub const DEFAULT_WIDTH: u16 = 100;
 
 /// Writes `report` to `out` in `format`. `catalog` is every rule the engine
 /// knows; SARIF lists them all as `rules[]` so results can point at their help.
@@ -111,6 +149,12 @@ pub fn render(
         Format::Json => json::write(report, out),
         Format::Sarif => sarif::write(report, catalog, out),
         Format::Junit => junit::write(report, out),
+        // The formats written as findings arrive: through their writer.
+        Format::Compact | Format::Github | Format::Gitlab => {
+            let mut w = writer(format, Vec::new(), *opts, Box::new(out));
+            w.findings(&report.findings)?;
+            w.finish(report)
+        }
     }
 }
 
@@ -136,7 +180,8 @@ mod tests {
         }
         let err = "xml".parse::<Format>().unwrap_err();
         assert!(
-            err.contains("\"xml\"") && err.contains("table, json, sarif or junit"),
+            err.contains("\"xml\"")
+                && err.contains("table, json, sarif, junit, compact, github or gitlab"),
             "{err}"
         );
         assert!("JSON".parse::<Format>().is_err());

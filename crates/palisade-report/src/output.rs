@@ -6,6 +6,8 @@ use std::fs::File;
 use std::io::{self, IsTerminal, Write};
 use std::path::{Path, PathBuf};
 
+use crate::DEFAULT_WIDTH;
+
 /// A report destination.
 pub enum Output {
     /// A file, created (or truncated) when opened.
@@ -28,6 +30,23 @@ impl Output {
         matches!(self, Output::Stdout) && io::stdout().is_terminal()
     }
 
+    /// The width the table is laid out for: `COLUMNS` when it holds a
+    /// positive number (as shells and `less` read it), else the terminal's
+    /// width when the report goes to a terminal, else [`DEFAULT_WIDTH`].
+    pub fn table_width(&self) -> u16 {
+        let columns = std::env::var("COLUMNS").ok();
+        columns_width(columns.as_deref())
+            .or_else(|| {
+                let terminal = matches!(self, Output::Stdout) && io::stdout().is_terminal();
+                terminal
+                    .then(|| terminal_size::terminal_size_of(io::stdout()))
+                    .flatten()
+                    .map(|(terminal_size::Width(w), _)| w)
+            })
+            .filter(|w| *w > 0)
+            .unwrap_or(DEFAULT_WIDTH)
+    }
+
     /// The file written to, if any.
     pub fn file(&self) -> Option<&Path> {
         match self {
@@ -47,6 +66,11 @@ impl Output {
     }
 }
 
+/// A width from `COLUMNS`: a positive number, surrounding blanks allowed.
+fn columns_width(value: Option<&str>) -> Option<u16> {
+    value?.trim().parse().ok().filter(|w| *w > 0)
+}
+
 /// A report file that cannot be created.
 #[derive(Debug)]
 pub struct OutputError(pub String);
@@ -63,4 +87,19 @@ impl std::error::Error for OutputError {}
 /// has what it wanted.
 pub fn is_broken_pipe(e: &io::Error) -> bool {
     e.kind() == io::ErrorKind::BrokenPipe
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn columns_must_be_a_positive_number() {
+        assert_eq!(columns_width(Some("132")), Some(132));
+        assert_eq!(columns_width(Some(" 80\n")), Some(80));
+        for bad in ["", "0", "-5", "wide", "70000"] {
+            assert_eq!(columns_width(Some(bad)), None, "{bad:?}");
+        }
+        assert_eq!(columns_width(None), None);
+    }
 }

@@ -280,7 +280,7 @@ fn result(f: &Finding, rule_index: Option<usize>, base: &Base) -> SarifResult {
 }
 
 /// `Deployment prod/web`.
-fn object_name(f: &Finding) -> String {
+pub(crate) fn object_name(f: &Finding) -> String {
     match f.object.namespace.as_deref() {
         Some(ns) if !ns.is_empty() => format!("{} {ns}/{}", f.object.kind, f.object.name),
         _ => format!("{} {}", f.object.kind, f.object.name),
@@ -339,8 +339,13 @@ fn location(uri: Uri, line: u32, column: u32) -> Location {
 /// Written out because its output must never change between releases or
 /// platforms (std's `DefaultHasher` promises neither), and the whole function
 /// is shorter than a dependency's manifest entry.
-fn fingerprint(fields: &[&str]) -> String {
-    format!("{:016x}", fnv1a(fields.join("\0").as_bytes()))
+pub(crate) fn fingerprint(fields: &[&str]) -> String {
+    format!("{:016x}", fingerprint_hash(fields))
+}
+
+/// The number [`fingerprint`] writes in hex.
+pub(crate) fn fingerprint_hash(fields: &[&str]) -> u64 {
+    fnv1a(fields.join("\0").as_bytes())
 }
 
 fn fnv1a(bytes: &[u8]) -> u64 {
@@ -366,7 +371,8 @@ pub(crate) struct Base {
 }
 
 impl Base {
-    fn current() -> Base {
+    /// The working directory of the process.
+    pub(crate) fn current() -> Base {
         let mut roots = Vec::new();
         if let Ok(cwd) = std::env::current_dir() {
             if let Ok(canonical) = cwd.canonicalize() {
@@ -389,34 +395,62 @@ impl Base {
                 base: Some(SRCROOT),
             };
         }
+        match self.place(file) {
+            Place::Relative(rel) => Uri {
+                uri: segments(&rel).join("/"),
+                base: Some(SRCROOT),
+            },
+            Place::Absolute(absolute) => Uri {
+                uri: file_uri(&absolute),
+                base: None,
+            },
+        }
+    }
+
+    /// `file` as annotations name it: relative to the working directory
+    /// with `/` separators when under it, else absolute; `-` (standard
+    /// input) as it is.
+    pub(crate) fn display(&self, file: &str) -> String {
+        if file == "-" {
+            return file.to_string();
+        }
+        match self.place(file) {
+            Place::Relative(rel) => rel
+                .components()
+                .map(|c| c.as_os_str().to_string_lossy())
+                .collect::<Vec<_>>()
+                .join("/"),
+            Place::Absolute(absolute) => absolute.to_string_lossy().into_owned(),
+        }
+    }
+
+    /// Where `file` is, `.` and `..` resolved: relative to the working
+    /// directory when under it (or when there is none), else absolute.
+    fn place(&self, file: &str) -> Place {
         let path = Path::new(file);
         let absolute = match (path.is_absolute(), self.roots.first()) {
             (true, _) => normalize(path),
             (false, Some(cwd)) => normalize(&cwd.join(path)),
             // No working directory: keep the relative path as given.
-            (false, None) => {
-                return Uri {
-                    uri: segments(&normalize(path)).join("/"),
-                    base: Some(SRCROOT),
-                }
-            }
+            (false, None) => return Place::Relative(normalize(path)),
         };
         for root in &self.roots {
             if let Ok(rel) = absolute.strip_prefix(normalize(root)) {
-                if rel.as_os_str().is_empty() {
-                    continue;
+                if !rel.as_os_str().is_empty() {
+                    return Place::Relative(rel.to_path_buf());
                 }
-                return Uri {
-                    uri: segments(rel).join("/"),
-                    base: Some(SRCROOT),
-                };
             }
         }
-        Uri {
-            uri: file_uri(&absolute),
-            base: None,
-        }
+        Place::Absolute(absolute)
     }
+}
+
+/// A file's path against the working directory.
+enum Place {
+    /// Under the working directory, relative to it.
+    Relative(PathBuf),
+    /// Elsewhere.
+    Absolute(PathBuf),
 }
 
 /// Removes `.` and resolves `..` lexically (the file may not exist any more).

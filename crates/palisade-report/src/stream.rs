@@ -1,8 +1,8 @@
 //! Report writers that receive findings as the scan produces them. The
 //! scan hands each finished piece of input's findings to
 //! [`ReportWriter::findings`] and the rest (errors, skipped documents, the
-//! summary) to [`ReportWriter::finish`]. JSON and the quiet table write as
-//! they go, so a run's memory follows its largest piece of input, not its
+//! summary) to [`ReportWriter::finish`]. JSON, the quiet table, compact,
+//! GitHub annotations and GitLab Code Quality write as they go, so a run's memory follows its largest piece of input, not its
 //! number of findings; the other formats need the whole run (the table
 //! aligns its columns across all findings, SARIF lists the rules of
 //! unknown findings first, JUnit counts failures in its first element) and
@@ -13,6 +13,9 @@ use std::io::{self, Write};
 
 use palisade_core::{Finding, RuleMeta, ScanReport, Severity};
 
+use crate::compact::Compact;
+use crate::github::Annotations;
+use crate::gitlab::CodeQuality;
 use crate::{json, render, severity_counts, table, Format, RenderOptions};
 
 /// Where a scan's findings go as they are produced.
@@ -34,12 +37,15 @@ pub fn writer<'w>(
 ) -> Box<dyn ReportWriter + 'w> {
     match format {
         Format::Json => Box::new(json::Streaming::new(out)),
+        Format::Compact => Box::new(Compact::new(out)),
+        Format::Github => Box::new(Annotations::new(out)),
+        Format::Gitlab => Box::new(CodeQuality::new(out)),
         Format::Table if opts.quiet => Box::new(QuietTable {
             counts: severity_counts(&[]),
             opts,
             out,
         }),
-        _ => Box::new(Held {
+        Format::Table | Format::Sarif | Format::Junit => Box::new(Held {
             findings: Vec::new(),
             catalog,
             format,

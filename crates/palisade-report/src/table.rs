@@ -1,6 +1,6 @@
 //! The human report: findings grouped by file and object, then input errors,
-//! skipped documents and a one-line summary. Laid out in fixed columns for a
-//! 100-column terminal with `comfy-table`; messages and field paths are
+//! skipped documents and a one-line summary. Laid out in fixed columns for
+//! the terminal's width ([`RenderOptions::width`]) with `comfy-table`; messages and field paths are
 //! wrapped here first, at spaces, dots and brackets, because comfy-table cuts
 //! a word that does not fit at any character.
 
@@ -14,8 +14,9 @@ use palisade_core::{Finding, ObjectRef, ScanReport, Severity};
 
 use crate::{severity_counts, RenderOptions};
 
-/// The width the report is laid out for.
-const WIDTH: u16 = 100;
+/// The narrowest line the report is laid out for; a smaller width is taken
+/// as this.
+const MIN_WIDTH: usize = 40;
 /// Indentation of finding rows under their object heading.
 const INDENT: &str = "    ";
 /// Blank columns after each of the first four columns.
@@ -50,7 +51,8 @@ pub(crate) fn write_counted(
 ) -> io::Result<()> {
     let st = Style { color: opts.color };
     if !opts.quiet && !report.findings.is_empty() {
-        write_findings(&report.findings, st, out)?;
+        let line = usize::from(opts.width).max(MIN_WIDTH);
+        write_findings(&report.findings, st, line, out)?;
         writeln!(out)?;
     }
     if !report.errors.is_empty() {
@@ -190,7 +192,19 @@ fn group(findings: &[Finding]) -> Vec<(&str, Vec<ObjectGroup<'_>>)> {
     files
 }
 
-fn write_findings(findings: &[Finding], st: Style, out: &mut dyn Write) -> io::Result<()> {
+/// The widths of the first four columns, the same in every row, and of the
+/// whole line.
+struct Columns {
+    fixed: [usize; 4],
+    line: usize,
+}
+
+fn write_findings(
+    findings: &[Finding],
+    st: Style,
+    line: usize,
+    out: &mut dyn Write,
+) -> io::Result<()> {
     // Same column widths for every object, so rows line up across the report.
     let rule_w = findings
         .iter()
@@ -211,12 +225,15 @@ fn write_findings(findings: &[Finding], st: Style, out: &mut dyn Write) -> io::R
         })
         .max()
         .unwrap_or(1);
-    let widths = [
-        "critical".len(),
-        rule_w.min(MAX_RULE),
-        loc_w,
-        container_w.min(MAX_CONTAINER),
-    ];
+    let columns = Columns {
+        fixed: [
+            "critical".len(),
+            rule_w.min(MAX_RULE),
+            loc_w,
+            container_w.min(MAX_CONTAINER),
+        ],
+        line,
+    };
 
     for (i, (file, objects)) in group(findings).into_iter().enumerate() {
         if i > 0 {
@@ -226,7 +243,7 @@ fn write_findings(findings: &[Finding], st: Style, out: &mut dyn Write) -> io::R
         for o in objects {
             writeln!(out, "  {}", st.paint(&object_name(o.object), "1"))?;
             for f in o.findings {
-                write_finding(f, &widths, st, out)?;
+                write_finding(f, &columns, st, out)?;
             }
         }
     }
@@ -236,18 +253,16 @@ fn write_findings(findings: &[Finding], st: Style, out: &mut dyn Write) -> io::R
 /// One row: severity, rule, `line:col`, container and message (wrapped in
 /// its column), then the field path on its own line under the rule, where
 /// it has most of the width.
-fn write_finding(
-    f: &Finding,
-    widths: &[usize; 4],
-    st: Style,
-    out: &mut dyn Write,
-) -> io::Result<()> {
+fn write_finding(f: &Finding, columns: &Columns, st: Style, out: &mut dyn Write) -> io::Result<()> {
+    let widths = &columns.fixed;
+    let message_w = message_width(columns);
+    let table_w = columns.line.saturating_sub(INDENT.len());
     let mut table = Table::new();
     table
         .load_preset(NOTHING)
         .force_no_tty()
         .set_content_arrangement(ContentArrangement::Dynamic)
-        .set_width(WIDTH - INDENT.len() as u16);
+        .set_width(u16::try_from(table_w).unwrap_or(u16::MAX));
     if st.color {
         table.enforce_styling();
     }
@@ -264,7 +279,7 @@ fn write_finding(
         Cell::new(f.rule),
         Cell::new(line_col(f)),
         Cell::new(f.container.as_deref().map_or(Cow::Borrowed("-"), clean)),
-        Cell::new(wrap(&clean(&f.message), message_width(widths)).join("\n")),
+        Cell::new(wrap(&clean(&f.message), message_w).join("\n")),
     ]);
     for (i, column) in table.column_iter_mut().enumerate() {
         match widths.get(i) {
@@ -276,7 +291,7 @@ fn write_finding(
             }
             None => {
                 column.set_padding((0, 0));
-                let w = u16::try_from(message_width(widths)).unwrap_or(u16::MAX);
+                let w = u16::try_from(message_w).unwrap_or(u16::MAX);
                 column.set_constraint(ColumnConstraint::Absolute(Width::Fixed(w)));
             }
         }
@@ -285,7 +300,7 @@ fn write_finding(
         writeln!(out, "{INDENT}{}", line.trim_end())?;
     }
     let margin = widths[0] + GAP;
-    let path_width = usize::from(WIDTH) - INDENT.len() - margin;
+    let path_width = table_w.saturating_sub(margin);
     for line in wrap(&clean(&f.path), path_width) {
         writeln!(out, "{INDENT}{:margin$}{}", "", st.paint(&line, "2"))?;
     }
@@ -293,10 +308,10 @@ fn write_finding(
 }
 
 /// What is left of the line for the message: at least `MIN_MESSAGE`, even
-/// if that makes the row wider than `WIDTH`.
-fn message_width(widths: &[usize; 4]) -> usize {
-    let used: usize = INDENT.len() + widths.iter().map(|w| w + GAP).sum::<usize>();
-    usize::from(WIDTH).saturating_sub(used).max(MIN_MESSAGE)
+/// if that makes the row wider than the line.
+fn message_width(columns: &Columns) -> usize {
+    let used: usize = INDENT.len() + columns.fixed.iter().map(|w| w + GAP).sum::<usize>();
+    columns.line.saturating_sub(used).max(MIN_MESSAGE)
 }
 
 /// Wraps `text` to lines of at most `width` characters: at spaces first,
@@ -379,7 +394,6 @@ fn object_name(o: &ObjectRef) -> String {
     }
 }
 
-/// `file:line:col`, leaving out the parts that are unknown (0).
 /// `line:column` of a finding; empty for findings without a line (image
 /// findings, located by layer and path instead).
 fn line_col(f: &Finding) -> String {
@@ -390,7 +404,8 @@ fn line_col(f: &Finding) -> String {
     }
 }
 
-fn location(file: &str, line: u32, column: u32) -> String {
+/// `file:line:col`, leaving out the parts that are unknown (0).
+pub(crate) fn location(file: &str, line: u32, column: u32) -> String {
     let file = clean(file);
     match (line, column) {
         (0, _) => file.into_owned(),
@@ -402,7 +417,7 @@ fn location(file: &str, line: u32, column: u32) -> String {
 /// Escapes control characters in text that came from the input (names,
 /// messages quoting values, file names), so a manifest cannot move the cursor
 /// or recolour the terminal, and colour-off output never holds an escape byte.
-fn clean(s: &str) -> Cow<'_, str> {
+pub(crate) fn clean(s: &str) -> Cow<'_, str> {
     if !s.chars().any(char::is_control) {
         return Cow::Borrowed(s);
     }

@@ -228,7 +228,12 @@ fn render_to_string(report: &ScanReport, format: Format, opts: RenderOptions) ->
 }
 
 fn table(report: &ScanReport, color: bool, quiet: bool) -> String {
-    render_to_string(report, Format::Table, RenderOptions { color, quiet })
+    let opts = RenderOptions {
+        color,
+        quiet,
+        ..RenderOptions::default()
+    };
+    render_to_string(report, Format::Table, opts)
 }
 
 const SUMMARY: &str = "4 objects (3 workloads, 1 other), 6 findings (critical 2, high 1, medium 1, low 1, info 1), 1 error, 1 skipped";

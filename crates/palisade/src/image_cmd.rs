@@ -70,6 +70,7 @@ pub fn run(args: ImageArgs) -> Result<i32> {
                 color: output.is_terminal()
                     && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty()),
                 quiet: args.quiet,
+                width: output.table_width(),
             };
             render(&report, &palisade_scan::catalog(), format, &opts, &mut out)
         }

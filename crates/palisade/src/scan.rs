@@ -64,6 +64,7 @@ pub fn run(mut cfg: ScanConfig) -> Result<i32> {
     let opts = RenderOptions {
         color: output.is_terminal() && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty()),
         quiet: cfg.quiet,
+        width: output.table_width(),
     };
     let out = output.open()?;
     let report_writer = writer(cfg.format, palisade_scan::catalog(), opts, out);
