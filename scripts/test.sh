@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The whole test suite, on a fresh machine: installs the Debian packages the
 # registry and image tests need when they are missing, checks that the
-# upstream Pod Security Admission fixtures are there, then runs every test.
+# upstream Pod Security Admission fixtures are there, installs pre-commit for
+# the hook test, then runs every test.
 #
 #   bash scripts/test.sh            # all tests
 #   bash scripts/test.sh -p palisade-rbac   # extra arguments go to cargo test
@@ -46,6 +47,19 @@ if [ "$missing" = 1 ]; then
   }
   as_root apt-get update -qq
   as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${packages[@]}" >/dev/null
+fi
+
+# The pre-commit hook test runs PyPI's pre-commit, kept in a virtualenv
+# under target/ (PRE_COMMIT names another one).
+pre_commit_venv=target/pre-commit-venv
+if [ -z "${PRE_COMMIT:-}" ] && [ ! -x "$pre_commit_venv/bin/pre-commit" ]; then
+  echo "== pip install pre-commit into $pre_commit_venv"
+  if ! { python3 -m venv "$pre_commit_venv" &&
+         "$pre_commit_venv/bin/pip" install -q pre-commit==4.7.0; }; then
+    echo "cannot install pre-commit (python3 with venv and pip, and PyPI, are needed)" >&2
+    rm -rf "$pre_commit_venv"
+    exit 1
+  fi
 fi
 
 echo "== cargo test --workspace --locked $*"
