@@ -11,6 +11,7 @@
 //! (`palisade-scan`) drives both passes over its sources and streams each
 //! piece's findings to the report writer.
 
+use std::collections::HashSet;
 use std::sync::Arc;
 
 use rayon::prelude::*;
@@ -317,8 +318,19 @@ impl Engine {
                 });
             }
             Content::Objects(objects) => {
+                let mut seen = (doc.aliases > 0).then(HashSet::new);
+                let mut repeated = 0usize;
                 for obj in &objects {
+                    let first = report.findings.len();
                     self.scan_object(obj, idx, report);
+                    if let Some(seen) = seen.as_mut() {
+                        repeated += drop_repeats(&mut report.findings, first, seen);
+                    }
+                }
+                if repeated > 0 {
+                    report.summary.notes.push(format!(
+                        "{file}:{line}: {repeated} more findings not listed: YAML aliases repeat fields already reported (same rule, same written field)"
+                    ));
                 }
             }
         }
@@ -484,6 +496,31 @@ impl Engine {
             gate.judge(finding, self.own_setting(meta), None, None),
         );
     }
+}
+
+/// Removes the findings from `first` on whose rule, position and field
+/// (list indices aside) `seen` holds already, and returns how many: an
+/// alias repeats text written once, so its findings are listed once (they
+/// stay counted in the summary, and so in the exit status).
+fn drop_repeats(
+    findings: &mut Vec<Finding>,
+    first: usize,
+    seen: &mut HashSet<(&'static str, u32, u32, String)>,
+) -> usize {
+    let tail = findings.split_off(first);
+    let before = tail.len();
+    for f in tail {
+        let field: String = f
+            .path
+            .split('[')
+            .map(|part| part.trim_start_matches(|c: char| c.is_ascii_digit() || c == ']'))
+            .collect::<Vec<_>>()
+            .join("[");
+        if seen.insert((f.rule, f.line, f.column, field)) {
+            findings.push(f);
+        }
+    }
+    before - (findings.len() - first)
 }
 
 /// Findings listed for one object; more are counted in the summary (and

@@ -72,6 +72,8 @@ pub struct Document {
     pub root: Node,
     /// Keys written twice, in source order.
     pub duplicate_keys: Vec<DuplicateKey>,
+    /// Aliases (`*name`) the document uses: what it repeats is written once.
+    pub aliases: usize,
 }
 
 /// What loading a file produced: the documents read and the errors met.

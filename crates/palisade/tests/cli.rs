@@ -699,3 +699,32 @@ fn findings_per_object_are_capped_with_a_note() {
         "{notes}"
     );
 }
+
+/// A List whose items are aliases of one Pod of aliased containers (a few
+/// KB expanding to thousands of objects) lists each finding once, where it
+/// is written, and notes the repeats; the exit status still counts them.
+#[test]
+fn findings_repeated_through_aliases_are_listed_once() {
+    let containers = vec!["*c"; 20].join(", ");
+    let pods = vec!["*p"; 100].join(", ");
+    let yaml = format!(
+        "apiVersion: v1\nkind: List\nx: &c {{name: a, image: nginx, securityContext: {{privileged: true}}}}\ny: &p {{apiVersion: v1, kind: Pod, metadata: {{name: p, namespace: s}}, spec: {{containers: [{containers}]}}}}\nitems: [{pods}]\n"
+    );
+    let o = run_stdin(&["scan", "--format", "json", "-"], yaml.as_bytes());
+    assert_eq!(o.status.code(), Some(1));
+    let report = json(&o);
+    let findings = report["findings"].as_array().unwrap();
+    let privileged = findings
+        .iter()
+        .filter(|f| f["rule"] == "pss/privileged")
+        .count();
+    assert_eq!(privileged, 1, "{report}");
+    // Each `*c` is a place of its own (a container's missing fields point
+    // at it), but the 100 Pods are one written Pod: ~50 findings, not ~5,000.
+    assert!(findings.len() < 100, "{}", findings.len());
+    let notes = report["summary"]["notes"].to_string();
+    assert!(
+        notes.contains("YAML aliases repeat fields already reported"),
+        "{notes}"
+    );
+}

@@ -42,6 +42,7 @@ pub(super) struct Builder<'l> {
     root: Option<Node>,
     nodes: usize,
     duplicates: Vec<DuplicateKey>,
+    aliases: usize,
 }
 
 impl<'l> Builder<'l> {
@@ -57,6 +58,7 @@ impl<'l> Builder<'l> {
             root: None,
             nodes: 0,
             duplicates: Vec::new(),
+            aliases: 0,
         }
     }
 
@@ -111,6 +113,7 @@ impl<'l> Builder<'l> {
                 return Ok(Some(Document {
                     root,
                     duplicate_keys: std::mem::take(&mut self.duplicates),
+                    aliases: std::mem::take(&mut self.aliases),
                 }));
             }
             Event::Scalar(text, style, anchor, tag) => {
@@ -139,6 +142,7 @@ impl<'l> Builder<'l> {
                 self.complete(node, 1)?;
             }
             Event::Alias(id) => {
+                self.aliases += 1;
                 let Some((node, size)) = self.anchors.get(&id).cloned() else {
                     return Err(Self::err(pos, "alias to an unknown anchor"));
                 };
