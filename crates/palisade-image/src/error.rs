@@ -138,6 +138,55 @@ impl ImageError {
         })
     }
 
+    /// The same error with the control characters of every name in it
+    /// escaped (see [`crate::printable`]): paths, members and reasons come
+    /// from the image.
+    pub fn printable(mut self) -> Self {
+        use crate::printable::escape_in_place as esc;
+        match &mut self {
+            ImageError::InvalidSource {
+                source_str: a,
+                reason: b,
+            }
+            | ImageError::Io { path: a, reason: b }
+            | ImageError::Malformed { what: a, reason: b }
+            | ImageError::NotFound {
+                image: a,
+                reason: b,
+            }
+            | ImageError::Layer {
+                layer: a,
+                reason: b,
+            } => {
+                esc(a);
+                esc(b);
+            }
+            ImageError::DigestMismatch {
+                what,
+                expected,
+                actual,
+            } => {
+                esc(what);
+                esc(expected);
+                esc(actual);
+            }
+            ImageError::MetadataTooLarge { layer, after, .. } => {
+                esc(layer);
+                esc(after);
+            }
+            ImageError::PathTableFull { layer, path, .. } => {
+                esc(layer);
+                esc(path);
+            }
+            ImageError::Registry(a)
+            | ImageError::SizeMismatch { what: a, .. }
+            | ImageError::TooManyBytes { layer: a, .. }
+            | ImageError::TooManyEntries { layer: a, .. }
+            | ImageError::TooManyLayers { image: a, .. } => esc(a),
+        }
+        self
+    }
+
     /// Wraps `self` into an I/O error for the `Read` implementations.
     pub(crate) fn into_io(self) -> std::io::Error {
         std::io::Error::other(self)

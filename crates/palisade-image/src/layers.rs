@@ -86,7 +86,17 @@ const METADATA_SLACK: u64 = 1 << 20;
 
 /// Walks every layer of `image` in order, feeding `visitors`, and builds
 /// the final filesystem; calls each visitor's `finish` at the end.
+/// Names in warnings and errors have their control characters escaped.
 pub fn walk(
+    image: &mut Image,
+    limits: &Limits,
+    visitors: &mut [&mut dyn Visitor],
+    progress: Option<&dyn Fn(&Progress<'_>)>,
+) -> Result<WalkResult, ImageError> {
+    walk_layers(image, limits, visitors, progress).map_err(ImageError::printable)
+}
+
+fn walk_layers(
     image: &mut Image,
     limits: &Limits,
     visitors: &mut [&mut dyn Visitor],

@@ -10,12 +10,15 @@
 //!   entry handed to the [`model::Visitor`]s.
 //! - [`analyze`]: the visitors — image config, secrets in files and names,
 //!   OS and minimality, installed packages.
+//! - [`printable`]: names from the image with their control characters
+//!   escaped, for every message that shows one.
 
 pub mod analyze;
 pub mod cache;
 pub mod error;
 pub mod layers;
 pub mod model;
+pub mod printable;
 pub mod scan;
 pub mod source;
 

@@ -14,6 +14,7 @@ use crate::analyze::{Analyzers, CHECKLIST_URL};
 use crate::error::ImageError;
 use crate::layers::{walk, Progress};
 use crate::model::{Base, ImageFinding, LayerInfo, Limits, OsInfo, Package};
+use crate::printable::escape_in_place;
 use crate::source::{OpenOptions, Source};
 
 /// `image/vulnerable`.
@@ -116,7 +117,7 @@ pub fn scan_image(
     opts: &ScanOptions,
     progress: Option<&dyn Fn(&Progress<'_>)>,
 ) -> Result<ImageScan, ImageError> {
-    let mut image = source.open(&opts.open)?;
+    let mut image = source.open(&opts.open).map_err(ImageError::printable)?;
     let mut analyzers = Analyzers::new(opts.detector.clone());
     let walked = {
         let mut visitors = analyzers.visitors();
@@ -137,7 +138,7 @@ pub fn scan_image(
         notes.push("vulnerabilities not checked: skipped (--skip-vulnerabilities)".to_string());
         Vec::new()
     };
-    Ok(ImageScan {
+    let mut scan = ImageScan {
         name: image.name.clone(),
         manifest_digest: image.manifest_digest.clone(),
         config_digest: image.config_digest.clone(),
@@ -148,7 +149,40 @@ pub fn scan_image(
         findings,
         vulnerabilities,
         notes,
-    })
+    };
+    escape_names(&mut scan);
+    Ok(scan)
+}
+
+/// Escapes the control characters of every string of `scan` that the
+/// image wrote (paths, package names, OS names, history lines) or that a
+/// message built from one (see [`crate::printable`]); vulnerabilities are
+/// matched before this, on the names as written.
+fn escape_names(scan: &mut ImageScan) {
+    for f in &mut scan.findings {
+        escape_in_place(&mut f.message);
+        escape_in_place(&mut f.path);
+    }
+    scan.notes.iter_mut().for_each(escape_in_place);
+    for s in [
+        &mut scan.os.id,
+        &mut scan.os.version_id,
+        &mut scan.os.pretty_name,
+    ] {
+        escape_in_place(s);
+    }
+    for p in &mut scan.packages {
+        escape_in_place(&mut p.name);
+        escape_in_place(&mut p.version);
+        for s in [&mut p.source_name, &mut p.source_version, &mut p.arch] {
+            s.iter_mut().for_each(escape_in_place);
+        }
+    }
+    for l in &mut scan.layers {
+        // A docker-archive layer is named by its member in the archive.
+        escape_in_place(&mut l.digest);
+        l.created_by.iter_mut().for_each(escape_in_place);
+    }
 }
 
 /// The ecosystem queried for an OS: OSV's, with the Red Hat major release

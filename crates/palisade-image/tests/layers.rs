@@ -652,3 +652,31 @@ fn symlink_targets_over_the_path_limit_are_refused() {
         result.warnings
     );
 }
+
+#[test]
+fn control_characters_of_names_are_escaped_in_warnings_and_errors() {
+    let layer = Layer::new()
+        .hardlink("a\x1b[2Jb", "gone\x07")
+        .file("ok", b"")
+        .gzip();
+    let (result, _, _) = run(vec![layer], &Limits::default());
+    let warnings = result.unwrap().warnings;
+    assert_eq!(warnings.len(), 1, "{warnings:?}");
+    assert!(
+        warnings[0]
+            .contains("a\\x1b[2Jb: refused: hard link to a path not seen before (gone\\x07)"),
+        "{warnings:?}"
+    );
+
+    let layer = Layer::new()
+        .long_file(&format!("x\u{9b}{}", "n".repeat(200)), b"")
+        .gzip();
+    let limits = Limits {
+        max_path_names: 100,
+        ..Limits::default()
+    };
+    let (result, _, _) = run(vec![layer], &limits);
+    let err = result.unwrap_err().to_string();
+    assert!(err.contains(": x\\u{9b}nnn"), "{err}");
+    assert!(!err.chars().any(char::is_control), "{err:?}");
+}

@@ -245,8 +245,9 @@ impl WalkState {
     }
 
     fn refuse(&mut self, digest: &str, path: &str, reason: &str) {
+        let warning = format!("layer {digest}: {path}: refused: {reason}");
         self.warnings
-            .push(format!("layer {digest}: {path}: refused: {reason}"));
+            .push(crate::printable::escape_controls(&warning).into_owned());
     }
 }
 
