@@ -64,3 +64,8 @@ fi
 
 echo "== cargo test --workspace --locked $*"
 cargo test --workspace --locked "$@"
+
+# The YAML test suite's pass count, printed by its test.
+if [ "$#" = 0 ]; then
+  cargo test -q -p palisade-core --test yaml_test_suite --locked -- --nocapture 2>&1 | grep "YAML test suite"
+fi
