@@ -339,36 +339,30 @@ impl Engine {
     /// Checks one object and appends its findings (and errors) to `report`.
     pub fn scan_object(&self, obj: &Object, idx: &ScanIndex, report: &mut ScanReport) {
         report.summary.objects += 1;
+        let templates = obj.template_pods();
         let pod = match obj.pod_view() {
             Ok(v) => Some(v),
             Err(ViewError::NotWorkload) => {
-                *report
-                    .summary
-                    .other_kinds
-                    .entry(obj.id.kind.clone())
-                    .or_default() += 1;
+                if templates.is_none() {
+                    *report
+                        .summary
+                        .other_kinds
+                        .entry(obj.id.kind.clone())
+                        .or_default() += 1;
+                }
                 None
             }
             Err(ViewError::MissingSpec { path }) => {
-                let segs: Vec<Seg> = path
-                    .split('.')
-                    .map(|k| Seg::Key(k.to_string().into()))
-                    .collect();
-                let pos = obj.locate(&segs);
-                report.summary.errors += 1;
-                report.errors.push(InputError {
-                    file: obj.file.clone(),
-                    line: pos.line,
-                    column: pos.col,
-                    message: format!(
-                        "{} {:?} has no pod spec at {path}; it cannot be checked",
-                        obj.id.kind, obj.id.name
-                    ),
-                });
+                self.missing_spec(obj, &path, report);
                 return;
             }
         };
-        if pod.is_some() {
+        // One pod per workload; an Argo workflow has one per container template.
+        let views: Vec<PodView<'_>> = match &templates {
+            Some(t) => t.iter().map(|p| p.view()).collect(),
+            None => pod.into_iter().collect(),
+        };
+        if templates.is_some() || !views.is_empty() {
             report.summary.workloads += 1;
         }
         if !self.keep.is_empty() || self.images {
@@ -379,7 +373,7 @@ impl Engine {
             {
                 report.kept.push(obj.clone());
             }
-            if let Some(view) = &pod {
+            for view in &views {
                 let mut info = pod_info(obj, view, idx);
                 if self.images {
                     info.images = obj.image_uses(view);
@@ -395,6 +389,42 @@ impl Engine {
                 report,
             );
         }
+        let first = report.findings.len();
+        let mut unlisted = 0usize;
+        if views.is_empty() {
+            unlisted += self.check_pod(obj, None, idx, &suppress, first, report);
+        }
+        for view in &views {
+            unlisted += self.check_pod(obj, Some(*view), idx, &suppress, first, report);
+        }
+        if views.len() > 1 {
+            // Rules about the whole object ran once per template's pod.
+            let mut seen = HashSet::new();
+            let tail = report.findings.split_off(first);
+            report.findings.extend(
+                tail.into_iter()
+                    .filter(|f| seen.insert((f.rule, f.path.clone()))),
+            );
+        }
+        if unlisted > 0 {
+            report.summary.notes.push(format!(
+                "{}:{}: {} {:?}: {unlisted} more findings not listed (at most {MAX_FINDINGS_PER_OBJECT} per object)",
+                obj.file, obj.root.pos.line, obj.id.kind, obj.id.name
+            ));
+        }
+    }
+
+    /// Runs every enabled rule on `obj` seen through `pod`; returns how many
+    /// findings were past the per-object limit (counted, not listed).
+    fn check_pod(
+        &self,
+        obj: &Object,
+        pod: Option<PodView<'_>>,
+        idx: &ScanIndex,
+        suppress: &InlineSuppression,
+        first: usize,
+        report: &mut ScanReport,
+    ) -> usize {
         let gate = self.gate();
         let by_image = gate.has_image_exemptions();
         let target = Target {
@@ -403,7 +433,6 @@ impl Engine {
             index: idx,
         };
         let mut violations = Vec::new();
-        let first = report.findings.len();
         let mut unlisted = 0usize;
         for (rule, &setting) in self.rules.iter().zip(&self.settings) {
             if !setting.enabled {
@@ -425,15 +454,29 @@ impl Engine {
                     _ => None,
                 };
                 let finding = locate(obj, meta, v);
-                count(report, gate.judge(finding, setting, image, Some(&suppress)));
+                count(report, gate.judge(finding, setting, image, Some(suppress)));
             }
         }
-        if unlisted > 0 {
-            report.summary.notes.push(format!(
-                "{}:{}: {} {:?}: {unlisted} more findings not listed (at most {MAX_FINDINGS_PER_OBJECT} per object)",
-                obj.file, obj.root.pos.line, obj.id.kind, obj.id.name
-            ));
-        }
+        unlisted
+    }
+
+    /// A workload whose pod spec is missing: an input error at its place.
+    fn missing_spec(&self, obj: &Object, path: &str, report: &mut ScanReport) {
+        let segs: Vec<Seg> = path
+            .split('.')
+            .map(|k| Seg::Key(k.to_string().into()))
+            .collect();
+        let pos = obj.locate(&segs);
+        report.summary.errors += 1;
+        report.errors.push(InputError {
+            file: obj.file.clone(),
+            line: pos.line,
+            column: pos.col,
+            message: format!(
+                "{} {:?} has no pod spec at {path}; it cannot be checked",
+                obj.id.kind, obj.id.name
+            ),
+        });
     }
 
     /// Checks one object on its own and returns its findings: the admission path.

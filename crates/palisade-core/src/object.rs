@@ -9,6 +9,10 @@ use serde::Serialize;
 use crate::finding::ImageUse;
 use crate::node::{render_path, Node, Pos, Seg};
 
+mod templates;
+
+pub use templates::{TemplatePod, ViewMap};
+
 /// The identity of an object, as reported with every finding.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Default)]
 pub struct ObjectRef {
@@ -226,6 +230,9 @@ pub struct PodView<'a> {
     pub spec: &'a Node,
     /// Which kind of workload this view comes from.
     pub kind: WorkloadKind,
+    /// Where the parts of a pod spec built for the checks are written (an
+    /// Argo workflow template's pod); `None` when the spec is the object's own.
+    pub map: Option<&'a ViewMap>,
 }
 
 /// The pod spec's three container lists, in the order the kubelet starts
@@ -305,6 +312,9 @@ impl<'a> PodView<'a> {
 
     /// The full path, from the object root, of a field of the pod.
     pub fn path(&self, part: PodPart, rel: &[Seg]) -> Vec<Seg> {
+        if let Some(map) = self.map {
+            return map.real(part, rel);
+        }
         let mut p: Vec<Seg> = self
             .kind
             .template_path()
@@ -347,6 +357,7 @@ impl Object {
                 meta: t.get("metadata").filter(|m| m.is_map()),
                 spec,
                 kind,
+                map: None,
             }),
             _ => {
                 let mut p = kind.template_path().to_vec();

@@ -732,3 +732,72 @@ fn findings_repeated_through_aliases_are_listed_once() {
         "{notes}"
     );
 }
+
+/// Argo Workflows: every template that runs a container is checked as a
+/// pod, at the paths it is written at, with the pod fields the workflow
+/// spec gives it; a field of the workflow spec is reported once.
+#[test]
+fn argo_workflow_templates_are_checked_as_pods() {
+    let yaml = b"apiVersion: argoproj.io/v1alpha1
+kind: Workflow
+metadata: {name: build, namespace: ci}
+spec:
+  hostNetwork: true
+  entrypoint: main
+  templates:
+  - name: main
+    steps: [[{name: b, template: compile}]]
+  - name: compile
+    container:
+      image: golang
+      securityContext: {privileged: true}
+  - name: test
+    script:
+      image: golang
+      source: go test ./...
+---
+apiVersion: argoproj.io/v1alpha1
+kind: CronWorkflow
+metadata: {name: nightly, namespace: ci}
+spec:
+  schedule: '0 0 * * *'
+  workflowSpec:
+    templates:
+    - name: run
+      containerSet:
+        containers:
+        - name: a
+          image: alpine
+          securityContext: {privileged: true}
+";
+    let o = run_stdin(&["scan", "--format", "json", "-"], yaml);
+    let report = json(&o);
+    assert_eq!(report["errors"], serde_json::json!([]), "{report}");
+    let of = |rule: &str| -> Vec<(String, String, u64)> {
+        report["findings"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|f| f["rule"] == rule)
+            .map(|f| {
+                (
+                    f["object"]["name"].as_str().unwrap().to_string(),
+                    f["path"].as_str().unwrap().to_string(),
+                    f["line"].as_u64().unwrap(),
+                )
+            })
+            .collect()
+    };
+    assert_eq!(
+        of("pss/privileged"),
+        [
+            ("build".to_string(), "spec.templates[1].container.securityContext.privileged".to_string(), 13),
+            ("nightly".to_string(), "spec.workflowSpec.templates[0].containerSet.containers[0].securityContext.privileged".to_string(), 31),
+        ]
+    );
+    assert_eq!(
+        of("pss/hostNamespaces"),
+        [("build".to_string(), "spec.hostNetwork".to_string(), 5)]
+    );
+    assert_eq!(report["summary"]["workloads"], 2, "{report}");
+}
