@@ -179,6 +179,13 @@ fn custom_workload(group: &str, kind: &str) -> Option<&'static CustomWorkload> {
         .find(|w| w.group == group && w.kind == kind)
 }
 
+/// Whether objects of `api_version`/`kind` hold pods that palisade checks:
+/// a workload kind (built-in, custom or from the policy's `workloads`) or
+/// an Argo kind with templates.
+pub fn holds_pods(api_version: &str, kind: &str) -> bool {
+    WorkloadKind::of(api_version, kind).is_some() || templates::is_workflow_kind(api_version, kind)
+}
+
 impl WorkloadKind {
     /// The workload kind of an `apiVersion`/`kind` pair, if it is one. The
     /// API group must match, so a custom resource named `Deployment` in

@@ -68,7 +68,7 @@ mod tests {
             assert!(ids.contains(&id), "{id} missing");
         }
         let pos = |id: &str| ids.iter().position(|x| *x == id).unwrap();
-        assert_eq!(pos("image/signature"), pos("image/registry") + 1);
+        assert_eq!(pos("image/signature"), pos("image/running-untrusted") + 1);
         assert!(pos("image/resolved-digest") < pos("secrets/env-secret-ref"));
     }
 }

@@ -73,6 +73,7 @@ impl From<io::Error> for ScanError {
 enum Work<'u> {
     Text(Arc<str>, Piece),
     Objects(&'u [palisade_core::Object]),
+    Owned(Vec<palisade_core::Object>),
     Error(InputError),
 }
 
@@ -203,7 +204,7 @@ impl Scan {
                     index_objects(objects, &mut idx);
                     None
                 }
-                Unit::Unreadable { .. } | Unit::Skipped { .. } => None,
+                Unit::Unreadable { .. } | Unit::Skipped { .. } | Unit::Stream(_) => None,
             };
             (idx, problem)
         };
@@ -236,6 +237,27 @@ impl Scan {
             let (name, reader): (Arc<str>, Box<dyn io::Read>) = match unit {
                 Unit::Objects(objects) => {
                     window.push(Work::Objects(&objects[..]));
+                    continue;
+                }
+                Unit::Stream(stream) => {
+                    while let Some(batch) = stream.next_batch() {
+                        match batch {
+                            crate::Batch::Objects(objects) => {
+                                window.push(Work::Owned(objects));
+                                // A batch is a page of objects: a few per
+                                // thread keep every core busy and the
+                                // window small.
+                                if window.len() >= 2 * rayon::current_num_threads() {
+                                    self.flush(&mut window, idx, rest, writer)?;
+                                    bytes = 0;
+                                }
+                            }
+                            crate::Batch::Error { name, message } => {
+                                window.push(Work::Error(error_at(name.into(), 0, 0, message)));
+                            }
+                            crate::Batch::Note(note) => rest.summary.notes.push(note),
+                        }
+                    }
                     continue;
                 }
                 Unit::Skipped { name, reason } => {
@@ -321,6 +343,11 @@ impl Scan {
                 }
                 Work::Objects(objects) => {
                     for obj in objects.iter() {
+                        self.engine.scan_object(obj, idx, &mut r);
+                    }
+                }
+                Work::Owned(objects) => {
+                    for obj in objects {
                         self.engine.scan_object(obj, idx, &mut r);
                     }
                 }

@@ -41,6 +41,50 @@ pub enum Unit {
         /// Why.
         message: String,
     },
+    /// Objects that arrive while the scan runs (a cluster's LISTs, page by
+    /// page), checked as they come and dropped after their window: memory
+    /// follows the report, not the input. The index pass does not see
+    /// them, so a source puts what the index needs (ServiceAccounts) in an
+    /// [`Unit::Objects`] before its stream.
+    Stream(Stream),
+}
+
+/// What a streamed unit yields, in order.
+#[derive(Debug)]
+pub enum Batch {
+    /// Objects to check.
+    Objects(Vec<Object>),
+    /// Input that could not be read (a LIST that failed), reported as an
+    /// error at `name` (exit status 2); the stream goes on.
+    Error {
+        /// Where (`/api/v1/pods`).
+        name: String,
+        /// Why.
+        message: String,
+    },
+    /// A note for the summary (a LIST that restarted).
+    Note(String),
+}
+
+/// The batches of a [`Unit::Stream`], pulled one at a time by the check pass.
+pub struct Stream(std::sync::Mutex<Box<dyn Iterator<Item = Batch> + Send>>);
+
+impl Stream {
+    /// A stream of `batches`.
+    pub fn new(batches: impl Iterator<Item = Batch> + Send + 'static) -> Self {
+        Stream(std::sync::Mutex::new(Box::new(batches)))
+    }
+
+    /// The next batch, or `None` at the end.
+    pub fn next_batch(&self) -> Option<Batch> {
+        self.0.lock().unwrap_or_else(|e| e.into_inner()).next()
+    }
+}
+
+impl std::fmt::Debug for Stream {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Stream")
+    }
 }
 
 /// A front door's input.

@@ -22,6 +22,9 @@ pub struct Cli {
 pub enum Command {
     /// Check manifests (files, directories, or - for stdin).
     Scan(ScanArgs),
+    /// Check what runs in a cluster (kubeconfig or in-cluster service
+    /// account): the same rules as scan, plus running images and owners.
+    Audit(AuditArgs),
     /// List the rule catalog, or show one rule.
     Rules(RulesArgs),
     /// Write or validate a policy file.
@@ -288,14 +291,9 @@ pub enum ConfigCommand {
     },
 }
 
-/// `palisade scan`.
-#[derive(Debug, Args)]
-pub struct ScanArgs {
-    /// Files and directories to scan (directories recursively: .yaml, .yml,
-    /// .json); `-` reads standard input.
-    #[arg(value_name = "PATH")]
-    pub paths: Vec<PathBuf>,
-
+/// What `scan` and `audit` share: the policy, the output and the exit status.
+#[derive(Debug, Args, Clone)]
+pub struct CheckArgs {
     /// Policy file (default: .palisade.yaml in the working directory, if present).
     #[arg(long, short = 'c', value_name = "FILE", env = "PALISADE_CONFIG")]
     pub config: Option<PathBuf>,
@@ -334,6 +332,19 @@ pub struct ScanArgs {
     /// directories; repeatable; added to the policy file's `constraints`).
     #[arg(long = "policy", value_name = "PATH")]
     pub policy: Vec<PathBuf>,
+}
+
+/// `palisade scan`.
+#[derive(Debug, Args)]
+pub struct ScanArgs {
+    /// Files and directories to scan (directories recursively: .yaml, .yml,
+    /// .json); `-` reads standard input.
+    #[arg(value_name = "PATH")]
+    pub paths: Vec<PathBuf>,
+
+    /// Policy, output and exit status.
+    #[command(flatten)]
+    pub check: CheckArgs,
     /// Extra objects for the constraints' `data.inventory` (files or directories; repeatable).
     #[arg(long, value_name = "PATH")]
     pub inventory: Vec<PathBuf>,
@@ -358,6 +369,60 @@ pub struct ScanArgs {
     /// Registries, for images.verify and --resolve.
     #[command(flatten)]
     pub registry: RegistryArgs,
+}
+
+/// `palisade audit`.
+#[derive(Debug, Args)]
+pub struct AuditArgs {
+    /// kubeconfig file (default: KUBECONFIG, ~/.kube/config, else the
+    /// in-cluster service account).
+    #[arg(long, value_name = "FILE")]
+    pub kubeconfig: Option<PathBuf>,
+    /// kubeconfig context (default: its current context).
+    #[arg(long)]
+    pub context: Option<String>,
+    /// Read one namespace only (cluster-scoped objects are still read).
+    #[arg(long, short = 'n')]
+    pub namespace: Option<String>,
+    /// List Secrets as metadata only (names, annotations, type): listing
+    /// Secrets whole returns every value, so palisade does not by default.
+    #[arg(long)]
+    pub secrets: bool,
+    /// List Secrets whole and check their values in memory for hardcoded
+    /// credentials (never printed). Needs `list` on secrets.
+    #[arg(long)]
+    pub secret_values: bool,
+    /// Objects per LIST page.
+    #[arg(long, value_name = "N", default_value_t = 500)]
+    pub page_size: u32,
+    /// Seconds allowed for each API request.
+    #[arg(long, value_name = "SECONDS", default_value_t = 60)]
+    pub request_timeout: u64,
+    /// Policy, output and exit status.
+    #[command(flatten)]
+    pub check: CheckArgs,
+    /// Never ask a registry (image/signature is not checked).
+    #[arg(long, env = "PALISADE_OFFLINE")]
+    pub offline: bool,
+    /// Registries, for images.verify.
+    #[command(flatten)]
+    pub registry: RegistryArgs,
+}
+
+impl AuditArgs {
+    /// The scan flags of an audit (its input is the cluster).
+    pub fn scan_args(&self) -> ScanArgs {
+        ScanArgs {
+            paths: vec![PathBuf::from("cluster")],
+            check: self.check.clone(),
+            inventory: Vec::new(),
+            resolve: false,
+            kustomize: false,
+            images: false,
+            offline: self.offline,
+            registry: self.registry.clone(),
+        }
+    }
 }
 
 /// `palisade rules`.

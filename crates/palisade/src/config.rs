@@ -54,25 +54,26 @@ impl ScanConfig {
         if args.paths.is_empty() {
             bail!("no input: give files or directories to scan, or - to read standard input");
         }
-        let mut policy = load_policy(args.config.as_deref())?;
+        let mut policy = load_policy(args.check.config.as_deref())?;
         // Constraint paths in the policy file are relative to it.
         let mut constraints = policy.constraint_paths_resolved();
-        constraints.extend(args.policy.iter().cloned());
+        constraints.extend(args.check.policy.iter().cloned());
         // Flags override the policy file.
-        if let Some(l) = &args.level {
+        if let Some(l) = &args.check.level {
             policy.level = l.parse::<PssLevel>().map_err(|e| anyhow!("--level: {e}"))?;
         }
-        if let Some(v) = &args.pss_version {
+        if let Some(v) = &args.check.pss_version {
             policy.version = v
                 .parse::<PssVersion>()
                 .map_err(|e| anyhow!("--pss-version: {e}"))?;
         }
-        let format: Format = args.format;
+        let format: Format = args.check.format;
         let fail_on: Severity = args
+            .check
             .fail_on
             .parse()
             .map_err(|e| anyhow!("--fail-on: {e}"))?;
-        if args.threads == Some(0) {
+        if args.check.threads == Some(0) {
             bail!("--threads: must be at least 1");
         }
         let stdin_count = args.paths.iter().filter(|p| p.as_os_str() == "-").count();
@@ -125,10 +126,10 @@ impl ScanConfig {
             kustomize: args.kustomize,
             ctx: Context::from_policy(policy),
             format,
-            output: args.output,
+            output: args.check.output,
             fail_on,
-            quiet: args.quiet,
-            threads: args.threads,
+            quiet: args.check.quiet,
+            threads: args.check.threads,
             constraints,
             inventory: args.inventory,
         })

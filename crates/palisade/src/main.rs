@@ -4,6 +4,7 @@
 //! Exit status: 0 no finding at or above `--fail-on`; 1 findings; 2 usage
 //! or input errors.
 
+mod audit_cmd;
 mod cli;
 mod config;
 mod config_cmd;
@@ -36,6 +37,7 @@ fn main() {
     };
     let result = match cli.command {
         cli::Command::Scan(args) => config::ScanConfig::from_args(args).and_then(scan::run),
+        cli::Command::Audit(args) => audit_cmd::run(args),
         cli::Command::Rules(args) => rules_cmd::run(args),
         cli::Command::Config(cmd) => config_cmd::run(cmd),
         cli::Command::Serve(args) => serve_cmd::run(args),

@@ -7,7 +7,7 @@ use std::io::{self, IsTerminal};
 use anyhow::{anyhow, Context as _, Result};
 use palisade_core::{Engine, Limits, ScanReport};
 use palisade_rego::{join_errors, Inventory, PolicySet};
-use palisade_report::{is_broken_pipe, writer, Output, RenderOptions};
+use palisade_report::{is_broken_pipe, writer, Output, RenderOptions, ReportWriter};
 use palisade_scan::analyses::{Constraints, ExpiredExemptions, NetworkIsolation, Rbac, Registry};
 use palisade_scan::{has_findings_at, Scan, ScanError, Source};
 
@@ -37,37 +37,9 @@ pub fn run(mut cfg: ScanConfig) -> Result<i32> {
             .num_threads(n)
             .build_global();
     }
-    let constraints = load_constraints(&cfg)?;
-    let engine = Engine::new(
-        palisade_rules::all_rules(),
-        cfg.ctx.clone(),
-        Limits::default(),
-    );
-    // Analyses run in this order after every object is read: the registry,
-    // then Gatekeeper constraints, RBAC, and the policy's own findings.
-    let mut scan = Scan::new(engine).with_parallelism(cfg.threads != Some(1));
-    if let Some(supply) = cfg.supply.take() {
-        scan = scan.with(Registry::new(supply));
-    }
-    if cfg.offline {
-        scan = scan.with_note("--offline: the registry rules (image/signature, image/resolved-digest, image/registry-error, image content) were not checked");
-    }
-    if let Some((set, inventory)) = constraints {
-        scan = scan.with(Constraints::new(set, inventory));
-    }
-    let scan = scan
-        .with(Rbac)
-        .with(NetworkIsolation)
-        .with(ExpiredExemptions);
+    let scan = build(&mut cfg)?;
 
-    let output = Output::new(cfg.output.as_deref());
-    let opts = RenderOptions {
-        color: output.is_terminal() && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty()),
-        quiet: cfg.quiet,
-        width: output.table_width(),
-    };
-    let out = output.open()?;
-    let report_writer = writer(cfg.format, palisade_scan::catalog(), opts, out);
+    let (output, report_writer) = open_report(&cfg)?;
     let report = match scan.run(sources(&cfg.inputs, cfg.kustomize), report_writer) {
         Ok(r) => r,
         Err(ScanError::Write(e)) if is_broken_pipe(&e) => return Ok(0),
@@ -90,6 +62,46 @@ pub fn run(mut cfg: ScanConfig) -> Result<i32> {
     Ok(exit_status(&report, &cfg))
 }
 
+/// Where the report goes (`--output`, else standard output) and its
+/// writer in the chosen format.
+pub fn open_report(cfg: &ScanConfig) -> Result<(Output, Box<dyn ReportWriter>)> {
+    let output = Output::new(cfg.output.as_deref());
+    let opts = RenderOptions {
+        color: output.is_terminal() && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty()),
+        quiet: cfg.quiet,
+        width: output.table_width(),
+    };
+    let out = output.open()?;
+    let report_writer = writer(cfg.format, palisade_scan::catalog(), opts, out);
+    Ok((output, report_writer))
+}
+
+/// The scan of `cfg`: the engine with every rule, then the analyses that
+/// run after every object is read, in this order: the registry, then
+/// Gatekeeper constraints, RBAC, and the policy's own findings.
+pub fn build(cfg: &mut ScanConfig) -> Result<Scan> {
+    let constraints = load_constraints(cfg)?;
+    let engine = Engine::new(
+        palisade_rules::all_rules(),
+        cfg.ctx.clone(),
+        Limits::default(),
+    );
+    let mut scan = Scan::new(engine).with_parallelism(cfg.threads != Some(1));
+    if let Some(supply) = cfg.supply.take() {
+        scan = scan.with(Registry::new(supply));
+    }
+    if cfg.offline {
+        scan = scan.with_note("--offline: the registry rules (image/signature, image/resolved-digest, image/registry-error, image content) were not checked");
+    }
+    if let Some((set, inventory)) = constraints {
+        scan = scan.with(Constraints::new(set, inventory));
+    }
+    Ok(scan
+        .with(Rbac)
+        .with(NetworkIsolation)
+        .with(ExpiredExemptions))
+}
+
 /// Compiles the Gatekeeper templates and constraints and reads the extra
 /// inventory; `None` when there are none. Load errors stop the scan with
 /// every error's file:line:col (exit status 2).
@@ -105,7 +117,7 @@ fn load_constraints(cfg: &ScanConfig) -> Result<Option<(PolicySet, Inventory)>> 
 }
 
 /// 2 on input errors, 1 on findings at or above the threshold, else 0.
-fn exit_status(report: &ScanReport, cfg: &ScanConfig) -> i32 {
+pub fn exit_status(report: &ScanReport, cfg: &ScanConfig) -> i32 {
     if !report.errors.is_empty() {
         2
     } else if has_findings_at(report, cfg.fail_on) {

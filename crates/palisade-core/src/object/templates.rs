@@ -107,6 +107,12 @@ impl ViewMap {
     }
 }
 
+/// Whether `api_version`/`kind` is one of the Argo kinds holding templates.
+pub(super) fn is_workflow_kind(api_version: &str, kind: &str) -> bool {
+    api_version.rsplit_once('/').map(|(g, _)| g) == Some("argoproj.io")
+        && KINDS.iter().any(|(k, _)| *k == kind)
+}
+
 impl Object {
     /// The pods of an Argo workflow's templates; `None` for other kinds.
     pub fn template_pods(&self) -> Option<Vec<TemplatePod>> {

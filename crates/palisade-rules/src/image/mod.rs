@@ -20,6 +20,7 @@ mod digest_required;
 mod invalid_reference;
 mod latest_tag;
 mod registry;
+mod running;
 
 /// The Kubernetes page on image names, tags and digests.
 pub const IMAGES_URL: &str = "https://kubernetes.io/docs/concepts/containers/images/#image-names";
@@ -36,6 +37,8 @@ pub static RULES: &[&dyn Rule] = &[
     &digest::Digest,
     &digest_required::DigestRequired,
     &registry::Registry,
+    &running::RunningUnpinned,
+    &running::RunningUntrusted,
 ];
 
 /// Catalog entries of this pack, from [`RULES`].

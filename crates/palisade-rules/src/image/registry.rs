@@ -24,6 +24,33 @@ pub static META: RuleMeta = RuleMeta {
     ],
 };
 
+/// The policy's trusted registries (`images.trustedRegistries`) as patterns.
+pub(super) struct Trusted<'a> {
+    entries: &'a [String],
+    patterns: Vec<String>,
+}
+
+impl<'a> Trusted<'a> {
+    /// `None` when the policy lists none (every registry is trusted).
+    pub(super) fn of(ctx: &'a Context) -> Option<Self> {
+        let entries = &ctx.policy.images.trusted_registries;
+        (!entries.is_empty()).then(|| Trusted {
+            entries,
+            patterns: entries.iter().map(|p| registry_pattern(p)).collect(),
+        })
+    }
+
+    /// Whether a normalised image name (`docker.io/library/nginx`) is under one.
+    pub(super) fn trusts(&self, name: &str) -> bool {
+        self.patterns.iter().any(|p| glob_match(p, name))
+    }
+
+    /// The entries as written, for messages.
+    pub(super) fn list(&self) -> String {
+        self.entries.join(", ")
+    }
+}
+
 /// The rule.
 pub struct Registry;
 
@@ -33,15 +60,16 @@ impl Rule for Registry {
     }
 
     fn check(&self, target: &Target<'_>, ctx: &Context, out: &mut Vec<Violation>) {
-        let trusted = &ctx.policy.images.trusted_registries;
-        if trusted.is_empty() || target.pod.is_none() {
+        let Some(trusted) = Trusted::of(ctx) else {
+            return;
+        };
+        if target.pod.is_none() {
             return;
         }
-        let patterns: Vec<String> = trusted.iter().map(|p| registry_pattern(p)).collect();
         each_image(target, |pod, ci| {
             let Ok(image) = &ci.parsed else { return };
             let name = image.name();
-            if patterns.iter().any(|p| glob_match(p, &name)) {
+            if trusted.trusts(&name) {
                 return;
             }
             let c = &ci.container;
@@ -52,7 +80,7 @@ impl Rule for Registry {
                     "container {:?} image {:?} ({name}) is not from a trusted registry (images.trustedRegistries: {})",
                     c.name,
                     ci.text,
-                    trusted.join(", ")
+                    trusted.list()
                 ),
             ));
         });

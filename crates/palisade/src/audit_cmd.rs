@@ -1,0 +1,116 @@
+//! `palisade audit`: the cluster as the scan's source. The same engine,
+//! rules and policy as `scan`; pods are folded into their controllers
+//! before the report writer sees them.
+
+use std::io::{self, IsTerminal};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use anyhow::{anyhow, Context as _, Result};
+use palisade_cluster::owners::{Folding, SharedOwners};
+use palisade_cluster::resources::Secrets;
+use palisade_cluster::{connect, ClusterSource, ConnectOptions, ListOptions};
+use palisade_report::is_broken_pipe;
+use palisade_scan::{ScanError, Source};
+
+use crate::cli::AuditArgs;
+use crate::config::ScanConfig;
+
+/// Runs an audit and returns the process exit status.
+pub fn run(args: AuditArgs) -> Result<i32> {
+    let mut cfg = ScanConfig::from_args(args.scan_args())?;
+    if let Some(n) = cfg.threads {
+        let _ = rayon::ThreadPoolBuilder::new()
+            .num_threads(n)
+            .build_global();
+    }
+    if args.page_size == 0 {
+        anyhow::bail!("--page-size: must be at least 1");
+    }
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(1)
+        .enable_all()
+        .build()
+        .context("cannot start the async runtime")?;
+    let cluster = runtime
+        .block_on(connect(&ConnectOptions {
+            kubeconfig: args.kubeconfig.clone(),
+            context: args.context.clone(),
+        }))
+        .map_err(|e| anyhow!(e))?;
+    let scan = crate::scan::build(&mut cfg)?;
+    let owners: SharedOwners = Arc::default();
+    let secrets = if args.secret_values {
+        Secrets::Values
+    } else if args.secrets {
+        Secrets::Metadata
+    } else {
+        Secrets::No
+    };
+    let list = ListOptions {
+        page_size: args.page_size,
+        request_timeout: Duration::from_secs(args.request_timeout.max(1)),
+        ..ListOptions::default()
+    };
+    let mut source = ClusterSource::new(&cluster, runtime.handle().clone(), list, owners.clone())
+        .namespace(args.namespace.clone())
+        .secrets(secrets);
+    if io::stderr().is_terminal() && !cfg.quiet {
+        source = source.progress(progress());
+    }
+
+    let (output, inner) = crate::scan::open_report(&cfg)?;
+    let summary = Arc::new(Mutex::new(None));
+    let folding = Box::new(Folding::new(inner, owners, summary.clone()));
+    let sources: Vec<Box<dyn Source>> = vec![Box::new(source)];
+    let mut report = match scan.run(sources, folding) {
+        Ok(r) => r,
+        Err(ScanError::Write(e)) if is_broken_pipe(&e) => return Ok(0),
+        Err(ScanError::Write(e)) => return Err(e).context("cannot write the report"),
+        Err(e) => return Err(anyhow!(e)),
+    };
+    if let Some(s) = summary.lock().unwrap_or_else(|e| e.into_inner()).take() {
+        report.summary = s;
+    }
+    if let Some(path) = output.file() {
+        if !cfg.quiet && io::stderr().is_terminal() {
+            let findings: usize = report.summary.findings.values().sum();
+            eprintln!(
+                "palisade: {} objects of {}, {findings} findings, {} errors; {} report written to {}",
+                report.summary.objects,
+                cluster.name,
+                report.summary.errors,
+                cfg.format.as_str(),
+                path.display()
+            );
+        }
+    }
+    // 2 when a LIST failed, 1 on findings at or above the threshold.
+    Ok(crate::scan::exit_status(&report, &cfg))
+}
+
+/// A spinner on standard error: the resource being listed and how many
+/// of its objects were read.
+fn progress() -> palisade_cluster::Progress {
+    let bar = indicatif::ProgressBar::new_spinner();
+    bar.set_style(
+        indicatif::ProgressStyle::with_template("{spinner} {msg}")
+            .unwrap_or_else(|_| indicatif::ProgressStyle::default_spinner()),
+    );
+    bar.enable_steady_tick(Duration::from_millis(120));
+    let spinner = Spinner(bar);
+    Box::new(move |resource: &str, n: usize| {
+        spinner
+            .0
+            .set_message(format!("listing {resource}: {n} objects"));
+    })
+}
+
+/// Clears the spinner when the listing is done (the source drops it).
+struct Spinner(indicatif::ProgressBar);
+
+impl Drop for Spinner {
+    fn drop(&mut self) {
+        self.0.finish_and_clear();
+    }
+}

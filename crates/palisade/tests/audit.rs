@@ -1,0 +1,271 @@
+//! `palisade audit` end to end: the binary against a stand-in for the
+//! Kubernetes API server (`palisade-standin`, a mock: no API server runs on
+//! the test machines). The stand-in serves discovery and paginated LISTs in
+//! the API's JSON, and the faults a real one has.
+
+mod common;
+
+use palisade_standin::{Builder, Fault, Server};
+use serde_json::{json, Value};
+
+const DIGEST: &str = "sha256:4f1f0e1c3a7d0b8e6b4f4b0e8f6f2a9d7c1b3e5f7a9c1d3e5f7a9b1c3d5e7f9a";
+
+fn runtime() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(1)
+        .enable_all()
+        .build()
+        .unwrap()
+}
+
+fn namespace(name: &str, enforce: Option<&str>) -> Value {
+    let mut labels = json!({"kubernetes.io/metadata.name": name});
+    if let Some(level) = enforce {
+        labels["pod-security.kubernetes.io/enforce"] = json!(level);
+    }
+    json!({"apiVersion": "v1", "kind": "Namespace",
+        "metadata": {"name": name, "uid": format!("ns-{name}"), "labels": labels}})
+}
+
+fn pod_spec(image: &str) -> Value {
+    json!({"containers": [{"name": "web", "image": image,
+        "securityContext": {"privileged": true}}]})
+}
+
+/// A Deployment `web` in `shop` running nginx by tag, privileged, with one
+/// ReplicaSet and `pods` pods (each with the digest it runs).
+fn shop(b: &mut Builder, pods: usize) {
+    b.object(namespace("shop", Some("baseline")));
+    b.object(json!({"apiVersion": "apps/v1", "kind": "Deployment",
+        "metadata": {"name": "web", "namespace": "shop", "uid": "d-web"},
+        "spec": {"replicas": pods, "selector": {"matchLabels": {"app": "web"}},
+            "template": {"metadata": {"labels": {"app": "web"}}, "spec": pod_spec("nginx:1.27")}}}));
+    b.object(json!({"apiVersion": "apps/v1", "kind": "ReplicaSet",
+        "metadata": {"name": "web-5d8", "namespace": "shop", "uid": "rs-web",
+            "ownerReferences": [{"apiVersion": "apps/v1", "kind": "Deployment", "name": "web", "uid": "d-web", "controller": true}]},
+        "spec": {"replicas": pods, "selector": {"matchLabels": {"app": "web"}},
+            "template": {"metadata": {"labels": {"app": "web"}}, "spec": pod_spec("nginx:1.27")}}}));
+    for i in 0..pods {
+        b.object(json!({"apiVersion": "v1", "kind": "Pod",
+            "metadata": {"name": format!("web-5d8-{i}"), "namespace": "shop", "uid": format!("p-{i}"),
+                "labels": {"app": "web"},
+                "ownerReferences": [{"apiVersion": "apps/v1", "kind": "ReplicaSet", "name": "web-5d8", "uid": "rs-web", "controller": true}]},
+            "spec": pod_spec("nginx:1.27"),
+            "status": {"phase": "Running", "containerStatuses": [{"name": "web", "image": "docker.io/library/nginx:1.27",
+                "imageID": format!("docker.io/library/nginx@{DIGEST}"), "ready": true, "restartCount": 0}]}}));
+    }
+}
+
+/// Runs `palisade audit` against `server` with `args` (JSON output).
+fn audit(server: &Server, args: &[&str]) -> (i32, Value, String) {
+    let dir = tempfile::tempdir().unwrap();
+    let kubeconfig = dir.path().join("kubeconfig");
+    std::fs::write(&kubeconfig, server.kubeconfig()).unwrap();
+    let mut all = vec![
+        "audit",
+        "--kubeconfig",
+        kubeconfig.to_str().unwrap(),
+        "-f",
+        "json",
+    ];
+    all.extend_from_slice(args);
+    let out = common::run(&all);
+    let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
+    let json: Value = serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
+        panic!(
+            "not JSON ({e}): {}\n{stderr}",
+            String::from_utf8_lossy(&out.stdout)
+        )
+    });
+    (out.status.code().unwrap_or(-1), json, stderr)
+}
+
+fn findings<'a>(report: &'a Value, rule: &str) -> Vec<&'a Value> {
+    report["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|f| f["rule"] == rule)
+        .collect()
+}
+
+#[test]
+fn pods_are_reported_once_at_their_deployment_with_the_digest_that_runs() {
+    let rt = runtime();
+    let mut b = Builder::new("v1.33.2");
+    shop(&mut b, 3);
+    // An orphan pod is reported at itself.
+    b.object(json!({"apiVersion": "v1", "kind": "Pod",
+        "metadata": {"name": "debug", "namespace": "shop", "uid": "p-debug"},
+        "spec": pod_spec(&format!("busybox@{DIGEST}"))}));
+    let server = rt.block_on(b.start());
+    let (code, report, stderr) = audit(&server, &["--page-size", "2"]);
+    assert_eq!(code, 1, "{stderr}");
+    let mut privileged = findings(&report, "pss/privileged");
+    // Pods are listed before their owners: the orphan comes first.
+    privileged.sort_by_key(|f| f["object"]["kind"] != "Deployment");
+    let at: Vec<String> = privileged
+        .iter()
+        .map(|f| {
+            format!(
+                "{} {}",
+                f["object"]["kind"].as_str().unwrap(),
+                f["object"]["name"].as_str().unwrap()
+            )
+        })
+        .collect();
+    assert_eq!(at, ["Deployment web", "Pod debug"], "{privileged:#?}");
+    let web = privileged[0];
+    assert_eq!(web["file"], "/apis/apps/v1/namespaces/shop/deployments/web");
+    assert_eq!(web["line"], 0);
+    assert_eq!(
+        web["path"],
+        "spec.template.spec.containers[0].securityContext.privileged"
+    );
+    assert!(
+        web["message"]
+            .as_str()
+            .unwrap()
+            .ends_with("(3 running pods)"),
+        "{web}"
+    );
+    assert_eq!(privileged[1]["file"], "/api/v1/namespaces/shop/pods/debug");
+
+    let running = findings(&report, "image/running-unpinned");
+    assert_eq!(running.len(), 1, "{running:#?}");
+    assert_eq!(running[0]["object"]["kind"], "Deployment");
+    assert_eq!(running[0]["path"], "spec.template.spec.containers[0].image");
+    let message = running[0]["message"].as_str().unwrap();
+    assert!(
+        message.contains(&format!("docker.io/library/nginx@{DIGEST}")),
+        "{message}"
+    );
+    assert!(message.ends_with("(3 of 3 running pods)"), "{message}");
+    // Nothing is reported at the ReplicaSet or the owned pods.
+    for f in report["findings"].as_array().unwrap() {
+        let name = f["object"]["name"].as_str().unwrap();
+        assert!(!name.starts_with("web-5d8"), "{f}");
+    }
+    // Paginated: two objects per page.
+    let lists = server.lists();
+    assert!(
+        lists
+            .iter()
+            .any(|l| l.starts_with("pods?limit=2&continue=")),
+        "{lists:?}"
+    );
+    // Secrets are neither listed nor asked for by default.
+    assert!(!lists.iter().any(|l| l.contains("secrets")), "{lists:?}");
+}
+
+#[test]
+fn an_expired_continue_token_restarts_the_list_and_says_so() {
+    let rt = runtime();
+    let mut b = Builder::new("v1.33.2");
+    b.fault("pods", Fault::ExpireOnce);
+    shop(&mut b, 5);
+    let server = rt.block_on(b.start());
+    let (code, report, stderr) = audit(&server, &["--page-size", "2"]);
+    assert_eq!(code, 1, "{stderr}");
+    let notes = report["summary"]["notes"].to_string();
+    assert!(
+        notes.contains("410 Gone") && notes.contains("restarted"),
+        "{notes}"
+    );
+    let running = findings(&report, "image/running-unpinned");
+    assert_eq!(running.len(), 1);
+    // Every pod counted once, none twice after the restart.
+    assert!(
+        running[0]["message"]
+            .as_str()
+            .unwrap()
+            .ends_with("(5 of 5 running pods)"),
+        "{running:?}"
+    );
+    assert_eq!(report["errors"].as_array().unwrap().len(), 0);
+}
+
+#[test]
+fn a_forbidden_list_is_an_error_naming_the_permission_and_the_rest_is_audited() {
+    let rt = runtime();
+    let mut b = Builder::new("v1.33.2");
+    b.fault("configmaps", Fault::Forbidden);
+    b.fault("replicasets", Fault::ThrottleOnce);
+    shop(&mut b, 2);
+    let server = rt.block_on(b.start());
+    let (code, report, stderr) = audit(&server, &[]);
+    assert_eq!(code, 2, "{stderr}");
+    let errors = report["errors"].as_array().unwrap();
+    assert_eq!(errors.len(), 1, "{errors:#?}");
+    let message = errors[0]["message"].as_str().unwrap();
+    assert!(
+        message.starts_with("cannot list configmaps (/api/v1/configmaps): 403 Forbidden"),
+        "{message}"
+    );
+    assert!(
+        message.contains("needs `list` on `configmaps`"),
+        "{message}"
+    );
+    assert_eq!(errors[0]["file"], "/api/v1/configmaps");
+    // The throttled ReplicaSets were listed after Retry-After: the pods still fold.
+    assert_eq!(findings(&report, "pss/privileged").len(), 1);
+    assert!(
+        server
+            .lists()
+            .iter()
+            .filter(|l| l.starts_with("replicasets"))
+            .count()
+            >= 2
+    );
+}
+
+#[test]
+fn a_list_cut_off_or_malformed_is_an_error_of_that_resource_only() {
+    let rt = runtime();
+    let mut b = Builder::new("v1.33.2");
+    b.fault("pods", Fault::Truncate);
+    b.fault("nodes", Fault::Malformed);
+    shop(&mut b, 4);
+    let server = rt.block_on(b.start());
+    let (code, report, stderr) = audit(&server, &["--page-size", "2"]);
+    assert_eq!(code, 2, "{stderr}");
+    let errors: Vec<String> = report["errors"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["message"].as_str().unwrap().to_string())
+        .collect();
+    assert_eq!(errors.len(), 2, "{errors:#?}");
+    assert!(
+        errors[0].starts_with("cannot list pods (/api/v1/pods)"),
+        "{errors:?}"
+    );
+    assert!(
+        errors[0].contains("the list is incomplete: 2 objects were read"),
+        "{errors:?}"
+    );
+    assert!(
+        errors[1].starts_with("cannot list nodes (/api/v1/nodes): the response is not JSON"),
+        "{errors:?}"
+    );
+    // The Deployment was still checked.
+    assert_eq!(findings(&report, "pss/privileged").len(), 1);
+}
+
+#[test]
+fn secrets_are_listed_only_when_asked() {
+    let rt = runtime();
+    let mut b = Builder::new("v1.33.2");
+    b.object(namespace("shop", Some("restricted")));
+    b.object(
+        json!({"apiVersion": "v1", "kind": "Secret", "metadata": {"name": "s", "namespace": "shop"},
+        "type": "Opaque", "stringData": {"password": "Zq8rT2mK9wL4xVb7Nc3Hd6"}}),
+    );
+    let server = rt.block_on(b.start());
+    let (_, report, stderr) = audit(&server, &["--secrets"]);
+    assert!(
+        server.lists().iter().any(|l| l.starts_with("secrets")),
+        "{stderr}"
+    );
+    assert!(!report.to_string().contains("Zq8rT2mK9wL4xVb7Nc3Hd6"));
+}
