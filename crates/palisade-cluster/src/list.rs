@@ -91,6 +91,18 @@ impl Lister {
         })
     }
 
+    /// The API server's `gitVersion` (`v1.33.2`), from `/version`.
+    pub async fn server_version(&self) -> Result<String, Failure> {
+        let v = self.get_json("/version").await?;
+        v.get("gitVersion")
+            .and_then(Value::as_str)
+            .map(str::to_string)
+            .ok_or_else(|| Failure {
+                status: None,
+                message: "GET /version: no gitVersion in the response".into(),
+            })
+    }
+
     /// A list of `resource` (in `namespace`, or cluster-wide), read a page
     /// at a time with [`List::next_page`].
     pub fn list<'a>(&'a self, resource: &'a Resource, namespace: Option<&'a str>) -> List<'a> {

@@ -20,6 +20,7 @@ pub fn catalog() -> Vec<&'static RuleMeta> {
     all.extend(&packs[after_image..]);
     all.extend(palisade_rbac::catalog());
     all.push(&crate::analyses::network::META);
+    all.extend(crate::analyses::cluster::CATALOG);
     all.extend([
         &DUPLICATE_KEY,
         &palisade_rbac::CONFLICT,

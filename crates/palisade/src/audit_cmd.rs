@@ -9,8 +9,10 @@ use std::time::Duration;
 use anyhow::{anyhow, Context as _, Result};
 use palisade_cluster::owners::{Folding, SharedOwners};
 use palisade_cluster::resources::Secrets;
-use palisade_cluster::{connect, ClusterSource, ConnectOptions, ListOptions};
+use palisade_cluster::{connect, ClusterSource, ConnectOptions, ListOptions, Lister};
+use palisade_core::policy::Date;
 use palisade_report::is_broken_pipe;
+use palisade_scan::analyses::ClusterChecks;
 use palisade_scan::{ScanError, Source};
 
 use crate::cli::AuditArgs;
@@ -38,7 +40,25 @@ pub fn run(args: AuditArgs) -> Result<i32> {
             context: args.context.clone(),
         }))
         .map_err(|e| anyhow!(e))?;
-    let scan = crate::scan::build(&mut cfg)?;
+    let list = ListOptions {
+        page_size: args.page_size,
+        request_timeout: Duration::from_secs(args.request_timeout.max(1)),
+        ..ListOptions::default()
+    };
+    let lister = Lister::new(cluster.client.clone(), list);
+    let mut scan = crate::scan::build(&mut cfg)?;
+    let server = match runtime.block_on(lister.server_version()) {
+        Ok(v) => Some((v, cluster.name.clone())),
+        Err(f) => {
+            scan = scan.with_note(format!(
+                "{}: the API server's version was not checked",
+                f.message
+            ));
+            None
+        }
+    };
+    let checks = ClusterChecks::new(server, Date::today());
+    let scan = scan.with(checks);
     let owners: SharedOwners = Arc::default();
     let secrets = if args.secret_values {
         Secrets::Values
@@ -46,11 +66,6 @@ pub fn run(args: AuditArgs) -> Result<i32> {
         Secrets::Metadata
     } else {
         Secrets::No
-    };
-    let list = ListOptions {
-        page_size: args.page_size,
-        request_timeout: Duration::from_secs(args.request_timeout.max(1)),
-        ..ListOptions::default()
     };
     let mut source = ClusterSource::new(&cluster, runtime.handle().clone(), list, owners.clone())
         .namespace(args.namespace.clone())

@@ -269,3 +269,86 @@ fn secrets_are_listed_only_when_asked() {
     );
     assert!(!report.to_string().contains("Zq8rT2mK9wL4xVb7Nc3Hd6"));
 }
+
+#[test]
+fn versions_node_addresses_and_admission_coverage_are_checked() {
+    let rt = runtime();
+    let mut b = Builder::new("v1.30.1");
+    shop(&mut b, 1);
+    b.object(namespace("dev", None));
+    b.object(namespace("legacy", Some("privileged")));
+    b.object(json!({"apiVersion": "v1", "kind": "Pod",
+        "metadata": {"name": "tool", "namespace": "dev"},
+        "spec": {"containers": [{"name": "t", "image": format!("busybox@{DIGEST}")}]}}));
+    b.object(json!({"apiVersion": "v1", "kind": "Node", "metadata": {"name": "n1"},
+        "status": {"nodeInfo": {"kubeletVersion": "v1.25.16"},
+            "addresses": [{"type": "InternalIP", "address": "10.0.0.4"}, {"type": "ExternalIP", "address": "203.0.113.7"}, {"type": "Hostname", "address": "n1"}]}}));
+    b.object(json!({"apiVersion": "v1", "kind": "Node", "metadata": {"name": "n2"},
+        "status": {"nodeInfo": {"kubeletVersion": "v1.30.1"}, "addresses": [{"type": "InternalIP", "address": "10.0.0.5"}]}}));
+    b.object(json!({"apiVersion": "admissionregistration.k8s.io/v1", "kind": "ValidatingWebhookConfiguration",
+        "metadata": {"name": "palisade"},
+        "webhooks": [{"name": "validate.palisade.dev", "failurePolicy": "Ignore", "timeoutSeconds": 5,
+            "sideEffects": "None", "admissionReviewVersions": ["v1"],
+            "clientConfig": {"service": {"name": "palisade", "namespace": "palisade", "path": "/validate"}},
+            "namespaceSelector": {"matchExpressions": [{"key": "kubernetes.io/metadata.name", "operator": "NotIn", "values": ["dev", "kube-system"]}]},
+            "rules": [{"operations": ["CREATE", "UPDATE"], "apiGroups": [""], "apiVersions": ["v1"], "resources": ["pods"]}]}]}));
+    let server = rt.block_on(b.start());
+    let (code, report, stderr) = audit(&server, &[]);
+    assert_eq!(code, 1, "{stderr}");
+    let messages = |rule: &str| -> Vec<String> {
+        findings(&report, rule)
+            .iter()
+            .map(|f| f["message"].as_str().unwrap().to_string())
+            .collect()
+    };
+    let eol = messages("cluster/version-unsupported");
+    assert_eq!(eol.len(), 3, "{eol:?}");
+    assert!(
+        eol.iter().any(|m| m.starts_with(
+            "the API server runs v1.30.1: v1.30 reached its end of life on 2025-06-28"
+        )),
+        "{eol:?}"
+    );
+    assert!(
+        eol.iter()
+            .any(|m| m.starts_with("node \"n1\" runs kubelet v1.25.16")),
+        "{eol:?}"
+    );
+    assert!(eol[0].contains("palisade's release table is of"), "{eol:?}");
+    let skew = messages("cluster/version-skew");
+    assert_eq!(skew.len(), 1, "{skew:?}");
+    assert!(
+        skew[0].contains("5 minor versions behind the API server (at most 3 allowed)"),
+        "{skew:?}"
+    );
+    let public = findings(&report, "cluster/node-public-address");
+    assert_eq!(public.len(), 1, "{public:?}");
+    assert_eq!(public[0]["path"], "status.addresses[1].address");
+    assert_eq!(public[0]["file"], "/api/v1/nodes/n1");
+
+    let unprotected: Vec<&str> = findings(&report, "cluster/namespace-unprotected")
+        .iter()
+        .map(|f| f["object"]["name"].as_str().unwrap())
+        .collect();
+    // shop: PSA baseline; legacy: the webhook selects it (but PSA is off there).
+    assert_eq!(
+        unprotected,
+        ["dev"],
+        "{:?}",
+        messages("cluster/namespace-unprotected")
+    );
+    let privileged: Vec<&str> = findings(&report, "cluster/psa-privileged")
+        .iter()
+        .map(|f| f["object"]["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(privileged, ["legacy"]);
+    let open = findings(&report, "cluster/webhook-fail-open");
+    assert_eq!(open.len(), 1);
+    assert_eq!(open[0]["path"], "webhooks[0].failurePolicy");
+    let excludes = messages("cluster/webhook-excludes");
+    assert_eq!(excludes.len(), 1, "{excludes:?}");
+    assert!(
+        excludes[0].contains("leaves out 1 namespaces that run workloads: dev"),
+        "{excludes:?}"
+    );
+}

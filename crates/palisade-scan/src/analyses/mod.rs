@@ -1,5 +1,6 @@
 //! The built-in whole-input analyses, one file each.
 
+pub mod cluster;
 mod constraints;
 mod expired;
 mod image;
@@ -7,6 +8,7 @@ pub mod network;
 mod rbac;
 mod registry;
 
+pub use cluster::ClusterChecks;
 pub use constraints::Constraints;
 pub use expired::ExpiredExemptions;
 pub use image::ImageContent;

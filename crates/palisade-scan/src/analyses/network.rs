@@ -104,7 +104,7 @@ fn finding(pod: &PodInfo, ns: &str) -> Finding {
 /// Whether a label selector (`matchLabels`, `matchExpressions`) selects
 /// `labels`; an empty selector selects every pod. A selector of the wrong
 /// shape selects nothing (the API server would have refused it).
-fn selects(selector: &Node, labels: &[(String, String)]) -> bool {
+pub(crate) fn selects(selector: &Node, labels: &[(String, String)]) -> bool {
     let get = |k: &str| {
         labels
             .iter()
