@@ -20,12 +20,14 @@
 //!
 //! [`Source`]: palisade_scan::Source
 
+mod apply;
 mod connect;
 mod list;
 pub mod owners;
 pub mod resources;
 mod source;
 
+pub use apply::{apply_reports, Applied};
 pub use connect::{connect, Cluster, ConnectOptions};
 pub use list::{ListOptions, Lister};
 pub use source::{ClusterSource, Progress};

@@ -122,19 +122,49 @@ impl Lister {
     /// One GET, with retries on 429 and 503, within the request timeout
     /// and the page size limit.
     async fn get(&self, path: &str, accept: &str) -> Result<(StatusCode, Vec<u8>), Failure> {
+        self.send(http::Method::GET, path, accept, None).await
+    }
+
+    /// A request with a body of `content_type`, answered as JSON.
+    pub async fn request(
+        &self,
+        method: http::Method,
+        path: &str,
+        content_type: &str,
+        body: Vec<u8>,
+    ) -> Result<(StatusCode, Vec<u8>), Failure> {
+        self.send(method, path, "application/json", Some((content_type, body)))
+            .await
+    }
+
+    async fn send(
+        &self,
+        method: http::Method,
+        path: &str,
+        accept: &str,
+        body: Option<(&str, Vec<u8>)>,
+    ) -> Result<(StatusCode, Vec<u8>), Failure> {
         let mut attempt = 0;
         loop {
-            let request = Request::get(path)
-                .header(header::ACCEPT, accept)
-                .body(Body::empty())
-                .map_err(|e| Failure {
-                    status: None,
-                    message: format!("GET {path}: {e}"),
-                })?;
+            let mut builder = Request::builder()
+                .method(method.clone())
+                .uri(path)
+                .header(header::ACCEPT, accept);
+            let content = match &body {
+                Some((ct, bytes)) => {
+                    builder = builder.header(header::CONTENT_TYPE, *ct);
+                    Body::from(bytes.clone())
+                }
+                None => Body::empty(),
+            };
+            let request = builder.body(content).map_err(|e| Failure {
+                status: None,
+                message: format!("{method} {path}: {e}"),
+            })?;
             let send = async {
                 let response = self.client.send(request).await.map_err(|e| Failure {
                     status: None,
-                    message: format!("GET {path}: {e}"),
+                    message: format!("{method} {path}: {e}"),
                 })?;
                 let status = response.status();
                 let retry_after = response
@@ -149,11 +179,11 @@ impl Lister {
                         status: Some(status.as_u16()),
                         message: if e.is::<http_body_util::LengthLimitError>() {
                             format!(
-                                "GET {path}: the response is over {} bytes (a smaller --page-size reads less at once)",
+                                "{method} {path}: the response is over {} bytes (a smaller --page-size reads less at once)",
                                 self.opts.max_page_bytes
                             )
                         } else {
-                            format!("GET {path}: the connection failed while the response was read: {e}")
+                            format!("{method} {path}: the connection failed while the response was read: {e}")
                         },
                     })?
                     .to_bytes()
@@ -167,7 +197,7 @@ impl Lister {
                         return Err(Failure {
                             status: None,
                             message: format!(
-                                "GET {path}: no complete response within {} s",
+                                "{method} {path}: no complete response within {} s",
                                 self.opts.request_timeout.as_secs()
                             ),
                         })

@@ -23,6 +23,7 @@ mod gitlab;
 mod json;
 mod junit;
 mod output;
+pub mod policyreport;
 pub mod rbac;
 mod sarif;
 mod stream;
@@ -55,11 +56,14 @@ pub enum Format {
     Github,
     /// A GitLab Code Quality report (JSON).
     Gitlab,
+    /// PolicyReports (`wgpolicyk8s.io/v1alpha2`): one per namespace and a
+    /// ClusterPolicyReport, as a `v1/List` for `kubectl apply -f -`.
+    Policyreport,
 }
 
 impl Format {
     /// Every format, in the order help text lists them.
-    pub const ALL: [Format; 7] = [
+    pub const ALL: [Format; 8] = [
         Format::Table,
         Format::Json,
         Format::Sarif,
@@ -67,6 +71,7 @@ impl Format {
         Format::Compact,
         Format::Github,
         Format::Gitlab,
+        Format::Policyreport,
     ];
 
     /// The lower-case name used on the command line.
@@ -79,6 +84,7 @@ impl Format {
             Format::Compact => "compact",
             Format::Github => "github",
             Format::Gitlab => "gitlab",
+            Format::Policyreport => "policyreport",
         }
     }
 }
@@ -150,7 +156,7 @@ pub fn render(
         Format::Sarif => sarif::write(report, catalog, out),
         Format::Junit => junit::write(report, out),
         // The formats written as findings arrive: through their writer.
-        Format::Compact | Format::Github | Format::Gitlab => {
+        Format::Compact | Format::Github | Format::Gitlab | Format::Policyreport => {
             let mut w = writer(format, Vec::new(), *opts, Box::new(out));
             w.findings(&report.findings)?;
             w.finish(report)

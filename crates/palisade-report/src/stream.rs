@@ -40,6 +40,7 @@ pub fn writer<'w>(
         Format::Compact => Box::new(Compact::new(out)),
         Format::Github => Box::new(Annotations::new(out)),
         Format::Gitlab => Box::new(CodeQuality::new(out)),
+        Format::Policyreport => Box::new(crate::policyreport::Writer::new(out)),
         Format::Table if opts.quiet => Box::new(QuietTable {
             counts: severity_counts(&[]),
             opts,

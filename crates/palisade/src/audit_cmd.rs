@@ -9,9 +9,12 @@ use std::time::Duration;
 use anyhow::{anyhow, Context as _, Result};
 use palisade_cluster::owners::{Folding, SharedOwners};
 use palisade_cluster::resources::Secrets;
-use palisade_cluster::{connect, ClusterSource, ConnectOptions, ListOptions, Lister};
+use palisade_cluster::{
+    apply_reports, connect, ClusterSource, ConnectOptions, ListOptions, Lister,
+};
 use palisade_core::policy::Date;
-use palisade_report::is_broken_pipe;
+use palisade_report::policyreport::PolicyReports;
+use palisade_report::{is_broken_pipe, ReportWriter};
 use palisade_scan::analyses::ClusterChecks;
 use palisade_scan::{ScanError, Source};
 
@@ -76,6 +79,15 @@ pub fn run(args: AuditArgs) -> Result<i32> {
 
     let (output, inner) = crate::scan::open_report(&cfg)?;
     let summary = Arc::new(Mutex::new(None));
+    let reports = Arc::new(Mutex::new(PolicyReports::new()));
+    let inner: Box<dyn ReportWriter> = if args.apply_reports {
+        Box::new(Tee {
+            inner,
+            reports: reports.clone(),
+        })
+    } else {
+        inner
+    };
     let folding = Box::new(Folding::new(inner, owners, summary.clone()));
     let sources: Vec<Box<dyn Source>> = vec![Box::new(source)];
     let mut report = match scan.run(sources, folding) {
@@ -86,6 +98,23 @@ pub fn run(args: AuditArgs) -> Result<i32> {
     };
     if let Some(s) = summary.lock().unwrap_or_else(|e| e.into_inner()).take() {
         report.summary = s;
+    }
+    if args.apply_reports {
+        let reports = std::mem::take(&mut *reports.lock().unwrap_or_else(|e| e.into_inner()))
+            .reports(&report);
+        let applied = runtime.block_on(apply_reports(&lister, &reports, args.namespace.as_deref()));
+        if !cfg.quiet {
+            eprintln!(
+                "palisade: {} PolicyReports applied to {}, {} stale ones deleted",
+                applied.written, cluster.name, applied.deleted
+            );
+        }
+        if !applied.errors.is_empty() {
+            for e in &applied.errors {
+                eprintln!("palisade: {e}");
+            }
+            return Ok(2);
+        }
     }
     if let Some(path) = output.file() {
         if !cfg.quiet && io::stderr().is_terminal() {
@@ -102,6 +131,27 @@ pub fn run(args: AuditArgs) -> Result<i32> {
     }
     // 2 when a LIST failed, 1 on findings at or above the threshold.
     Ok(crate::scan::exit_status(&report, &cfg))
+}
+
+/// Passes findings on, and collects them as PolicyReports too (for
+/// `--apply-reports`; they are the findings after folding).
+struct Tee<'w> {
+    inner: Box<dyn ReportWriter + 'w>,
+    reports: Arc<Mutex<PolicyReports>>,
+}
+
+impl ReportWriter for Tee<'_> {
+    fn findings(&mut self, findings: &[palisade_core::Finding]) -> io::Result<()> {
+        self.reports
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .add(findings);
+        self.inner.findings(findings)
+    }
+
+    fn finish(self: Box<Self>, rest: &palisade_core::ScanReport) -> io::Result<()> {
+        self.inner.finish(rest)
+    }
 }
 
 /// A spinner on standard error: the resource being listed and how many

@@ -392,6 +392,11 @@ pub struct AuditArgs {
     /// credentials (never printed). Needs `list` on secrets.
     #[arg(long)]
     pub secret_values: bool,
+    /// Write the findings to the cluster as PolicyReports (server-side
+    /// apply, field manager `palisade`; one per namespace and a
+    /// ClusterPolicyReport) and delete palisade's stale ones.
+    #[arg(long)]
+    pub apply_reports: bool,
     /// Objects per LIST page.
     #[arg(long, value_name = "N", default_value_t = 500)]
     pub page_size: u32,

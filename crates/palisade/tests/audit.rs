@@ -61,13 +61,10 @@ fn audit(server: &Server, args: &[&str]) -> (i32, Value, String) {
     let dir = tempfile::tempdir().unwrap();
     let kubeconfig = dir.path().join("kubeconfig");
     std::fs::write(&kubeconfig, server.kubeconfig()).unwrap();
-    let mut all = vec![
-        "audit",
-        "--kubeconfig",
-        kubeconfig.to_str().unwrap(),
-        "-f",
-        "json",
-    ];
+    let mut all = vec!["audit", "--kubeconfig", kubeconfig.to_str().unwrap()];
+    if !args.contains(&"-f") {
+        all.extend(["-f", "json"]);
+    }
     all.extend_from_slice(args);
     let out = common::run(&all);
     let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
@@ -350,5 +347,127 @@ fn versions_node_addresses_and_admission_coverage_are_checked() {
     assert!(
         excludes[0].contains("leaves out 1 namespaces that run workloads: dev"),
         "{excludes:?}"
+    );
+}
+
+fn report_server(rt: &tokio::runtime::Runtime) -> Server {
+    let mut b = Builder::new("v1.35.0");
+    shop(&mut b, 2);
+    // A node with a public address: a cluster-scoped finding.
+    b.object(json!({"apiVersion": "v1", "kind": "Node", "metadata": {"name": "n1"},
+        "status": {"nodeInfo": {"kubeletVersion": "v1.35.0"}, "addresses": [{"type": "ExternalIP", "address": "203.0.113.7"}]}}));
+    b.resource(
+        "wgpolicyk8s.io",
+        "v1alpha2",
+        "policyreports",
+        "PolicyReport",
+        true,
+    );
+    b.resource(
+        "wgpolicyk8s.io",
+        "v1alpha2",
+        "clusterpolicyreports",
+        "ClusterPolicyReport",
+        false,
+    );
+    let report = |ns: &str, manager: &str| {
+        json!({"apiVersion": "wgpolicyk8s.io/v1alpha2", "kind": "PolicyReport",
+            "metadata": {"name": manager, "namespace": ns, "labels": {"app.kubernetes.io/managed-by": manager}},
+            "summary": {"pass": 0, "fail": 1, "warn": 0, "error": 0, "skip": 0}, "results": []})
+    };
+    // A namespace palisade reported on before, clean or gone now; and Kyverno's own report.
+    b.object({
+        let mut r = report("gone", "palisade");
+        r["metadata"]["name"] = json!("palisade");
+        r
+    });
+    b.object(report("shop", "kyverno"));
+    rt.block_on(b.start())
+}
+
+#[test]
+fn policyreports_are_one_per_namespace_with_counts() {
+    let rt = runtime();
+    let server = report_server(&rt);
+    let (code, list, stderr) = audit(&server, &["-f", "policyreport"]);
+    assert_eq!(code, 1, "{stderr}");
+    assert_eq!(list["kind"], "List");
+    let items = list["items"].as_array().unwrap();
+    let kinds: Vec<(&str, &str)> = items
+        .iter()
+        .map(|r| {
+            (
+                r["kind"].as_str().unwrap(),
+                r["metadata"]["namespace"].as_str().unwrap_or(""),
+            )
+        })
+        .collect();
+    assert_eq!(
+        kinds,
+        [("ClusterPolicyReport", ""), ("PolicyReport", "shop")],
+        "{list:#}"
+    );
+    let shop = &items[1];
+    assert_eq!(shop["apiVersion"], "wgpolicyk8s.io/v1alpha2");
+    assert_eq!(shop["metadata"]["name"], "palisade");
+    assert_eq!(
+        shop["metadata"]["labels"]["app.kubernetes.io/managed-by"],
+        "palisade"
+    );
+    let results = shop["results"].as_array().unwrap();
+    assert_eq!(
+        shop["summary"]["fail"].as_u64().unwrap() as usize,
+        results.len()
+    );
+    let privileged = results
+        .iter()
+        .find(|r| r["policy"] == "pss/privileged")
+        .expect("pss/privileged");
+    assert_eq!(privileged["result"], "fail");
+    assert_eq!(privileged["severity"], "critical");
+    assert_eq!(privileged["resources"][0]["kind"], "Deployment");
+    assert_eq!(privileged["resources"][0]["name"], "web");
+    assert_eq!(
+        privileged["properties"]["path"],
+        "spec.template.spec.containers[0].securityContext.privileged"
+    );
+    assert!(privileged["timestamp"]["seconds"].as_u64().unwrap() > 1_700_000_000);
+}
+
+#[test]
+fn apply_reports_server_side_applies_and_deletes_only_palisades_stale_reports() {
+    let rt = runtime();
+    let server = report_server(&rt);
+    let (code, _, stderr) = audit(&server, &["--apply-reports"]);
+    assert_eq!(code, 1, "{stderr}");
+    assert!(
+        stderr.contains("2 PolicyReports applied to standin, 1 stale ones deleted"),
+        "{stderr}"
+    );
+    let recorded = server.recorded();
+    let patches: Vec<_> = recorded.iter().filter(|r| r.method == "PATCH").collect();
+    assert_eq!(patches.len(), 2, "{recorded:#?}");
+    for p in &patches {
+        assert_eq!(p.content_type, "application/apply-patch+yaml");
+        assert_eq!(p.query, "fieldManager=palisade&force=true");
+        let body: Value = serde_json::from_str(&p.body).unwrap();
+        assert_eq!(body["metadata"]["name"], "palisade");
+    }
+    assert_eq!(
+        patches[0].path,
+        "/apis/wgpolicyk8s.io/v1alpha2/clusterpolicyreports/palisade"
+    );
+    assert_eq!(
+        patches[1].path,
+        "/apis/wgpolicyk8s.io/v1alpha2/namespaces/shop/policyreports/palisade"
+    );
+    let deletes: Vec<&str> = recorded
+        .iter()
+        .filter(|r| r.method == "DELETE")
+        .map(|r| r.path.as_str())
+        .collect();
+    assert_eq!(
+        deletes,
+        ["/apis/wgpolicyk8s.io/v1alpha2/namespaces/gone/policyreports/palisade"]
     );
 }
