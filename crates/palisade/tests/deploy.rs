@@ -78,8 +78,8 @@ fn assert_clean_scan(extra: &[&str]) {
     assert_eq!(s["suppressed"], 0, "{}", text(&o));
     assert_eq!(
         s["workloads"],
-        1,
-        "the Deployment is the only workload: {}",
+        2,
+        "the webhook's Deployment and the audit CronJob are the only workloads: {}",
         text(&o)
     );
     assert_eq!(
@@ -215,4 +215,60 @@ fn kustomization_lists_every_manifest() {
 fn kustomization_resources_parser() {
     let k = "# c\napiVersion: kustomize.config.k8s.io/v1beta1\nresources:\n- a.yaml\n  # note\n- \"b.yaml\" # why\nimages: []\n";
     assert_eq!(kustomization_resources(k), ["a.yaml", "b.yaml"]);
+}
+
+/// The audit ClusterRole grants `get` and `list` on exactly what `palisade
+/// audit` reads (the list in palisade-cluster), and nothing on Secrets.
+#[test]
+fn audit_clusterrole_grants_what_audit_reads_and_no_secrets() {
+    use palisade_cluster::resources::{builtin, Secrets};
+    let cwd = tempfile::tempdir().expect("temp dir");
+    let dir = deploy_dir().join("audit");
+    let o = run(
+        cwd.path(),
+        &[
+            "rbac",
+            "can",
+            "ServiceAccount:palisade-system:palisade-audit",
+            dir.to_str().unwrap(),
+            "--format",
+            "json",
+        ],
+    );
+    let rules = json(&o);
+    let grants = |verb: &str, group: &str, resource: &str| {
+        rules.as_array().unwrap().iter().any(|g| {
+            let has = |field: &str, want: &str| {
+                g["rule"][field]
+                    .as_array()
+                    .is_some_and(|v| v.iter().any(|x| x == want || x == "*"))
+            };
+            has("verbs", verb) && has("apiGroups", group) && has("resources", resource)
+        })
+    };
+    for r in builtin(Secrets::No) {
+        for verb in ["get", "list"] {
+            assert!(
+                grants(verb, &r.group, &r.plural),
+                "no {verb} on {}",
+                r.display()
+            );
+        }
+    }
+    for w in palisade_core::CUSTOM_WORKLOADS {
+        let plural = format!("{}s", w.kind.to_ascii_lowercase());
+        assert!(
+            grants("list", w.group, &plural),
+            "no list on {plural}.{}",
+            w.group
+        );
+    }
+    for verb in ["get", "list", "watch"] {
+        assert!(!grants(verb, "", "secrets"), "{verb} on secrets is granted");
+    }
+    for verb in ["create", "update", "delete", "patch"] {
+        assert!(!grants(verb, "", "pods"), "{verb} on pods is granted");
+    }
+    assert!(grants("patch", "wgpolicyk8s.io", "policyreports"));
+    assert!(grants("delete", "wgpolicyk8s.io", "clusterpolicyreports"));
 }
