@@ -22,9 +22,10 @@ fi
 # started on loopback by the tests themselves; the TLS/basic-auth ones make
 # certificates with openssl and bcrypt htpasswd entries with apache2-utils;
 # the image tests build images with umoci; `scan --kustomize` runs kubectl
-# (Debian's kubernetes-client when no kubectl is on PATH).
-packages=(docker-registry skopeo openssl apache2-utils umoci)
-binaries=(/usr/bin/docker-registry /usr/bin/skopeo /usr/bin/openssl /usr/bin/htpasswd /usr/bin/umoci)
+# (Debian's kubernetes-client when no kubectl is on PATH); the HTML report
+# is opened in Debian's chromium, headless.
+packages=(docker-registry skopeo openssl apache2-utils umoci chromium)
+binaries=(/usr/bin/docker-registry /usr/bin/skopeo /usr/bin/openssl /usr/bin/htpasswd /usr/bin/umoci /usr/bin/chromium)
 missing=0
 for b in "${binaries[@]}"; do
   [ -x "$b" ] || missing=1

@@ -20,6 +20,7 @@ pub mod cyclonedx;
 mod formats;
 mod github;
 mod gitlab;
+pub mod html;
 mod json;
 mod junit;
 mod output;
@@ -59,11 +60,13 @@ pub enum Format {
     /// PolicyReports (`wgpolicyk8s.io/v1alpha2`): one per namespace and a
     /// ClusterPolicyReport, as a `v1/List` for `kubectl apply -f -`.
     Policyreport,
+    /// One self-contained HTML page: summaries, filters, rule help.
+    Html,
 }
 
 impl Format {
     /// Every format, in the order help text lists them.
-    pub const ALL: [Format; 8] = [
+    pub const ALL: [Format; 9] = [
         Format::Table,
         Format::Json,
         Format::Sarif,
@@ -72,6 +75,7 @@ impl Format {
         Format::Github,
         Format::Gitlab,
         Format::Policyreport,
+        Format::Html,
     ];
 
     /// The lower-case name used on the command line.
@@ -85,6 +89,7 @@ impl Format {
             Format::Github => "github",
             Format::Gitlab => "gitlab",
             Format::Policyreport => "policyreport",
+            Format::Html => "html",
         }
     }
 }
@@ -156,7 +161,7 @@ pub fn render(
         Format::Sarif => sarif::write(report, catalog, out),
         Format::Junit => junit::write(report, out),
         // The formats written as findings arrive: through their writer.
-        Format::Compact | Format::Github | Format::Gitlab | Format::Policyreport => {
+        Format::Compact | Format::Github | Format::Gitlab | Format::Policyreport | Format::Html => {
             let mut w = writer(format, Vec::new(), *opts, Box::new(out));
             w.findings(&report.findings)?;
             w.finish(report)

@@ -41,6 +41,11 @@ pub fn writer<'w>(
         Format::Github => Box::new(Annotations::new(out)),
         Format::Gitlab => Box::new(CodeQuality::new(out)),
         Format::Policyreport => Box::new(crate::policyreport::Writer::new(out)),
+        Format::Html => Box::new(crate::html::Writer::new(
+            out,
+            catalog,
+            crate::html::Extras::default(),
+        )),
         Format::Table if opts.quiet => Box::new(QuietTable {
             counts: severity_counts(&[]),
             opts,

@@ -49,7 +49,10 @@ fn findings(order: &[usize]) -> BTreeSet<(String, String, u32, String)> {
             }) as Box<dyn Source>
         })
         .collect();
-    let report = Scan::new(engine).with(Rbac).collect(sources).unwrap();
+    let report = Scan::new(engine)
+        .with(Rbac::default())
+        .collect(sources)
+        .unwrap();
     report
         .findings
         .iter()

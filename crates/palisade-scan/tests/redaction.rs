@@ -72,7 +72,7 @@ fn outputs(yaml: &str) -> Vec<(Format, String)> {
         Context::default(),
         Limits::default(),
     );
-    let scan = Scan::new(engine).with(Rbac);
+    let scan = Scan::new(engine).with(Rbac::default());
     let source: Box<dyn Source> = Box::new(Bytes {
         name: "pod.yaml".into(),
         bytes: yaml.as_bytes().to_vec(),

@@ -13,6 +13,7 @@ use palisade_cluster::{
     apply_reports, connect, ClusterSource, ConnectOptions, ListOptions, Lister,
 };
 use palisade_core::policy::Date;
+use palisade_report::html::Extras;
 use palisade_report::policyreport::PolicyReports;
 use palisade_report::{is_broken_pipe, ReportWriter};
 use palisade_scan::analyses::ClusterChecks;
@@ -49,7 +50,11 @@ pub fn run(args: AuditArgs) -> Result<i32> {
         ..ListOptions::default()
     };
     let lister = Lister::new(cluster.client.clone(), list);
-    let mut scan = crate::scan::build(&mut cfg)?;
+    let extras = Extras {
+        title: format!("cluster {}", cluster.name),
+        ..Extras::default()
+    };
+    let mut scan = crate::scan::build(&mut cfg, &extras)?;
     let server = match runtime.block_on(lister.server_version()) {
         Ok(v) => Some((v, cluster.name.clone())),
         Err(f) => {
@@ -60,7 +65,7 @@ pub fn run(args: AuditArgs) -> Result<i32> {
             None
         }
     };
-    let checks = ClusterChecks::new(server, Date::today());
+    let checks = ClusterChecks::new(server, Date::today(), extras.coverage.clone());
     let scan = scan.with(checks);
     let owners: SharedOwners = Arc::default();
     let secrets = if args.secret_values {
@@ -77,7 +82,7 @@ pub fn run(args: AuditArgs) -> Result<i32> {
         source = source.progress(progress());
     }
 
-    let (output, inner) = crate::scan::open_report(&cfg)?;
+    let (output, inner) = crate::scan::open_report(&cfg, &extras)?;
     let summary = Arc::new(Mutex::new(None));
     let reports = Arc::new(Mutex::new(PolicyReports::new()));
     let inner: Box<dyn ReportWriter> = if args.apply_reports {

@@ -7,7 +7,8 @@ use std::io::{self, IsTerminal};
 use anyhow::{anyhow, Context as _, Result};
 use palisade_core::{Engine, Limits, ScanReport};
 use palisade_rego::{join_errors, Inventory, PolicySet};
-use palisade_report::{is_broken_pipe, writer, Output, RenderOptions, ReportWriter};
+use palisade_report::html::Extras;
+use palisade_report::{is_broken_pipe, writer, Format, Output, RenderOptions, ReportWriter};
 use palisade_scan::analyses::{Constraints, ExpiredExemptions, NetworkIsolation, Rbac, Registry};
 use palisade_scan::{has_findings_at, Scan, ScanError, Source};
 
@@ -37,9 +38,21 @@ pub fn run(mut cfg: ScanConfig) -> Result<i32> {
             .num_threads(n)
             .build_global();
     }
-    let scan = build(&mut cfg)?;
+    let extras = Extras {
+        title: cfg
+            .inputs
+            .iter()
+            .map(|i| match i {
+                crate::config::Input::Stdin => "-".to_string(),
+                crate::config::Input::Path(p) => p.display().to_string(),
+            })
+            .collect::<Vec<_>>()
+            .join(" "),
+        ..Extras::default()
+    };
+    let scan = build(&mut cfg, &extras)?;
 
-    let (output, report_writer) = open_report(&cfg)?;
+    let (output, report_writer) = open_report(&cfg, &extras)?;
     let report = match scan.run(sources(&cfg.inputs, cfg.kustomize), report_writer) {
         Ok(r) => r,
         Err(ScanError::Write(e)) if is_broken_pipe(&e) => return Ok(0),
@@ -64,7 +77,7 @@ pub fn run(mut cfg: ScanConfig) -> Result<i32> {
 
 /// Where the report goes (`--output`, else standard output) and its
 /// writer in the chosen format.
-pub fn open_report(cfg: &ScanConfig) -> Result<(Output, Box<dyn ReportWriter>)> {
+pub fn open_report(cfg: &ScanConfig, extras: &Extras) -> Result<(Output, Box<dyn ReportWriter>)> {
     let output = Output::new(cfg.output.as_deref());
     let opts = RenderOptions {
         color: output.is_terminal() && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty()),
@@ -72,14 +85,21 @@ pub fn open_report(cfg: &ScanConfig) -> Result<(Output, Box<dyn ReportWriter>)> 
         width: output.table_width(),
     };
     let out = output.open()?;
-    let report_writer = writer(cfg.format, palisade_scan::catalog(), opts, out);
+    let report_writer: Box<dyn ReportWriter> = match cfg.format {
+        Format::Html => Box::new(palisade_report::html::Writer::new(
+            out,
+            palisade_scan::catalog(),
+            extras.clone(),
+        )),
+        format => writer(format, palisade_scan::catalog(), opts, out),
+    };
     Ok((output, report_writer))
 }
 
 /// The scan of `cfg`: the engine with every rule, then the analyses that
 /// run after every object is read, in this order: the registry, then
 /// Gatekeeper constraints, RBAC, and the policy's own findings.
-pub fn build(cfg: &mut ScanConfig) -> Result<Scan> {
+pub fn build(cfg: &mut ScanConfig, extras: &Extras) -> Result<Scan> {
     let constraints = load_constraints(cfg)?;
     let engine = Engine::new(
         palisade_rules::all_rules(),
@@ -97,7 +117,7 @@ pub fn build(cfg: &mut ScanConfig) -> Result<Scan> {
         scan = scan.with(Constraints::new(set, inventory));
     }
     Ok(scan
-        .with(Rbac)
+        .with(Rbac::with_paths(extras.paths.clone()))
         .with(NetworkIsolation)
         .with(ExpiredExemptions))
 }

@@ -471,3 +471,56 @@ fn apply_reports_server_side_applies_and_deletes_only_palisades_stale_reports() 
         ["/apis/wgpolicyk8s.io/v1alpha2/namespaces/gone/policyreports/palisade"]
     );
 }
+
+#[test]
+fn the_html_report_of_an_audit_has_the_coverage_table_and_attack_paths() {
+    let rt = runtime();
+    let mut b = Builder::new("v1.35.0");
+    shop(&mut b, 1);
+    b.object(namespace("dev", None));
+    // A pod whose token can read every Secret of the cluster.
+    b.object(json!({"apiVersion": "v1", "kind": "ServiceAccount", "metadata": {"name": "ci", "namespace": "dev"}}));
+    b.object(json!({"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "runner", "namespace": "dev"},
+        "spec": {"serviceAccountName": "ci", "containers": [{"name": "r", "image": format!("busybox@{DIGEST}")}]}}));
+    b.object(json!({"apiVersion": "rbac.authorization.k8s.io/v1", "kind": "ClusterRole", "metadata": {"name": "secret-reader"},
+        "rules": [{"apiGroups": [""], "resources": ["secrets"], "verbs": ["get", "list"]}]}));
+    b.object(json!({"apiVersion": "rbac.authorization.k8s.io/v1", "kind": "ClusterRoleBinding", "metadata": {"name": "ci-secrets"},
+        "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole", "name": "secret-reader"},
+        "subjects": [{"kind": "ServiceAccount", "name": "ci", "namespace": "dev"}]}));
+    let server = rt.block_on(b.start());
+    let dir = tempfile::tempdir().unwrap();
+    let kubeconfig = dir.path().join("kubeconfig");
+    std::fs::write(&kubeconfig, server.kubeconfig()).unwrap();
+    let page = dir.path().join("report.html");
+    let out = common::run(&[
+        "audit",
+        "--kubeconfig",
+        kubeconfig.to_str().unwrap(),
+        "-f",
+        "html",
+        "-o",
+        page.to_str().unwrap(),
+    ]);
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let html = std::fs::read_to_string(&page).unwrap();
+    assert!(html.contains("palisade report: cluster standin"));
+    let coverage = &html[html.find("id=\"coverage\"").expect("the coverage table")..];
+    let coverage = &coverage[..coverage.find("</section>").unwrap()];
+    assert!(
+        coverage.contains("<td>shop</td>") && coverage.contains("baseline:latest"),
+        "{coverage}"
+    );
+    assert!(coverage.contains("<td>dev</td>"), "{coverage}");
+    assert!(
+        coverage.contains("<span class=\"bad\">no</span>"),
+        "{coverage}"
+    );
+    let rbac = &html[html.find("id=\"rbac\"").expect("the attack paths")..];
+    assert!(rbac.contains("Pod dev/runner"), "{rbac}");
+    assert!(rbac.contains("ClusterRoleBinding"), "{rbac}");
+}

@@ -15,7 +15,7 @@ use std::sync::{Arc, Mutex};
 
 use palisade_core::policy::Date;
 use palisade_core::{Finding, Node, Object, ObjectRef, RuleMeta, Severity};
-use serde::Serialize;
+use palisade_report::html::CoverageRow;
 
 use super::network::selects;
 use crate::analysis::{Analysis, Needs, Out, Run};
@@ -136,29 +136,8 @@ pub static RELEASES: &[(u32, &str)] = &[
     (37, "2027-10-28"),
 ];
 
-/// What protects one namespace.
-#[derive(Debug, Clone, Default, Serialize)]
-pub struct NamespaceCoverage {
-    /// The namespace.
-    pub name: String,
-    /// Workloads seen running in it.
-    pub workloads: usize,
-    /// PSA `enforce` level and version (`baseline:v1.33`), when labelled.
-    pub enforce: Option<String>,
-    /// PSA `warn`.
-    pub warn: Option<String>,
-    /// PSA `audit`.
-    pub audit: Option<String>,
-    /// Matching webhooks: `name (engine, failurePolicy, timeout s)`.
-    pub webhooks: Vec<String>,
-    /// Matching ValidatingAdmissionPolicyBindings.
-    pub policies: Vec<String>,
-    /// Whether anything enforces a policy on its pods.
-    pub protected: bool,
-}
-
 /// The coverage table, for reports that show it.
-pub type Coverage = Arc<Mutex<Vec<NamespaceCoverage>>>;
+pub type Coverage = Arc<Mutex<Vec<CoverageRow>>>;
 
 /// The analysis.
 #[derive(Debug, Clone)]
@@ -180,17 +159,13 @@ fn kept(api_version: &str, kind: &str) -> bool {
 impl ClusterChecks {
     /// The checks, with the API server's version (`v1.33.2`) and the
     /// cluster's name when known, and today's date.
-    pub fn new(server: Option<(String, String)>, today: Date) -> Self {
+    /// The table is left in `coverage` when the analysis runs.
+    pub fn new(server: Option<(String, String)>, today: Date, coverage: Coverage) -> Self {
         ClusterChecks {
             server,
-            coverage: Coverage::default(),
+            coverage,
             today,
         }
-    }
-
-    /// The coverage table, filled when the analysis runs.
-    pub fn coverage(&self) -> Coverage {
-        self.coverage.clone()
     }
 }
 
@@ -533,7 +508,7 @@ impl ClusterChecks {
                     format!("{level}:{version}")
                 })
             };
-            let mut row = NamespaceCoverage {
+            let mut row = CoverageRow {
                 name: name.to_string(),
                 workloads: workloads.get(name).copied().unwrap_or(0),
                 enforce: label("enforce"),
@@ -670,7 +645,11 @@ mod tests {
 
     #[test]
     fn end_of_life_is_judged_against_today_and_the_table_is_dated() {
-        let c = ClusterChecks::new(None, Date::parse("2026-12-03").unwrap());
+        let c = ClusterChecks::new(
+            None,
+            Date::parse("2026-12-03").unwrap(),
+            Coverage::default(),
+        );
         assert!(c.unsupported(34).unwrap().contains("2026-10-27"));
         assert!(c.unsupported(35).is_none());
         assert!(c.unsupported(20).unwrap().contains(RELEASES_AS_OF));

@@ -1,11 +1,25 @@
 //! RBAC: the permissions of every subject, joined to the workloads' pods
 //! (`palisade-rbac`).
 
+use std::sync::{Arc, Mutex};
+
+use palisade_rbac::AttackPath;
+
 use crate::analysis::{Analysis, Needs, Out, Run};
 
 /// The RBAC analysis.
-#[derive(Debug, Clone, Copy, Default)]
-pub struct Rbac;
+#[derive(Debug, Clone, Default)]
+pub struct Rbac {
+    paths: Option<Arc<Mutex<Vec<AttackPath>>>>,
+}
+
+impl Rbac {
+    /// The analysis, also leaving every pod's attack paths in `slot` (for
+    /// the HTML report).
+    pub fn with_paths(slot: Arc<Mutex<Vec<AttackPath>>>) -> Self {
+        Rbac { paths: Some(slot) }
+    }
+}
 
 impl Analysis for Rbac {
     fn needs(&self) -> Needs {
@@ -23,8 +37,12 @@ impl Analysis for Rbac {
             objects: run.objects.to_vec(),
             pods: run.pods.to_vec(),
         };
-        for f in palisade_rbac::analyze(&input).findings() {
+        let analysis = palisade_rbac::analyze(&input);
+        for f in analysis.findings() {
             out.finding(f);
+        }
+        if let Some(slot) = &self.paths {
+            *slot.lock().unwrap_or_else(|e| e.into_inner()) = analysis.pod_paths();
         }
         Ok(())
     }
