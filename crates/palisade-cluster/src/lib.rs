@@ -32,9 +32,4 @@ pub use connect::{connect, Cluster, ConnectOptions};
 pub use list::{ListOptions, Lister};
 pub use source::{ClusterSource, Progress};
 
-/// Whether a finding's `file` is an API location (`/api/v1/namespaces/shop/pods/web`)
-/// rather than a file: such findings have no line, and SARIF gives them
-/// logical locations.
-pub fn is_api_location(file: &str) -> bool {
-    file.starts_with("/api/") || file.starts_with("/apis/")
-}
+pub use palisade_core::is_api_location;

@@ -77,6 +77,13 @@ pub fn redacted(text: String) -> String {
     }
 }
 
+/// Whether a finding's `file` is an API location (`/api/v1/namespaces/shop/pods/web`,
+/// from `palisade audit`) rather than a file: such findings have no line,
+/// and SARIF gives them logical locations.
+pub fn is_api_location(file: &str) -> bool {
+    file.starts_with("/api/") || file.starts_with("/apis/")
+}
+
 /// One rule violated by one object, located at the offending field.
 #[derive(Debug, Clone, Serialize)]
 pub struct Finding {

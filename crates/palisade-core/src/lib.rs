@@ -15,8 +15,8 @@ pub mod walk;
 
 pub use engine::Engine;
 pub use finding::{
-    intern_rule_id, redacted, Finding, ImageUse, InputError, PodInfo, ScanReport, Severity,
-    Skipped, Summary,
+    intern_rule_id, is_api_location, redacted, Finding, ImageUse, InputError, PodInfo, ScanReport,
+    Severity, Skipped, Summary,
 };
 pub use gate::{Gate, InlineSuppression, Setting, Verdict};
 pub use loader::Limits;

@@ -12,13 +12,15 @@ use std::collections::{BTreeMap, HashMap};
 use std::io::{self, Write};
 use std::path::{Component, Path, PathBuf};
 
-use palisade_core::{Finding, InputError, RuleMeta, ScanReport, Severity, Skipped};
+use palisade_core::{
+    is_api_location, Finding, InputError, RuleMeta, ScanReport, Severity, Skipped,
+};
 use percent_encoding::{utf8_percent_encode, AsciiSet, CONTROLS};
 use serde_json::{json, Value};
 use serde_sarif::sarif::{
-    ArtifactLocation, Invocation, Location, Message, MultiformatMessageString, Notification,
-    PhysicalLocation, PropertyBag, Region, ReportingConfiguration, ReportingDescriptor,
-    Result as SarifResult, ResultLevel, Run, Sarif, Tool, ToolComponent,
+    ArtifactLocation, Invocation, Location, LogicalLocation, Message, MultiformatMessageString,
+    Notification, PhysicalLocation, PropertyBag, Region, ReportingConfiguration,
+    ReportingDescriptor, Result as SarifResult, ResultLevel, Run, Sarif, Tool, ToolComponent,
 };
 
 /// The schema URI GitHub's own examples and `sarif-tools` write.
@@ -270,13 +272,28 @@ fn result(f: &Finding, rule_index: Option<usize>, base: &Base) -> SarifResult {
         .rule_id(f.rule)
         .level(level(f.severity))
         .message(text_message(&format!("{}: {}", object_name(f), f.message)))
-        .locations(vec![location(uri, f.line, f.column)])
+        .locations(vec![if is_api_location(&f.file) {
+            api_location(f)
+        } else {
+            location(uri, f.line, f.column)
+        }])
         .partial_fingerprints(fingerprints)
         .properties(PropertyBag::builder().additional_properties(extra).build());
     match rule_index.and_then(|i| i64::try_from(i).ok()) {
         Some(i) => builder.rule_index(i).build(),
         None => builder.build(),
     }
+}
+
+/// A finding in a cluster (no file, no line): a logical location naming
+/// the object by its API path and the field.
+fn api_location(f: &Finding) -> Location {
+    let logical = LogicalLocation::builder()
+        .kind("resource")
+        .name(f.object.name.as_str())
+        .fully_qualified_name(format!("{}#{}", f.file, f.path))
+        .build();
+    Location::builder().logical_locations(vec![logical]).build()
 }
 
 /// `Deployment prod/web`.

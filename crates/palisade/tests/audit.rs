@@ -524,3 +524,27 @@ fn the_html_report_of_an_audit_has_the_coverage_table_and_attack_paths() {
     assert!(rbac.contains("Pod dev/runner"), "{rbac}");
     assert!(rbac.contains("ClusterRoleBinding"), "{rbac}");
 }
+
+#[test]
+fn sarif_gives_cluster_findings_logical_locations() {
+    let rt = runtime();
+    let mut b = Builder::new("v1.35.0");
+    shop(&mut b, 1);
+    let server = rt.block_on(b.start());
+    let (code, sarif, stderr) = audit(&server, &["-f", "sarif"]);
+    assert_eq!(code, 1, "{stderr}");
+    let results = sarif["runs"][0]["results"].as_array().unwrap();
+    let privileged = results
+        .iter()
+        .find(|r| r["ruleId"] == "pss/privileged")
+        .unwrap();
+    let location = &privileged["locations"][0];
+    assert!(location.get("physicalLocation").is_none(), "{location}");
+    let logical = &location["logicalLocations"][0];
+    assert_eq!(logical["kind"], "resource");
+    assert_eq!(logical["name"], "web");
+    assert_eq!(
+        logical["fullyQualifiedName"],
+        "/apis/apps/v1/namespaces/shop/deployments/web#spec.template.spec.containers[0].securityContext.privileged"
+    );
+}
