@@ -80,10 +80,11 @@ impl PolicyReports {
         for f in findings {
             let ns = f.object.namespace.clone().unwrap_or_default();
             let ts = self.timestamp.clone();
+            let cluster = ns.is_empty();
             self.reports
                 .entry(ns)
                 .or_default()
-                .add(result_of(f), || result(f, ts));
+                .add(result_of(f), || result(f, ts, cluster));
         }
     }
 
@@ -114,7 +115,18 @@ impl PolicyReports {
     }
 }
 
-fn result(f: &Finding, timestamp: Value) -> Value {
+/// The CRD's severities are `high`, `medium` and `low`: critical is
+/// reported as high and info as low, palisade's own severity kept in
+/// `properties.severity`.
+fn crd_severity(s: Severity) -> &'static str {
+    match s {
+        Severity::Critical | Severity::High => "high",
+        Severity::Medium => "medium",
+        Severity::Low | Severity::Info => "low",
+    }
+}
+
+fn result(f: &Finding, timestamp: Value, cluster: bool) -> Value {
     let mut resource = Map::new();
     resource.insert("apiVersion".into(), json!(f.object.api_version));
     resource.insert("kind".into(), json!(f.object.kind));
@@ -128,22 +140,27 @@ fn result(f: &Finding, timestamp: Value) -> Value {
         properties.insert("container".into(), json!(c));
     }
     properties.insert("location".into(), json!(f.file.to_string()));
+    properties.insert("severity".into(), json!(f.severity.as_str()));
     if f.line > 0 {
         properties.insert("line".into(), json!(f.line.to_string()));
     }
-    json!({
+    let mut r = json!({
         "policy": f.rule,
         "rule": f.rule,
         "category": f.rule.split('/').next().unwrap_or(""),
-        "severity": f.severity.as_str(),
+        "severity": crd_severity(f.severity),
         "result": result_of(f),
         "scored": true,
-        "source": "palisade",
         "message": f.message,
         "timestamp": timestamp,
         "resources": [Value::Object(resource)],
         "properties": properties,
-    })
+    });
+    // Only the ClusterPolicyReport's schema has `source`.
+    if cluster {
+        r["source"] = json!("palisade");
+    }
+    r
 }
 
 fn report(ns: &str, r: Report) -> Value {

@@ -239,14 +239,39 @@ impl Builder {
         self
     }
 
+    /// Every object, with its `apiVersion` and `kind` (what `palisade scan`
+    /// would read of the same cluster).
+    pub fn objects(&self) -> impl Iterator<Item = String> + '_ {
+        self.state.resources.iter().flat_map(|r| {
+            let api = if r.group.is_empty() {
+                r.version.clone()
+            } else {
+                format!("{}/{}", r.group, r.version)
+            };
+            let head = format!(
+                "{{\"apiVersion\":{},\"kind\":{},",
+                Value::String(api),
+                Value::String(r.kind.clone())
+            );
+            r.items
+                .iter()
+                .map(move |(_, t)| format!("{head}{}", &t[1..]))
+        })
+    }
+
     /// Starts the server on a free port of 127.0.0.1, on the current
     /// Tokio runtime.
     pub async fn start(self) -> Server {
+        self.start_on(0).await
+    }
+
+    /// Starts the server on `port` of 127.0.0.1 (0: a free one).
+    pub async fn start_on(self, port: u16) -> Server {
         let state = Arc::new(self.state);
         let app = axum::Router::new()
             .fallback(handle)
             .with_state(state.clone());
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        let listener = tokio::net::TcpListener::bind(("127.0.0.1", port))
             .await
             .expect("a free port");
         let addr = listener.local_addr().expect("an address");

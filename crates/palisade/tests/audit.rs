@@ -424,7 +424,8 @@ fn policyreports_are_one_per_namespace_with_counts() {
         .find(|r| r["policy"] == "pss/privileged")
         .expect("pss/privileged");
     assert_eq!(privileged["result"], "fail");
-    assert_eq!(privileged["severity"], "critical");
+    assert_eq!(privileged["severity"], "high");
+    assert_eq!(privileged["properties"]["severity"], "critical");
     assert_eq!(privileged["resources"][0]["kind"], "Deployment");
     assert_eq!(privileged["resources"][0]["name"], "web");
     assert_eq!(
