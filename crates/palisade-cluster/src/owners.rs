@@ -20,11 +20,22 @@ use palisade_core::object::WorkloadKind;
 use palisade_core::{Finding, ObjectRef, ScanReport, Severity, Summary};
 use palisade_report::ReportWriter;
 
-/// `Kind/namespace/name`.
+/// `group/Kind/namespace/name`: the group tells an OpenKruise StatefulSet
+/// from an apps one of the same name.
 type Key = String;
 
-fn key(kind: &str, namespace: &str, name: &str) -> Key {
-    format!("{kind}/{namespace}/{name}")
+fn key(api_version: &str, kind: &str, namespace: &str, name: &str) -> Key {
+    let group = api_version.rsplit_once('/').map_or("", |(g, _)| g);
+    format!("{group}/{kind}/{namespace}/{name}")
+}
+
+fn key_of(id: &ObjectRef) -> Key {
+    key(
+        &id.api_version,
+        &id.kind,
+        id.namespace.as_deref().unwrap_or(""),
+        &id.name,
+    )
 }
 
 /// What is known of the cluster's controllers.
@@ -41,17 +52,18 @@ pub struct Owners {
 }
 
 impl Owners {
-    /// Records an object that was listed, with its controller's kind and name.
+    /// Records an object that was listed, with its controller's
+    /// `apiVersion`, kind and name.
     pub fn record(
         &mut self,
         id: &Arc<ObjectRef>,
         file: &Arc<str>,
-        controller: Option<(&str, &str)>,
+        controller: Option<(&str, &str, &str)>,
     ) {
         let ns = id.namespace.as_deref().unwrap_or("");
-        let me = key(&id.kind, ns, &id.name);
-        if let Some((kind, name)) = controller {
-            let parent = key(kind, ns, name);
+        let me = key_of(id);
+        if let Some((api_version, kind, name)) = controller {
+            let parent = key(api_version, kind, ns, name);
             if id.kind == "Pod" {
                 *self.pods.entry(parent.clone()).or_default() += 1;
             }
@@ -99,9 +111,17 @@ impl Owners {
 /// The owners, shared by the source (which fills them) and the writer.
 pub type SharedOwners = Arc<Mutex<Owners>>;
 
-/// A finding folded into its controller, waiting for the end of the run.
+/// A finding of an owned object, folded with the same finding of the
+/// other objects its controller owns, waiting for the end of the run (the
+/// controller's own controller may not be listed yet when it is written:
+/// pods come first).
 struct Folded {
     finding: Finding,
+    /// The immediate controller.
+    owner: Key,
+    /// Where it sits in the pod (`containers[web].image`).
+    relative: String,
+    /// Pods that gave it.
     pods: u32,
 }
 
@@ -113,6 +133,7 @@ pub struct Folding<'w> {
     /// Fold keys of the findings top-level objects gave themselves.
     own: HashSet<u64>,
     folded: Vec<Folded>,
+    /// Fold key by immediate controller → index in `folded`.
     index: HashMap<u64, usize>,
     counts: BTreeMap<Severity, usize>,
     summary: Arc<Mutex<Option<Summary>>>,
@@ -186,17 +207,13 @@ impl ReportWriter for Folding<'_> {
         {
             let owners = self.owners.lock().unwrap_or_else(|e| e.into_inner());
             for f in findings {
-                let me = key(
-                    &f.object.kind,
-                    f.object.namespace.as_deref().unwrap_or(""),
-                    &f.object.name,
-                );
-                let root = owners.root(&me);
+                let me = key_of(&f.object);
                 let relative = pod_relative(f);
-                if root == me {
+                let (Some(rel), Some(owner)) = (relative.as_ref(), owners.owner.get(&me)) else {
+                    // A top-level object (or a finding outside the pod).
                     let mut f = f.clone();
                     if let Some(rel) = &relative {
-                        self.own.insert(fold_key(&root, &f, rel));
+                        self.own.insert(fold_key(&me, &f, rel));
                         let pods = owners.pod_count(&me);
                         if f.object.kind != "Pod" && pods > 0 {
                             f.message.push_str(&format!(" ({pods} running pods)"));
@@ -204,32 +221,17 @@ impl ReportWriter for Folding<'_> {
                     }
                     out.push(f);
                     continue;
-                }
-                let (Some(rel), Some((root_id, root_file))) = (relative, owners.listed.get(&root))
-                else {
-                    out.push(f.clone());
-                    continue;
                 };
-                let k = fold_key(&root, f, &rel);
+                let k = fold_key(owner, f, rel);
                 let from_pod = u32::from(f.object.kind == "Pod");
                 match self.index.get(&k) {
                     Some(&i) => self.folded[i].pods += from_pod,
                     None => {
-                        let mut g = f.clone();
-                        let prefix = WorkloadKind::of(&root_id.api_version, &root_id.kind)
-                            .map(|w| w.template_path().join("."))
-                            .unwrap_or_default();
-                        let local = pod_relative_with_index(f).unwrap_or(rel);
-                        g.path = if prefix.is_empty() {
-                            local
-                        } else {
-                            format!("{prefix}.{local}")
-                        };
-                        g.object = root_id.clone();
-                        g.file = root_file.clone();
                         self.index.insert(k, self.folded.len());
                         self.folded.push(Folded {
-                            finding: g,
+                            finding: f.clone(),
+                            owner: owner.clone(),
+                            relative: rel.clone(),
                             pods: from_pod,
                         });
                     }
@@ -244,34 +246,83 @@ impl ReportWriter for Folding<'_> {
 
     fn finish(mut self: Box<Self>, rest: &ScanReport) -> io::Result<()> {
         let folded = std::mem::take(&mut self.folded);
-        let mut out = Vec::new();
+        self.index = HashMap::new();
+        let mut out: Vec<Finding> = Vec::new();
+        let mut at_root: HashMap<u64, (usize, u32)> = HashMap::new();
         {
             let owners = self.owners.lock().unwrap_or_else(|e| e.into_inner());
-            for Folded { mut finding, pods } in folded {
-                let root = key(
-                    &finding.object.kind,
-                    finding.object.namespace.as_deref().unwrap_or(""),
-                    &finding.object.name,
-                );
-                let rel = pod_relative(&finding).unwrap_or_default();
-                // The template has it too, or only an old revision with no
-                // running pod (a ReplicaSet scaled to zero) did.
-                if self.own.contains(&fold_key(&root, &finding, &rel)) || pods == 0 {
+            for Folded {
+                finding,
+                owner,
+                relative,
+                pods,
+            } in folded
+            {
+                let root = owners.root(&owner);
+                let Some((root_id, root_file)) = owners.listed.get(&root) else {
+                    // The controller was not listed (a mirror pod's Node, an
+                    // unknown custom resource): reported at the object.
+                    let mut f = finding;
+                    if pods > 1 {
+                        f.message.push_str(&format!(
+                            " (and {} more pods of the same controller)",
+                            pods - 1
+                        ));
+                    }
+                    out.push(f);
+                    continue;
+                };
+                let k = fold_key(&root, &finding, &relative);
+                // The template has it too.
+                if self.own.contains(&k) {
                     continue;
                 }
+                match at_root.get_mut(&k) {
+                    Some((_, n)) => *n += pods,
+                    None => {
+                        let mut g = finding;
+                        let prefix = WorkloadKind::of(&root_id.api_version, &root_id.kind)
+                            .map(|w| w.template_path().join("."))
+                            .unwrap_or_default();
+                        let local = pod_relative_with_index(&g).unwrap_or(relative);
+                        g.path = if prefix.is_empty() {
+                            local
+                        } else {
+                            format!("{prefix}.{local}")
+                        };
+                        g.object = root_id.clone();
+                        g.file = root_file.clone();
+                        at_root.insert(k, (out.len(), pods));
+                        out.push(g);
+                    }
+                }
+            }
+            let mut keep = vec![true; out.len()];
+            for (i, pods) in at_root.values() {
+                let f = &mut out[*i];
+                // Only an old revision with no running pod (a ReplicaSet
+                // scaled to zero) had it.
+                if *pods == 0 {
+                    keep[*i] = false;
+                    continue;
+                }
+                let root = key_of(&f.object);
                 let all = owners.pod_count(&root);
-                if finding.rule.starts_with("image/running-") {
-                    finding
-                        .message
+                if f.rule.starts_with("image/running-") {
+                    f.message
                         .push_str(&format!(" ({pods} of {all} running pods)"));
                 } else {
-                    finding.message.push_str(&format!(
+                    f.message.push_str(&format!(
                         " ({pods} of {all} running pods; not in the {}'s template: added after it was written, e.g. by a mutating webhook)",
-                        finding.object.kind
+                        f.object.kind
                     ));
                 }
-                out.push(finding);
             }
+            let mut i = 0;
+            out.retain(|_| {
+                i += 1;
+                keep[i - 1]
+            });
         }
         for f in &out {
             *self.counts.entry(f.severity).or_default() += 1;
@@ -355,20 +406,14 @@ mod tests {
         {
             let mut o = owners.lock().unwrap();
             for p in &pods {
-                o.record(p, &"p".into(), Some(("ReplicaSet", "web-5d8")));
+                o.record(p, &"p".into(), Some(("apps/v1", "ReplicaSet", "web-5d8")));
             }
-            o.record(&rs, &"rs".into(), Some(("Deployment", "web")));
-            o.record(
-                &deploy,
-                &"/apis/apps/v1/namespaces/shop/deployments/web".into(),
-                None,
-            );
         }
         let seen = Arc::new(Mutex::new(Vec::new()));
         let summary = Arc::new(Mutex::new(None));
         let mut w = Box::new(Folding::new(
             Box::new(Collect(seen.clone())),
-            owners,
+            owners.clone(),
             summary.clone(),
         ));
         // Every pod has the template's privileged container; two also run an
@@ -388,6 +433,17 @@ mod tests {
                 )])
                 .unwrap();
             }
+        }
+        // As the cluster is listed: the pods' findings are written before
+        // their ReplicaSet and Deployment are listed.
+        {
+            let mut o = owners.lock().unwrap();
+            o.record(&rs, &"rs".into(), Some(("apps/v1", "Deployment", "web")));
+            o.record(
+                &deploy,
+                &"/apis/apps/v1/namespaces/shop/deployments/web".into(),
+                None,
+            );
         }
         w.findings(&[finding(
             &rs,
@@ -437,11 +493,11 @@ mod tests {
         let a = id("apps/v1", "ReplicaSet", "a");
         let b = id("apps/v1", "ReplicaSet", "b");
         let mut o = owners.lock().unwrap();
-        o.record(&a, &"a".into(), Some(("ReplicaSet", "b")));
-        o.record(&b, &"b".into(), Some(("ReplicaSet", "a")));
-        let root = o.root(&key("ReplicaSet", "shop", "a"));
-        assert!(root.starts_with("ReplicaSet/shop/"));
-        let orphan = key("Pod", "shop", "lonely");
+        o.record(&a, &"a".into(), Some(("apps/v1", "ReplicaSet", "b")));
+        o.record(&b, &"b".into(), Some(("apps/v1", "ReplicaSet", "a")));
+        let root = o.root(&key("apps/v1", "ReplicaSet", "shop", "a"));
+        assert!(root.starts_with("apps/ReplicaSet/shop/"));
+        let orphan = key("v1", "Pod", "shop", "lonely");
         assert_eq!(o.root(&orphan), orphan);
     }
 }

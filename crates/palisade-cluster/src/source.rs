@@ -364,6 +364,7 @@ fn convert(
             })
             .and_then(|r| {
                 Some((
+                    r.get("apiVersion")?.as_str()?.to_string(),
                     r.get("kind")?.as_str()?.to_string(),
                     r.get("name")?.as_str()?.to_string(),
                 ))
@@ -385,7 +386,9 @@ fn convert(
             owners.record(
                 id,
                 file,
-                controller.as_ref().map(|(k, n)| (k.as_str(), n.as_str())),
+                controller
+                    .as_ref()
+                    .map(|(a, k, n)| (a.as_str(), k.as_str(), n.as_str())),
             );
         }
     }

@@ -549,3 +549,86 @@ fn sarif_gives_cluster_findings_logical_locations() {
         "/apis/apps/v1/namespaces/shop/deployments/web#spec.template.spec.containers[0].securityContext.privileged"
     );
 }
+
+#[test]
+fn custom_workloads_are_found_by_discovery_and_a_colliding_kind_is_not_a_builtin() {
+    let rt = runtime();
+    let mut b = Builder::new("v1.35.0");
+    b.object(namespace("shop", Some("baseline")));
+    // OpenKruise's StatefulSet has a built-in kind's name; both are named web.
+    b.resource(
+        "apps.kruise.io",
+        "v1beta1",
+        "statefulsets",
+        "StatefulSet",
+        true,
+    );
+    b.resource("argoproj.io", "v1alpha1", "rollouts", "Rollout", true);
+    // A kind palisade does not know, in a group it does not read.
+    b.resource("example.com", "v1", "widgets", "Widget", true);
+    let sts = |api: &str, image: &str| {
+        json!({"apiVersion": api, "kind": "StatefulSet", "metadata": {"name": "web", "namespace": "shop", "uid": format!("{api}-web")},
+            "spec": {"serviceName": "web", "selector": {"matchLabels": {"app": "web"}},
+                "template": {"metadata": {"labels": {"app": "web"}}, "spec": pod_spec(image)}}})
+    };
+    b.object(sts("apps/v1", "nginx:1.27"));
+    b.object(sts("apps.kruise.io/v1beta1", "nginx:1.26"));
+    // A pod of the Kruise StatefulSet: it must fold into that one, not the apps/v1 one.
+    b.object(json!({"apiVersion": "v1", "kind": "Pod",
+        "metadata": {"name": "web-0", "namespace": "shop",
+            "ownerReferences": [{"apiVersion": "apps.kruise.io/v1beta1", "kind": "StatefulSet", "name": "web", "uid": "apps.kruise.io/v1beta1-web", "controller": true}]},
+        "spec": pod_spec("nginx:1.26"),
+        "status": {"containerStatuses": [{"name": "web", "image": "nginx:1.26", "imageID": format!("docker.io/library/nginx@{DIGEST}")}]}}));
+    b.object(json!({"apiVersion": "argoproj.io/v1alpha1", "kind": "Rollout", "metadata": {"name": "canary", "namespace": "shop"},
+        "spec": {"template": {"spec": pod_spec("nginx:1.25")}}}));
+    b.object(json!({"apiVersion": "example.com/v1", "kind": "Widget", "metadata": {"name": "w", "namespace": "shop"}, "spec": {"privileged": true}}));
+    let server = rt.block_on(b.start());
+    let (code, report, stderr) = audit(&server, &[]);
+    assert_eq!(code, 1, "{stderr}");
+    assert_eq!(report["errors"].as_array().unwrap().len(), 0, "{report:#}");
+    let mut privileged: Vec<String> = findings(&report, "pss/privileged")
+        .iter()
+        .map(|f| {
+            format!(
+                "{} {}",
+                f["object"]["apiVersion"].as_str().unwrap(),
+                f["object"]["kind"].as_str().unwrap()
+            )
+        })
+        .collect();
+    privileged.sort();
+    assert_eq!(
+        privileged,
+        [
+            "apps.kruise.io/v1beta1 StatefulSet",
+            "apps/v1 StatefulSet",
+            "argoproj.io/v1alpha1 Rollout"
+        ],
+        "{report:#}"
+    );
+    let running = findings(&report, "image/running-unpinned");
+    assert_eq!(running.len(), 1, "{running:#?}");
+    assert_eq!(running[0]["object"]["apiVersion"], "apps.kruise.io/v1beta1");
+    assert!(!server.lists().iter().any(|l| l.contains("widgets")));
+}
+
+#[test]
+fn a_response_slower_than_the_request_timeout_is_an_error_of_that_resource() {
+    let rt = runtime();
+    let mut b = Builder::new("v1.35.0");
+    b.fault("configmaps", Fault::Slow(5_000));
+    shop(&mut b, 1);
+    let server = rt.block_on(b.start());
+    let (code, report, stderr) = audit(&server, &["--request-timeout", "1"]);
+    assert_eq!(code, 2, "{stderr}");
+    let errors = report["errors"].as_array().unwrap();
+    assert_eq!(errors.len(), 1, "{errors:#?}");
+    assert!(
+        errors[0]["message"]
+            .as_str()
+            .unwrap()
+            .contains("no complete response within 1 s"),
+        "{errors:#?}"
+    );
+    assert_eq!(findings(&report, "pss/privileged").len(), 1);
+}
