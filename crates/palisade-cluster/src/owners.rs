@@ -47,8 +47,10 @@ pub struct Owners {
     listed: HashMap<Key, (Arc<ObjectRef>, Arc<str>)>,
     /// Controller → objects it owns.
     children: HashMap<Key, Vec<Key>>,
-    /// Pods owned directly by each object.
+    /// Pods owned directly by each object, as listed.
     pods: HashMap<Key, u32>,
+    /// Pods each controller runs, as its status reports them.
+    running: HashMap<Key, u32>,
 }
 
 impl Owners {
@@ -58,10 +60,14 @@ impl Owners {
         &mut self,
         id: &Arc<ObjectRef>,
         file: &Arc<str>,
+        running: Option<u32>,
         controller: Option<(&str, &str, &str)>,
     ) {
         let ns = id.namespace.as_deref().unwrap_or("");
         let me = key_of(id);
+        if let Some(n) = running {
+            self.running.insert(me.clone(), n);
+        }
         if let Some((api_version, kind, name)) = controller {
             let parent = key(api_version, kind, ns, name);
             if id.kind == "Pod" {
@@ -90,8 +96,17 @@ impl Owners {
         at
     }
 
-    /// Pods running under `k`, through the objects it owns.
+    /// Pods running under `k`: as its status reports them, else those
+    /// listed under it.
     pub fn pod_count(&self, k: &Key) -> u32 {
+        if let Some(n) = self.running.get(k) {
+            return *n;
+        }
+        self.listed_pods(k)
+    }
+
+    /// Pods listed under `k`, through the objects it owns.
+    fn listed_pods(&self, k: &Key) -> u32 {
         let mut n = 0;
         let mut stack = vec![(k.clone(), 0)];
         let mut seen = HashSet::new();
@@ -111,16 +126,13 @@ impl Owners {
 /// The owners, shared by the source (which fills them) and the writer.
 pub type SharedOwners = Arc<Mutex<Owners>>;
 
-/// A finding of an owned object, folded with the same finding of the
-/// other objects its controller owns, waiting for the end of the run (the
-/// controller's own controller may not be listed yet when it is written:
-/// pods come first).
+/// A finding of owned objects that their top controller's template does
+/// not give, held (once per controller) until the end of the run, when
+/// the number of pods that gave it is known.
 struct Folded {
     finding: Finding,
-    /// The immediate controller.
+    /// The top controller.
     owner: Key,
-    /// Where it sits in the pod (`containers[web].image`).
-    relative: String,
     /// Pods that gave it.
     pods: u32,
 }
@@ -133,7 +145,7 @@ pub struct Folding<'w> {
     /// Fold keys of the findings top-level objects gave themselves.
     own: HashSet<u64>,
     folded: Vec<Folded>,
-    /// Fold key by immediate controller → index in `folded`.
+    /// Fold key → index in `folded`.
     index: HashMap<u64, usize>,
     counts: BTreeMap<Severity, usize>,
     summary: Arc<Mutex<Option<Summary>>>,
@@ -209,7 +221,11 @@ impl ReportWriter for Folding<'_> {
             for f in findings {
                 let me = key_of(&f.object);
                 let relative = pod_relative(f);
-                let (Some(rel), Some(owner)) = (relative.as_ref(), owners.owner.get(&me)) else {
+                // Controllers are listed before what they own.
+                let root = owners.root(&me);
+                let listed_root = owners.listed.get(&root).filter(|_| root != me);
+                let (Some(rel), Some((root_id, root_file))) = (relative.as_ref(), listed_root)
+                else {
                     // A top-level object (or a finding outside the pod).
                     let mut f = f.clone();
                     if let Some(rel) = &relative {
@@ -222,16 +238,31 @@ impl ReportWriter for Folding<'_> {
                     out.push(f);
                     continue;
                 };
-                let k = fold_key(owner, f, rel);
+                let k = fold_key(&root, f, rel);
+                // The controller's template gives it too.
+                if self.own.contains(&k) {
+                    continue;
+                }
                 let from_pod = u32::from(f.object.kind == "Pod");
                 match self.index.get(&k) {
                     Some(&i) => self.folded[i].pods += from_pod,
                     None => {
+                        let mut g = f.clone();
+                        let prefix = WorkloadKind::of(&root_id.api_version, &root_id.kind)
+                            .map(|w| w.template_path().join("."))
+                            .unwrap_or_default();
+                        let local = pod_relative_with_index(f).unwrap_or_else(|| rel.clone());
+                        g.path = if prefix.is_empty() {
+                            local
+                        } else {
+                            format!("{prefix}.{local}")
+                        };
+                        g.object = root_id.clone();
+                        g.file = root_file.clone();
                         self.index.insert(k, self.folded.len());
                         self.folded.push(Folded {
-                            finding: f.clone(),
-                            owner: owner.clone(),
-                            relative: rel.clone(),
+                            finding: g,
+                            owner: root.clone(),
                             pods: from_pod,
                         });
                     }
@@ -248,81 +279,32 @@ impl ReportWriter for Folding<'_> {
         let folded = std::mem::take(&mut self.folded);
         self.index = HashMap::new();
         let mut out: Vec<Finding> = Vec::new();
-        let mut at_root: HashMap<u64, (usize, u32)> = HashMap::new();
         {
             let owners = self.owners.lock().unwrap_or_else(|e| e.into_inner());
             for Folded {
-                finding,
+                mut finding,
                 owner,
-                relative,
                 pods,
             } in folded
             {
-                let root = owners.root(&owner);
-                let Some((root_id, root_file)) = owners.listed.get(&root) else {
-                    // The controller was not listed (a mirror pod's Node, an
-                    // unknown custom resource): reported at the object.
-                    let mut f = finding;
-                    if pods > 1 {
-                        f.message.push_str(&format!(
-                            " (and {} more pods of the same controller)",
-                            pods - 1
-                        ));
-                    }
-                    out.push(f);
-                    continue;
-                };
-                let k = fold_key(&root, &finding, &relative);
-                // The template has it too.
-                if self.own.contains(&k) {
-                    continue;
-                }
-                match at_root.get_mut(&k) {
-                    Some((_, n)) => *n += pods,
-                    None => {
-                        let mut g = finding;
-                        let prefix = WorkloadKind::of(&root_id.api_version, &root_id.kind)
-                            .map(|w| w.template_path().join("."))
-                            .unwrap_or_default();
-                        let local = pod_relative_with_index(&g).unwrap_or(relative);
-                        g.path = if prefix.is_empty() {
-                            local
-                        } else {
-                            format!("{prefix}.{local}")
-                        };
-                        g.object = root_id.clone();
-                        g.file = root_file.clone();
-                        at_root.insert(k, (out.len(), pods));
-                        out.push(g);
-                    }
-                }
-            }
-            let mut keep = vec![true; out.len()];
-            for (i, pods) in at_root.values() {
-                let f = &mut out[*i];
                 // Only an old revision with no running pod (a ReplicaSet
                 // scaled to zero) had it.
-                if *pods == 0 {
-                    keep[*i] = false;
+                if pods == 0 {
                     continue;
                 }
-                let root = key_of(&f.object);
-                let all = owners.pod_count(&root);
-                if f.rule.starts_with("image/running-") {
-                    f.message
+                let all = owners.pod_count(&owner).max(pods);
+                if finding.rule.starts_with("image/running-") {
+                    finding
+                        .message
                         .push_str(&format!(" ({pods} of {all} running pods)"));
                 } else {
-                    f.message.push_str(&format!(
+                    finding.message.push_str(&format!(
                         " ({pods} of {all} running pods; not in the {}'s template: added after it was written, e.g. by a mutating webhook)",
-                        f.object.kind
+                        finding.object.kind
                     ));
                 }
+                out.push(finding);
             }
-            let mut i = 0;
-            out.retain(|_| {
-                i += 1;
-                keep[i - 1]
-            });
         }
         for f in &out {
             *self.counts.entry(f.severity).or_default() += 1;
@@ -403,12 +385,6 @@ mod tests {
         let pods: Vec<_> = (0..3)
             .map(|i| id("v1", "Pod", &format!("web-5d8-{i}")))
             .collect();
-        {
-            let mut o = owners.lock().unwrap();
-            for p in &pods {
-                o.record(p, &"p".into(), Some(("apps/v1", "ReplicaSet", "web-5d8")));
-            }
-        }
         let seen = Arc::new(Mutex::new(Vec::new()));
         let summary = Arc::new(Mutex::new(None));
         let mut w = Box::new(Folding::new(
@@ -416,6 +392,27 @@ mod tests {
             owners.clone(),
             summary.clone(),
         ));
+        let privileged = "spec.template.spec.containers[0].securityContext.privileged";
+        // As the cluster is listed: the Deployment (its status counts 3
+        // pods), then its ReplicaSet, then the pods.
+        let file: Arc<str> = "/apis/apps/v1/namespaces/shop/deployments/web".into();
+        owners.lock().unwrap().record(&deploy, &file, Some(3), None);
+        w.findings(&[finding(&deploy, privileged, "app")]).unwrap();
+        owners.lock().unwrap().record(
+            &rs,
+            &"rs".into(),
+            Some(3),
+            Some(("apps/v1", "Deployment", "web")),
+        );
+        w.findings(&[finding(&rs, privileged, "app")]).unwrap();
+        for p in &pods {
+            owners.lock().unwrap().record(
+                p,
+                &"p".into(),
+                None,
+                Some(("apps/v1", "ReplicaSet", "web-5d8")),
+            );
+        }
         // Every pod has the template's privileged container; two also run an
         // injected privileged sidecar at index 0 (the app moved to 1).
         for (i, p) in pods.iter().enumerate() {
@@ -434,29 +431,6 @@ mod tests {
                 .unwrap();
             }
         }
-        // As the cluster is listed: the pods' findings are written before
-        // their ReplicaSet and Deployment are listed.
-        {
-            let mut o = owners.lock().unwrap();
-            o.record(&rs, &"rs".into(), Some(("apps/v1", "Deployment", "web")));
-            o.record(
-                &deploy,
-                &"/apis/apps/v1/namespaces/shop/deployments/web".into(),
-                None,
-            );
-        }
-        w.findings(&[finding(
-            &rs,
-            "spec.template.spec.containers[0].securityContext.privileged",
-            "app",
-        )])
-        .unwrap();
-        w.findings(&[finding(
-            &deploy,
-            "spec.template.spec.containers[0].securityContext.privileged",
-            "app",
-        )])
-        .unwrap();
         w.finish(&ScanReport::default()).unwrap();
         let got = seen.lock().unwrap();
         assert_eq!(got.len(), 2, "{got:#?}");
@@ -468,14 +442,8 @@ mod tests {
         );
         assert_eq!(got[1].object.kind, "Deployment");
         assert_eq!(got[1].container.as_deref(), Some("proxy"));
-        assert_eq!(
-            got[1].path,
-            "spec.template.spec.containers[0].securityContext.privileged"
-        );
-        assert_eq!(
-            &*got[1].file,
-            "/apis/apps/v1/namespaces/shop/deployments/web"
-        );
+        assert_eq!(got[1].path, privileged);
+        assert_eq!(&*got[1].file, &*file);
         assert!(
             got[1]
                 .message
@@ -493,8 +461,8 @@ mod tests {
         let a = id("apps/v1", "ReplicaSet", "a");
         let b = id("apps/v1", "ReplicaSet", "b");
         let mut o = owners.lock().unwrap();
-        o.record(&a, &"a".into(), Some(("apps/v1", "ReplicaSet", "b")));
-        o.record(&b, &"b".into(), Some(("apps/v1", "ReplicaSet", "a")));
+        o.record(&a, &"a".into(), None, Some(("apps/v1", "ReplicaSet", "b")));
+        o.record(&b, &"b".into(), None, Some(("apps/v1", "ReplicaSet", "a")));
         let root = o.root(&key("apps/v1", "ReplicaSet", "shop", "a"));
         assert!(root.starts_with("apps/ReplicaSet/shop/"));
         let orphan = key("v1", "Pod", "shop", "lonely");

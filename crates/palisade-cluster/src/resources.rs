@@ -100,10 +100,11 @@ const fn b(
 }
 
 /// Everything read by default, in order: the index (Namespaces and their
-/// Pod Security Admission labels, ServiceAccounts), then Pods before
-/// their owners (ReplicaSets and Jobs before Deployments and CronJobs), so
-/// each controller's pod count is known when the controller is checked;
-/// then RBAC, configuration, network policy, nodes and admission control.
+/// Pod Security Admission labels, ServiceAccounts), then controllers
+/// before what they own (Deployments before ReplicaSets before Pods), so
+/// that an owned object's findings are compared with its controller's as
+/// they come and only the differences are held; then RBAC, configuration,
+/// network policy, nodes and admission control.
 static READ: &[Builtin] = &[
     b(
         "",
@@ -120,30 +121,6 @@ static READ: &[Builtin] = &[
         "ServiceAccount",
         true,
         "token automounting and RBAC subjects",
-    ),
-    b(
-        "",
-        "v1",
-        "pods",
-        "Pod",
-        true,
-        "what runs, with the image digests in status",
-    ),
-    b(
-        "apps",
-        "v1",
-        "replicasets",
-        "ReplicaSet",
-        true,
-        "workloads and pod owners",
-    ),
-    b(
-        "batch",
-        "v1",
-        "jobs",
-        "Job",
-        true,
-        "workloads and pod owners",
     ),
     b("apps", "v1", "deployments", "Deployment", true, "workloads"),
     b(
@@ -164,6 +141,30 @@ static READ: &[Builtin] = &[
         "workloads",
     ),
     b("batch", "v1", "cronjobs", "CronJob", true, "workloads"),
+    b(
+        "apps",
+        "v1",
+        "replicasets",
+        "ReplicaSet",
+        true,
+        "workloads and pod owners",
+    ),
+    b(
+        "batch",
+        "v1",
+        "jobs",
+        "Job",
+        true,
+        "workloads and pod owners",
+    ),
+    b(
+        "",
+        "v1",
+        "pods",
+        "Pod",
+        true,
+        "what runs, with the image digests in status",
+    ),
     b(
         "rbac.authorization.k8s.io",
         "v1",
@@ -333,13 +334,14 @@ mod tests {
     }
 
     #[test]
-    fn pods_come_before_their_owners_and_owners_before_their_owners() {
+    fn controllers_come_before_what_they_own() {
         let all = builtin(Secrets::No);
         let pos = |p: &str| all.iter().position(|r| r.plural == p).unwrap();
-        assert!(pos("serviceaccounts") < pos("pods"));
-        assert!(pos("pods") < pos("replicasets"));
-        assert!(pos("replicasets") < pos("deployments"));
-        assert!(pos("jobs") < pos("cronjobs"));
+        assert!(pos("serviceaccounts") < pos("deployments"));
+        assert!(pos("deployments") < pos("replicasets"));
+        assert!(pos("replicasets") < pos("pods"));
+        assert!(pos("cronjobs") < pos("jobs"));
+        assert!(pos("jobs") < pos("pods"));
     }
 
     #[test]

@@ -207,6 +207,13 @@ async fn plan(lister: &Lister, secrets: Secrets) -> (Vec<Resource>, Vec<String>)
             }
         }
     }
+    // Custom workloads (an Argo Rollout owns ReplicaSets) go with the
+    // controllers, before what they own; Gatekeeper constraints at the end.
+    let owned_at = plan
+        .iter()
+        .position(|r| r.plural == "replicasets" && r.group == "apps")
+        .unwrap_or(plan.len());
+    let mut workloads = Vec::new();
     for group in resources::discovered_groups() {
         let Some(versions) = served.groups.get(group) else {
             continue;
@@ -222,7 +229,12 @@ async fn plan(lister: &Lister, secrets: Secrets) -> (Vec<Resource>, Vec<String>)
                     .iter()
                     .any(|p| p.group == group && p.plural == x.plural)
             {
-                plan.push(Resource {
+                let into = if group == "constraints.gatekeeper.sh" {
+                    &mut plan
+                } else {
+                    &mut workloads
+                };
+                into.push(Resource {
                     group: group.to_string(),
                     version: version.clone(),
                     plural: x.plural.clone(),
@@ -239,6 +251,7 @@ async fn plan(lister: &Lister, secrets: Secrets) -> (Vec<Resource>, Vec<String>)
             }
         }
     }
+    plan.splice(owned_at..owned_at, workloads);
     (plan, problems)
 }
 
@@ -369,12 +382,17 @@ fn convert(
                     r.get("name")?.as_str()?.to_string(),
                 ))
             });
+        let running = if pods {
+            running_pods(&resource.kind, &item)
+        } else {
+            None
+        };
         let root = Node::from_json(&item);
         drop(item);
         if let Content::Objects(objects) = objects_of(&file, root) {
             for o in objects {
                 if pods {
-                    recorded.push((o.id.clone(), o.file.clone(), controller.clone()));
+                    recorded.push((o.id.clone(), o.file.clone(), controller.clone(), running));
                 }
                 out.push(o);
             }
@@ -382,10 +400,11 @@ fn convert(
     }
     if !recorded.is_empty() {
         let mut owners = owners.lock().unwrap_or_else(|e| e.into_inner());
-        for (id, file, controller) in &recorded {
+        for (id, file, controller, running) in &recorded {
             owners.record(
                 id,
                 file,
+                *running,
                 controller
                     .as_ref()
                     .map(|(a, k, n)| (a.as_str(), k.as_str(), n.as_str())),
@@ -393,4 +412,17 @@ fn convert(
         }
     }
     out
+}
+
+/// The pods a controller runs, as its status reports them.
+fn running_pods(kind: &str, item: &Value) -> Option<u32> {
+    let status = item.get("status")?;
+    let n = match kind {
+        "DaemonSet" => status.get("currentNumberScheduled")?.as_u64()?,
+        "Job" => status.get("active")?.as_u64()?,
+        "CronJob" => status.get("active")?.as_array()?.len() as u64,
+        "Pod" => return None,
+        _ => status.get("replicas")?.as_u64()?,
+    };
+    u32::try_from(n).ok()
 }

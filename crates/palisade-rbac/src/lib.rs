@@ -50,14 +50,15 @@ pub use types::{
 /// so that a scan's collected pods are the analysis input as they are.
 pub type PodRef = palisade_core::PodInfo;
 
-/// What to analyse.
+/// What to analyse: borrowed from a scan's outcome (a cluster's thousands
+/// of bindings are not copied) or owned.
 #[derive(Debug, Clone, Default)]
-pub struct Input {
+pub struct Input<'a> {
     /// Any objects: the RBAC kinds, ServiceAccounts and Namespaces (by
     /// apiVersion group) are read, the others ignored.
-    pub objects: Vec<Object>,
+    pub objects: std::borrow::Cow<'a, [Object]>,
     /// Every workload's ServiceAccount and token.
-    pub pods: Vec<PodRef>,
+    pub pods: std::borrow::Cow<'a, [PodRef]>,
 }
 
 /// Whether a scan should keep an object for the analysis: the RBAC kinds

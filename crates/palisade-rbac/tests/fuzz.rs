@@ -156,7 +156,7 @@ proptest! {
                 objects.extend(objs);
             }
         }
-        let a = analyze(&Input { objects, pods });
+        let a = analyze(&Input { objects: objects.into(), pods: pods.into() });
         for f in a.findings() {
             prop_assert!(f.rule.starts_with("rbac/") || f.rule == "input/conflicting-definition");
         }

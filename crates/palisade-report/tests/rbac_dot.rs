@@ -18,8 +18,8 @@ fn analysis(yaml: &str) -> Analysis {
     let report = engine.scan_bytes("rbac.yaml", text.as_bytes());
     assert!(report.errors.is_empty(), "{:?}", report.errors);
     analyze(&Input {
-        objects: report.kept,
-        pods: report.pods,
+        objects: report.kept.into(),
+        pods: report.pods.into(),
     })
 }
 

@@ -65,7 +65,8 @@ fn generate(namespaces: usize, deployments: usize, pods: usize, rolebindings: us
         b.object(json!({"apiVersion": "apps/v1", "kind": "Deployment",
             "metadata": {"name": app, "namespace": ns, "uid": format!("d-{d}"), "labels": labels},
             "spec": {"replicas": per_rs, "selector": {"matchLabels": labels},
-                "template": {"metadata": {"labels": labels}, "spec": spec}}}));
+                "template": {"metadata": {"labels": labels}, "spec": spec}},
+            "status": {"replicas": per_rs, "readyReplicas": per_rs}}));
         let rs = format!("{app}-7d9f8b6c5");
         b.object(json!({"apiVersion": "apps/v1", "kind": "ReplicaSet",
             "metadata": {"name": rs, "namespace": ns, "uid": format!("rs-{d}"), "labels": labels,

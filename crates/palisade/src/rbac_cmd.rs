@@ -78,8 +78,8 @@ fn load(paths: Vec<PathBuf>) -> Result<(palisade_rbac::Analysis, bool)> {
         eprintln!("{}:{}:{}: {}", e.file, e.line, e.column, e.message);
     }
     let input = palisade_rbac::Input {
-        objects: report.kept,
-        pods: report.pods,
+        objects: report.kept.into(),
+        pods: report.pods.into(),
     };
     Ok((palisade_rbac::analyze(&input), !report.errors.is_empty()))
 }

@@ -39,12 +39,14 @@ fn shop(b: &mut Builder, pods: usize) {
     b.object(json!({"apiVersion": "apps/v1", "kind": "Deployment",
         "metadata": {"name": "web", "namespace": "shop", "uid": "d-web"},
         "spec": {"replicas": pods, "selector": {"matchLabels": {"app": "web"}},
-            "template": {"metadata": {"labels": {"app": "web"}}, "spec": pod_spec("nginx:1.27")}}}));
+            "template": {"metadata": {"labels": {"app": "web"}}, "spec": pod_spec("nginx:1.27")}},
+            "status": {"replicas": pods}}));
     b.object(json!({"apiVersion": "apps/v1", "kind": "ReplicaSet",
         "metadata": {"name": "web-5d8", "namespace": "shop", "uid": "rs-web",
             "ownerReferences": [{"apiVersion": "apps/v1", "kind": "Deployment", "name": "web", "uid": "d-web", "controller": true}]},
         "spec": {"replicas": pods, "selector": {"matchLabels": {"app": "web"}},
-            "template": {"metadata": {"labels": {"app": "web"}}, "spec": pod_spec("nginx:1.27")}}}));
+            "template": {"metadata": {"labels": {"app": "web"}}, "spec": pod_spec("nginx:1.27")}},
+            "status": {"replicas": pods}}));
     for i in 0..pods {
         b.object(json!({"apiVersion": "v1", "kind": "Pod",
             "metadata": {"name": format!("web-5d8-{i}"), "namespace": "shop", "uid": format!("p-{i}"),

@@ -74,8 +74,8 @@ fn main() -> ExitCode {
         return ExitCode::FAILURE;
     }
     let input = Input {
-        objects: std::mem::take(&mut report.kept),
-        pods: std::mem::take(&mut report.pods),
+        objects: std::mem::take(&mut report.kept).into(),
+        pods: std::mem::take(&mut report.pods).into(),
     };
     let rss_before = rss_mib();
 

@@ -24,7 +24,7 @@ pub fn dedent(text: &str) -> String {
 }
 
 /// Scans YAML as the CLI will: the engine keeps RBAC objects and pods.
-pub fn input(yaml: &str) -> Input {
+pub fn input(yaml: &str) -> Input<'static> {
     let text = dedent(yaml);
     let engine = Engine::new(Vec::new(), Context::default(), Limits::default())
         .with_collection(is_rbac_input);
@@ -35,8 +35,8 @@ pub fn input(yaml: &str) -> Input {
         report.errors
     );
     Input {
-        objects: report.kept,
-        pods: report.pods,
+        objects: report.kept.into(),
+        pods: report.pods.into(),
     }
 }
 

@@ -34,8 +34,8 @@ impl Analysis for Rbac {
             return Ok(());
         }
         let input = palisade_rbac::Input {
-            objects: run.objects.to_vec(),
-            pods: run.pods.to_vec(),
+            objects: run.objects.into(),
+            pods: run.pods.into(),
         };
         let analysis = palisade_rbac::analyze(&input);
         for f in analysis.findings() {
