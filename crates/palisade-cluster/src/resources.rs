@@ -33,13 +33,18 @@ impl Resource {
         }
     }
 
-    /// The collection's path, cluster-wide or in `namespace`.
-    pub fn path(&self, namespace: Option<&str>) -> String {
-        let base = if self.group.is_empty() {
+    /// `/api/v1` or `/apis/GROUP/VERSION`.
+    fn base(&self) -> String {
+        if self.group.is_empty() {
             format!("/api/{}", self.version)
         } else {
             format!("/apis/{}/{}", self.group, self.version)
-        };
+        }
+    }
+
+    /// The collection's path, cluster-wide or in `namespace`.
+    pub fn path(&self, namespace: Option<&str>) -> String {
+        let base = self.base();
         match namespace {
             Some(ns) if self.namespaced => format!("{base}/namespaces/{ns}/{}", self.plural),
             _ => format!("{base}/{}", self.plural),
@@ -48,11 +53,7 @@ impl Resource {
 
     /// The path of one of its objects: what findings carry as their location.
     pub fn object_path(&self, namespace: Option<&str>, name: &str) -> String {
-        let base = if self.group.is_empty() {
-            format!("/api/{}", self.version)
-        } else {
-            format!("/apis/{}/{}", self.group, self.version)
-        };
+        let base = self.base();
         match namespace {
             Some(ns) if self.namespaced && !ns.is_empty() => {
                 format!("{base}/namespaces/{ns}/{}/{name}", self.plural)

@@ -192,7 +192,9 @@ mod tests {
         let err = "xml".parse::<Format>().unwrap_err();
         assert!(
             err.contains("\"xml\"")
-                && err.contains("table, json, sarif, junit, compact, github or gitlab"),
+                && err.contains(
+                    "table, json, sarif, junit, compact, github, gitlab, policyreport or html"
+                ),
             "{err}"
         );
         assert!("JSON".parse::<Format>().is_err());

@@ -52,28 +52,9 @@ fn browser_service(line: &str) -> bool {
 
 /// The DOM of `page` (with `fragment`) after its scripts ran.
 fn dump_dom(page: &Path, fragment: &str, proxy: u16, profile: &Path) -> String {
-    assert!(
-        Path::new(CHROMIUM).exists(),
-        "{CHROMIUM} is needed (scripts/test.sh installs Debian's chromium)"
-    );
     let url = format!("file://{}{fragment}", page.display());
-    let out = Command::new(CHROMIUM)
-        .args([
-            "--headless",
-            "--no-sandbox",
-            "--disable-gpu",
-            "--no-first-run",
-            "--disable-background-networking",
-            "--disable-component-update",
-            "--disable-sync",
-            "--disable-default-apps",
-            "--disable-extensions",
-            &format!("--proxy-server=http://127.0.0.1:{proxy}"),
-            "--proxy-bypass-list=<-loopback>",
-            &format!("--user-data-dir={}", profile.display()),
-            "--dump-dom",
-            &url,
-        ])
+    let out = chromium(proxy, profile)
+        .args(["--dump-dom", &url])
         .output()
         .expect("chromium runs");
     assert!(
@@ -82,6 +63,30 @@ fn dump_dom(page: &Path, fragment: &str, proxy: u16, profile: &Path) -> String {
         String::from_utf8_lossy(&out.stderr)
     );
     String::from_utf8(out.stdout).unwrap()
+}
+
+/// Headless chromium with every connection sent to the proxy on `proxy`.
+fn chromium(proxy: u16, profile: &Path) -> Command {
+    assert!(
+        Path::new(CHROMIUM).exists(),
+        "{CHROMIUM} is needed (scripts/test.sh installs Debian's chromium)"
+    );
+    let mut c = Command::new(CHROMIUM);
+    c.args([
+        "--headless",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--no-first-run",
+        "--disable-background-networking",
+        "--disable-component-update",
+        "--disable-sync",
+        "--disable-default-apps",
+        "--disable-extensions",
+        &format!("--proxy-server=http://127.0.0.1:{proxy}"),
+        "--proxy-bypass-list=<-loopback>",
+        &format!("--user-data-dir={}", profile.display()),
+    ]);
+    c
 }
 
 /// `<td>` texts of the findings table's rows.
@@ -188,16 +193,8 @@ fn the_report_renders_filters_and_escapes_in_chromium_without_a_network_request(
 
     // A screenshot renders too.
     let shot = dir.path().join("report.png");
-    let status = Command::new(CHROMIUM)
+    let status = chromium(proxy, profile.path())
         .args([
-            "--headless",
-            "--no-sandbox",
-            "--disable-gpu",
-            "--no-first-run",
-            "--disable-background-networking",
-            "--disable-component-update",
-            &format!("--proxy-server=http://127.0.0.1:{proxy}"),
-            &format!("--user-data-dir={}", profile.path().display()),
             "--window-size=1400,1000",
             &format!("--screenshot={}", shot.display()),
             &format!("file://{}", page.display()),
