@@ -17,7 +17,7 @@ use std::io;
 use std::sync::{Arc, Mutex};
 
 use palisade_core::object::WorkloadKind;
-use palisade_core::{Finding, ObjectRef, ScanReport, Severity, Summary};
+use palisade_core::{Finding, ObjectRef, PodInfo, ScanReport, Severity, Summary};
 use palisade_report::ReportWriter;
 
 /// `group/Kind/namespace/name`: the group tells an OpenKruise StatefulSet
@@ -38,22 +38,60 @@ fn key_of(id: &ObjectRef) -> Key {
     )
 }
 
-/// What is known of the cluster's controllers.
+/// No index (an `Entry` field that is unset).
+const NONE: u32 = u32::MAX;
+
+/// One object the source saw: listed, or named as a controller.
+#[derive(Debug, Clone, Copy)]
+struct Entry {
+    /// Listed (not only named as a controller).
+    listed: bool,
+    /// Its controller (in the same namespace), or [`NONE`].
+    owner: u32,
+    /// Pods listed directly under it.
+    pods: u32,
+    /// Pods it runs as its status reports them, or [`NONE`].
+    running: u32,
+}
+
+/// What is known of the cluster's controllers: a small entry per object,
+/// its key stored once (a large cluster's 100,000 pods cost a few
+/// megabytes); identities and children only for the objects other than
+/// Pods (nothing folds into a Pod).
 #[derive(Debug, Default)]
 pub struct Owners {
-    /// Object → its controller, in the same namespace.
-    owner: HashMap<Key, Key>,
-    /// Objects that hold pods, as listed: their identity and location.
-    listed: HashMap<Key, (Arc<ObjectRef>, Arc<str>)>,
-    /// Controller → objects it owns.
-    children: HashMap<Key, Vec<Key>>,
-    /// Pods owned directly by each object, as listed.
-    pods: HashMap<Key, u32>,
-    /// Pods each controller runs, as its status reports them.
-    running: HashMap<Key, u32>,
+    index: HashMap<Key, u32>,
+    entries: Vec<Entry>,
+    /// Identity and location of each listed object other than a Pod.
+    at: HashMap<u32, (Arc<ObjectRef>, Arc<str>)>,
+    /// The objects other than Pods each object owns, as listed.
+    children: HashMap<u32, Vec<u32>>,
 }
 
 impl Owners {
+    fn slot(&mut self, k: Key) -> u32 {
+        let next = u32::try_from(self.entries.len()).unwrap_or(NONE);
+        let i = *self.index.entry(k).or_insert(next);
+        if i == next {
+            self.entries.push(Entry {
+                listed: false,
+                owner: NONE,
+                pods: 0,
+                running: NONE,
+            });
+        }
+        i
+    }
+
+    /// The entry of an object that was recorded.
+    fn find(&self, id: &ObjectRef) -> Option<u32> {
+        self.index.get(&key_of(id)).copied()
+    }
+
+    fn entry(&self, i: u32) -> Option<&Entry> {
+        self.entries.get(i as usize)
+    }
+
     /// Records an object that was listed, with its controller's
     /// `apiVersion`, kind and name.
     pub fn record(
@@ -64,63 +102,115 @@ impl Owners {
         controller: Option<(&str, &str, &str)>,
     ) {
         let ns = id.namespace.as_deref().unwrap_or("");
-        let me = key_of(id);
-        if let Some(n) = running {
-            self.running.insert(me.clone(), n);
+        let me = self.slot(key_of(id));
+        let parent =
+            controller.map(|(api_version, kind, name)| self.slot(key(api_version, kind, ns, name)));
+        let pod = id.kind == "Pod";
+        if !pod {
+            self.at.insert(me, (id.clone(), file.clone()));
         }
-        if let Some((api_version, kind, name)) = controller {
-            let parent = key(api_version, kind, ns, name);
-            if id.kind == "Pod" {
-                *self.pods.entry(parent.clone()).or_default() += 1;
+        if let Some(e) = self.entries.get_mut(me as usize) {
+            e.listed = true;
+            if let Some(n) = running {
+                e.running = n.min(NONE - 1);
             }
-            self.children
-                .entry(parent.clone())
-                .or_default()
-                .push(me.clone());
-            self.owner.insert(me.clone(), parent);
+            if let Some(p) = parent {
+                e.owner = p;
+            }
         }
-        self.listed.insert(me, (id.clone(), file.clone()));
+        match parent {
+            Some(p) if pod => {
+                if let Some(e) = self.entries.get_mut(p as usize) {
+                    e.pods = e.pods.saturating_add(1);
+                }
+            }
+            Some(p) => self.children.entry(p).or_default().push(me),
+            None => {}
+        }
     }
 
-    /// The top controller of `k` that was listed (itself when it has none).
-    fn root(&self, k: &Key) -> Key {
-        let mut at = k.clone();
+    /// The top controller of `i` that was listed (itself when it has none).
+    fn root(&self, i: u32) -> u32 {
+        let mut at = i;
         // Owner chains are short (Pod → ReplicaSet → Deployment); a cycle
         // in hostile data stops here.
         for _ in 0..8 {
-            match self.owner.get(&at) {
-                Some(parent) if self.listed.contains_key(parent) => at = parent.clone(),
+            match self.entry(at).map(|e| e.owner) {
+                Some(parent) if self.entry(parent).is_some_and(|p| p.listed) => at = parent,
                 _ => break,
             }
         }
         at
     }
 
-    /// Pods running under `k`: as its status reports them, else those
+    /// Pods running under `i`: as its status reports them, else those
     /// listed under it.
-    pub fn pod_count(&self, k: &Key) -> u32 {
-        if let Some(n) = self.running.get(k) {
-            return *n;
+    fn pod_count(&self, i: u32) -> u32 {
+        match self.entry(i) {
+            Some(e) if e.running != NONE => e.running,
+            _ => self.listed_pods(i),
         }
-        self.listed_pods(k)
     }
 
-    /// Pods listed under `k`, through the objects it owns.
-    fn listed_pods(&self, k: &Key) -> u32 {
-        let mut n = 0;
-        let mut stack = vec![(k.clone(), 0)];
+    /// Pods listed under `i`, through the objects it owns.
+    fn listed_pods(&self, i: u32) -> u32 {
+        let mut n = 0u32;
+        let mut stack = vec![(i, 0)];
         let mut seen = HashSet::new();
         while let Some((at, depth)) = stack.pop() {
-            if depth > 8 || !seen.insert(at.clone()) {
+            if depth > 8 || !seen.insert(at) {
                 continue;
             }
-            n += self.pods.get(&at).copied().unwrap_or(0);
-            for c in self.children.get(&at).into_iter().flatten() {
-                stack.push((c.clone(), depth + 1));
+            n = n.saturating_add(self.entry(at).map_or(0, |e| e.pods));
+            if let Some(children) = self.children.get(&at) {
+                stack.extend(children.iter().map(|c| (*c, depth + 1)));
             }
         }
         n
     }
+}
+
+/// What of a pod identity the whole-input analyses use beyond its
+/// location: its ServiceAccount, whether the token is mounted, and its
+/// images (with the digests that run, when the pods report them).
+type Identity = (String, bool, Vec<(String, String, Option<String>)>);
+
+fn identity(p: &PodInfo) -> Identity {
+    (
+        p.service_account.clone(),
+        p.token_mounted,
+        p.images
+            .iter()
+            .map(|u| (u.container.clone(), u.image.clone(), u.running.clone()))
+            .collect(),
+    )
+}
+
+/// The pod filter of an audit ([`palisade_scan::Scan::with_pod_filter`]):
+/// a controller's pod identity is kept, and an owned object's (a Pod, a
+/// ReplicaSet of a Deployment) only where it differs from every identity
+/// of its top controller — a ServiceAccount changed at admission, an
+/// image whose running digest the whole-input analyses must check. The
+/// template's labels stand for its pods' (the pods add only the
+/// controller's `pod-template-hash`).
+pub fn pod_filter(owners: SharedOwners) -> palisade_scan::PodFilter {
+    let mut roots: HashMap<u32, Vec<Identity>> = HashMap::new();
+    Box::new(move |p: &PodInfo| {
+        let owners = owners.lock().unwrap_or_else(|e| e.into_inner());
+        let Some(me) = owners.find(&p.object) else {
+            return true;
+        };
+        let root = owners.root(me);
+        if root == me {
+            if p.object.kind != "Pod" {
+                roots.entry(me).or_default().push(identity(p));
+            }
+            return true;
+        }
+        !roots
+            .get(&root)
+            .is_some_and(|ids| ids.contains(&identity(p)))
+    })
 }
 
 /// The owners, shared by the source (which fills them) and the writer.
@@ -132,7 +222,7 @@ pub type SharedOwners = Arc<Mutex<Owners>>;
 struct Folded {
     finding: Finding,
     /// The top controller.
-    owner: Key,
+    owner: u32,
     /// Pods that gave it.
     pods: u32,
 }
@@ -207,7 +297,7 @@ fn pod_relative(f: &Finding) -> Option<String> {
     })
 }
 
-fn fold_key(root: &Key, f: &Finding, relative: &str) -> u64 {
+fn fold_key(root: u32, f: &Finding, relative: &str) -> u64 {
     let mut h = std::collections::hash_map::DefaultHasher::new();
     (root, f.rule, f.container.as_deref(), relative).hash(&mut h);
     h.finish()
@@ -219,18 +309,21 @@ impl ReportWriter for Folding<'_> {
         {
             let owners = self.owners.lock().unwrap_or_else(|e| e.into_inner());
             for f in findings {
-                let me = key_of(&f.object);
+                let me = owners.find(&f.object);
                 let relative = pod_relative(f);
                 // Controllers are listed before what they own.
-                let root = owners.root(&me);
-                let listed_root = owners.listed.get(&root).filter(|_| root != me);
-                let (Some(rel), Some((root_id, root_file))) = (relative.as_ref(), listed_root)
+                let root = me.map(|i| owners.root(i));
+                let listed_root = root
+                    .filter(|r| Some(*r) != me)
+                    .and_then(|r| Some((r, owners.at.get(&r)?)));
+                let (Some(rel), Some((root, (root_id, root_file)))) =
+                    (relative.as_ref(), listed_root)
                 else {
                     // A top-level object (or a finding outside the pod).
                     let mut f = f.clone();
-                    if let Some(rel) = &relative {
-                        self.own.insert(fold_key(&me, &f, rel));
-                        let pods = owners.pod_count(&me);
+                    if let (Some(rel), Some(me)) = (&relative, me) {
+                        self.own.insert(fold_key(me, &f, rel));
+                        let pods = owners.pod_count(me);
                         if f.object.kind != "Pod" && pods > 0 {
                             f.message.push_str(&format!(" ({pods} running pods)"));
                         }
@@ -238,7 +331,7 @@ impl ReportWriter for Folding<'_> {
                     out.push(f);
                     continue;
                 };
-                let k = fold_key(&root, f, rel);
+                let k = fold_key(root, f, rel);
                 // The controller's template gives it too.
                 if self.own.contains(&k) {
                     continue;
@@ -262,7 +355,7 @@ impl ReportWriter for Folding<'_> {
                         self.index.insert(k, self.folded.len());
                         self.folded.push(Folded {
                             finding: g,
-                            owner: root.clone(),
+                            owner: root,
                             pods: from_pod,
                         });
                     }
@@ -292,7 +385,7 @@ impl ReportWriter for Folding<'_> {
                 if pods == 0 {
                     continue;
                 }
-                let all = owners.pod_count(&owner).max(pods);
+                let all = owners.pod_count(owner).max(pods);
                 if finding.rule.starts_with("image/running-") {
                     finding
                         .message
@@ -463,9 +556,83 @@ mod tests {
         let mut o = owners.lock().unwrap();
         o.record(&a, &"a".into(), None, Some(("apps/v1", "ReplicaSet", "b")));
         o.record(&b, &"b".into(), None, Some(("apps/v1", "ReplicaSet", "a")));
-        let root = o.root(&key("apps/v1", "ReplicaSet", "shop", "a"));
-        assert!(root.starts_with("apps/ReplicaSet/shop/"));
-        let orphan = key("v1", "Pod", "shop", "lonely");
-        assert_eq!(o.root(&orphan), orphan);
+        let a = o.find(&a).unwrap();
+        let root = o.root(a);
+        assert!(o.at.contains_key(&root));
+        let orphan = id("v1", "Pod", "lonely");
+        o.record(&orphan, &"p".into(), None, None);
+        let orphan = o.find(&orphan).unwrap();
+        assert_eq!(o.root(orphan), orphan);
+    }
+
+    fn pod(object: &Arc<ObjectRef>, sa: &str, running: Option<&str>) -> PodInfo {
+        PodInfo {
+            object: object.clone(),
+            file: "f".into(),
+            line: 0,
+            column: 0,
+            namespace: "shop".into(),
+            service_account: sa.into(),
+            token_mounted: true,
+            images: running
+                .map(|r| palisade_core::ImageUse {
+                    container: "app".into(),
+                    image: "nginx:1.27".into(),
+                    running: Some(r.into()),
+                    path: String::new(),
+                    pointer: String::new(),
+                    line: 0,
+                    column: 0,
+                })
+                .into_iter()
+                .collect(),
+            labels: Vec::new(),
+            labels_pos: (0, 0),
+        }
+    }
+
+    #[test]
+    fn owned_pod_identities_are_kept_only_where_they_differ_from_the_controllers() {
+        let owners: SharedOwners = Arc::default();
+        let deploy = id("apps/v1", "Deployment", "web");
+        let rs = id("apps/v1", "ReplicaSet", "web-5d8");
+        let same = id("v1", "Pod", "web-5d8-a");
+        let other_sa = id("v1", "Pod", "web-5d8-b");
+        let orphan = id("v1", "Pod", "debug");
+        {
+            let mut o = owners.lock().unwrap();
+            o.record(&deploy, &"d".into(), Some(2), None);
+            o.record(
+                &rs,
+                &"rs".into(),
+                None,
+                Some(("apps/v1", "Deployment", "web")),
+            );
+            for p in [&same, &other_sa] {
+                o.record(
+                    p,
+                    &"p".into(),
+                    None,
+                    Some(("apps/v1", "ReplicaSet", "web-5d8")),
+                );
+            }
+            o.record(&orphan, &"p".into(), None, None);
+        }
+        let mut keep = pod_filter(owners);
+        assert!(keep(&pod(&deploy, "web", None)));
+        assert!(
+            !keep(&pod(&rs, "web", None)),
+            "the ReplicaSet's pods are the Deployment's"
+        );
+        assert!(!keep(&pod(&same, "web", None)));
+        assert!(
+            keep(&pod(&other_sa, "admin", None)),
+            "its ServiceAccount was changed"
+        );
+        assert!(
+            keep(&pod(&same, "web", Some("nginx@sha256:1"))),
+            "it reports what runs"
+        );
+        assert!(keep(&pod(&orphan, "default", None)));
     }
 }

@@ -261,6 +261,10 @@ pub struct ImageUse {
     pub container: String,
     /// The image reference as written.
     pub image: String,
+    /// What runs, for a Pod that reports it: `name@sha256:…` from its
+    /// status (see [`crate::Object::running_image`]). The registry rules
+    /// check this digest, not the written reference.
+    pub running: Option<String>,
     /// Field path in the object's kind (`spec.template.spec.containers[0].image`).
     pub path: String,
     /// The same as a JSON pointer (`/spec/template/spec/containers/0/image`).

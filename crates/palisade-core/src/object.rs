@@ -396,9 +396,11 @@ impl Object {
                     Seg::Index(i) => pointer.push_str(&i.to_string()),
                 }
             }
+            let name = c.name().unwrap_or_default();
             out.push(ImageUse {
-                container: c.name().unwrap_or_default().to_string(),
+                container: name.to_string(),
                 image: image.to_string(),
+                running: self.running_image(c.list, name).map(str::to_string),
                 path: render_path(&path),
                 pointer,
                 line: pos.line,
@@ -406,6 +408,33 @@ impl Object {
             });
         }
         out
+    }
+
+    /// What a Pod's container actually runs, as its status reports it
+    /// (`status.containerStatuses[].imageID`, without a runtime's scheme
+    /// such as `docker-pullable://`), when that names a digest. `list` is
+    /// the container list (`containers`, `initContainers`,
+    /// `ephemeralContainers`).
+    /// <https://kubernetes.io/docs/reference/kubernetes-api/workload-resources/pod-v1/#PodStatus>
+    pub fn running_image(&self, list: &str, container: &str) -> Option<&str> {
+        let statuses = match list {
+            "initContainers" => "initContainerStatuses",
+            "ephemeralContainers" => "ephemeralContainerStatuses",
+            _ => "containerStatuses",
+        };
+        let s = self
+            .root
+            .get("status")?
+            .get(statuses)?
+            .items()
+            .iter()
+            .find(|s| s.get("name").and_then(Node::as_str) == Some(container))?;
+        let id = s.get("imageID").and_then(Node::as_str)?;
+        let id = id
+            .strip_prefix("docker-pullable://")
+            .or_else(|| id.strip_prefix("docker://"))
+            .unwrap_or(id);
+        id.contains("@sha256:").then_some(id)
     }
 
     /// The position of the field at `path` (relative to the object root).

@@ -85,6 +85,12 @@ impl Analysis {
     pub fn findings(&self) -> Vec<palisade_core::Finding> {
         self.findings.clone()
     }
+
+    /// [`Analysis::findings`], moved out (a large cluster's findings are
+    /// not held twice); the analysis has none left.
+    pub fn take_findings(&mut self) -> Vec<palisade_core::Finding> {
+        std::mem::take(&mut self.findings)
+    }
 }
 
 #[cfg(test)]

@@ -14,11 +14,11 @@
 
 use std::fs::File;
 use std::io;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 
 use palisade_core::engine::index_objects;
 use palisade_core::loader::Diagnostic;
-use palisade_core::{Engine, InputError, ScanIndex, ScanReport, Severity};
+use palisade_core::{Engine, InputError, PodInfo, ScanIndex, ScanReport, Severity};
 use palisade_report::ReportWriter;
 use rayon::prelude::*;
 
@@ -37,7 +37,12 @@ pub struct Scan {
     analyses: Vec<Box<dyn Analysis>>,
     parallel: bool,
     notes: Vec<String>,
+    pod_filter: Option<Mutex<PodFilter>>,
 }
+
+/// Which pod identities the whole-input analyses get, decided as they are
+/// collected, in input order (see [`Scan::with_pod_filter`]).
+pub type PodFilter = Box<dyn FnMut(&PodInfo) -> bool + Send>;
 
 /// What a run produced besides the findings written: errors, skipped
 /// documents, the summary, and what was kept for whole-input analysis.
@@ -70,9 +75,11 @@ impl From<io::Error> for ScanError {
 }
 
 /// One thing to check in a window.
-enum Work<'u> {
+enum Work {
     Text(Arc<str>, Piece),
-    Objects(&'u [palisade_core::Object]),
+    /// Objects given in memory: dropped with the window, so a listing's
+    /// index objects do not outlive their check.
+    Objects(Arc<[palisade_core::Object]>),
     Owned(Vec<palisade_core::Object>),
     Error(InputError),
 }
@@ -85,7 +92,17 @@ impl Scan {
             analyses: Vec::new(),
             parallel: true,
             notes: Vec::new(),
+            pod_filter: None,
         }
+    }
+
+    /// Keeps only the pod identities `filter` accepts, as each window is
+    /// merged (in input order): a cluster's source drops the pods whose
+    /// controller already stands for them, so whole-input analyses hold one
+    /// identity per controller rather than one per running pod.
+    pub fn with_pod_filter(mut self, filter: PodFilter) -> Self {
+        self.pod_filter = Some(Mutex::new(filter));
+        self
     }
 
     /// Registers an analysis; it runs after every object is read, in
@@ -170,7 +187,7 @@ impl Scan {
             listed: 0,
             unlisted: 0,
         };
-        self.check(&units, &problems, &idx, &mut rest, &mut capped)?;
+        self.check(units, &problems, &idx, &mut rest, &mut capped)?;
         self.finish(&mut rest, &mut capped)?;
         if capped.unlisted > 0 {
             rest.summary.notes.push(format!(
@@ -225,18 +242,18 @@ impl Scan {
     /// The check pass: windows of pieces, checked in parallel, written in order.
     fn check(
         &self,
-        units: &[Unit],
+        units: Vec<Unit>,
         problems: &[Option<Problem>],
         idx: &ScanIndex,
         rest: &mut ScanReport,
         writer: &mut dyn ReportWriter,
     ) -> Result<(), ScanError> {
-        let mut window: Vec<Work<'_>> = Vec::new();
+        let mut window: Vec<Work> = Vec::new();
         let mut bytes = 0usize;
-        for (unit, problem) in units.iter().zip(problems) {
+        for (unit, problem) in units.into_iter().zip(problems) {
             let (name, reader): (Arc<str>, Box<dyn io::Read>) = match unit {
                 Unit::Objects(objects) => {
-                    window.push(Work::Objects(&objects[..]));
+                    window.push(Work::Objects(objects));
                     continue;
                 }
                 Unit::Stream(stream) => {
@@ -272,12 +289,7 @@ impl Scan {
                 }
                 Unit::Unreadable { name, message } => {
                     rest.summary.files += 1;
-                    window.push(Work::Error(error_at(
-                        name.as_str().into(),
-                        0,
-                        0,
-                        message.clone(),
-                    )));
+                    window.push(Work::Error(error_at(name.as_str().into(), 0, 0, message)));
                     continue;
                 }
                 Unit::File(path) => {
@@ -287,7 +299,7 @@ impl Scan {
                         window.push(Work::Error(problem_error(&name, p)));
                         continue;
                     }
-                    match open(path, u64::MAX) {
+                    match open(&path, u64::MAX) {
                         Ok(f) => (name, Box::new(f)),
                         Err(p) => {
                             window.push(Work::Error(problem_error(&name, &p)));
@@ -298,10 +310,10 @@ impl Scan {
                 Unit::Bytes { name, bytes } => {
                     rest.summary.files += 1;
                     if let Some(p) = problem {
-                        window.push(Work::Error(problem_error(name, p)));
+                        window.push(Work::Error(problem_error(&name, p)));
                         continue;
                     }
-                    (name.clone(), Box::new(io::Cursor::new(bytes.clone())))
+                    (name, Box::new(io::Cursor::new(bytes)))
                 }
             };
             let mut pieces = Pieces::new(reader);
@@ -329,12 +341,12 @@ impl Scan {
 
     fn flush(
         &self,
-        window: &mut Vec<Work<'_>>,
+        window: &mut Vec<Work>,
         idx: &ScanIndex,
         rest: &mut ScanReport,
         writer: &mut dyn ReportWriter,
     ) -> Result<(), ScanError> {
-        let check_one = |work: &Work<'_>| {
+        let check_one = |work: &Work| {
             let mut r = ScanReport::default();
             match work {
                 Work::Text(file, piece) => {
@@ -367,6 +379,10 @@ impl Scan {
         for mut part in parts {
             writer.findings(&part.findings)?;
             part.findings = Vec::new();
+            if let Some(filter) = &self.pod_filter {
+                let mut keep = filter.lock().unwrap_or_else(|e| e.into_inner());
+                part.pods.retain(|p| keep(p));
+            }
             rest.merge(part);
         }
         Ok(())

@@ -421,8 +421,10 @@ async fn handle(
             json_response(&json!({"kind": "APIGroupList", "apiVersion": "v1", "groups": groups}))
         }
         ["apis", group, version] => json_response(&resource_list(&state, group, version)),
-        ["api", "v1", rest @ ..] => list(&state, "", "v1", rest, &query).await,
-        ["apis", group, version, rest @ ..] => list(&state, group, version, rest, &query).await,
+        ["api", "v1", rest @ ..] => list(&state, "", "v1", rest, &query, &headers).await,
+        ["apis", group, version, rest @ ..] => {
+            list(&state, group, version, rest, &query, &headers).await
+        }
         _ => status(
             StatusCode::NOT_FOUND,
             "NotFound",
@@ -475,7 +477,34 @@ fn unescape(s: &str) -> String {
     String::from_utf8_lossy(&out).into_owned()
 }
 
-async fn list(state: &State, group: &str, version: &str, rest: &[&str], query: &str) -> Response {
+/// Whether a LIST asks for metadata only, as the API server reads the
+/// `Accept` header (`application/json;as=PartialObjectMetadataList;g=meta.k8s.io;v=v1`).
+fn wants_metadata(headers: &HeaderMap) -> bool {
+    headers
+        .get_all("accept")
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .any(|v| v.contains("as=PartialObjectMetadataList"))
+}
+
+/// An item as a metadata-only LIST gives it: its `metadata` only.
+fn partial(item: &str) -> String {
+    let metadata = serde_json::from_str::<Value>(item)
+        .ok()
+        .and_then(|v| v.get("metadata").cloned())
+        .unwrap_or_else(|| json!({}));
+    json!({"kind": "PartialObjectMetadata", "apiVersion": "meta.k8s.io/v1", "metadata": metadata})
+        .to_string()
+}
+
+async fn list(
+    state: &State,
+    group: &str,
+    version: &str,
+    rest: &[&str],
+    query: &str,
+    headers: &HeaderMap,
+) -> Response {
     let (namespace, plural) = match rest {
         [plural] => (None, *plural),
         ["namespaces", ns, plural] => (Some(*ns), *plural),
@@ -581,11 +610,16 @@ async fn list(state: &State, group: &str, version: &str, rest: &[&str], query: &
     let page = &matching[offset.min(end)..end];
     let next = (end < matching.len())
         .then(|| base64::engine::general_purpose::STANDARD.encode(format!("offset:{end}")));
-    let list_kind = format!("{}List", r.kind);
-    let api = if group.is_empty() {
-        version.to_string()
+    let metadata_only = wants_metadata(headers);
+    let (list_kind, api) = if metadata_only {
+        (
+            "PartialObjectMetadataList".to_string(),
+            "meta.k8s.io/v1".to_string(),
+        )
+    } else if group.is_empty() {
+        (format!("{}List", r.kind), version.to_string())
     } else {
-        format!("{group}/{version}")
+        (format!("{}List", r.kind), format!("{group}/{version}"))
     };
     let mut head = format!(
         "{{\"kind\":{},\"apiVersion\":{},\"metadata\":{{\"resourceVersion\":\"4242\"",
@@ -607,7 +641,11 @@ async fn list(state: &State, group: &str, version: &str, rest: &[&str], query: &
         if i > 0 {
             body.push(',');
         }
-        body.push_str(t);
+        if metadata_only {
+            body.push_str(&partial(t));
+        } else {
+            body.push_str(t);
+        }
     }
     body.push_str("]}");
     if matches!(state.faults.get(plural), Some(Fault::Truncate)) && offset > 0 {

@@ -257,7 +257,9 @@ impl Supply {
         file: &Arc<str>,
     ) -> Vec<(Finding, Option<String>)> {
         uses.iter()
-            .filter_map(|at| Some(self.findings(checked.get(&at.image)?, at, object, file)))
+            .filter_map(|at| {
+                Some(self.findings(checked.get(checked_reference(at))?, at, object, file))
+            })
             .flatten()
             .collect()
     }
@@ -286,7 +288,16 @@ impl Supply {
             };
             (f, Some(at.image.clone()))
         };
-        let who = format!("container {:?} image {:?}", at.container, at.image);
+        let who = format!(
+            "container {:?} image {:?}{}",
+            at.container,
+            at.image,
+            if at.running.is_some() {
+                " as it runs"
+            } else {
+                ""
+            }
+        );
         let mut out = Vec::new();
         if let Some(error) = &checked.error {
             let severity = match self.failure {
@@ -357,6 +368,14 @@ impl Supply {
             .iter()
             .position(|e| e.patterns.iter().any(|p| glob_match(p, &name)))
     }
+}
+
+/// What the registry is asked about for one image use: the digest that
+/// runs, when a Pod reports it (signatures and content are those of what
+/// runs, whatever the spec's tag points to today), else the reference as
+/// written.
+pub fn checked_reference(at: &ImageUse) -> &str {
+    at.running.as_deref().unwrap_or(&at.image)
 }
 
 /// The tag cosign stores the signatures of `digest` under.

@@ -66,8 +66,10 @@ pub fn run(args: AuditArgs) -> Result<i32> {
         }
     };
     let checks = ClusterChecks::new(server, Date::today(), extras.coverage.clone());
-    let scan = scan.with(checks);
     let owners: SharedOwners = Arc::default();
+    let scan = scan
+        .with(checks)
+        .with_pod_filter(palisade_cluster::owners::pod_filter(owners.clone()));
     let secrets = if args.secret_values {
         Secrets::Values
     } else if args.secrets {

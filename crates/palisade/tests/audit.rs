@@ -252,7 +252,7 @@ fn a_list_cut_off_or_malformed_is_an_error_of_that_resource_only() {
 }
 
 #[test]
-fn secrets_are_listed_only_when_asked() {
+fn secrets_are_listed_only_when_asked_and_as_metadata_unless_values_are() {
     let rt = runtime();
     let mut b = Builder::new("v1.33.2");
     b.object(namespace("shop", Some("restricted")));
@@ -260,13 +260,50 @@ fn secrets_are_listed_only_when_asked() {
         json!({"apiVersion": "v1", "kind": "Secret", "metadata": {"name": "s", "namespace": "shop"},
         "type": "Opaque", "stringData": {"password": "Zq8rT2mK9wL4xVb7Nc3Hd6"}}),
     );
+    // A legacy token Secret: metadata-only listing tells it by its annotation.
+    b.object(json!({"apiVersion": "v1", "kind": "Secret",
+        "metadata": {"name": "deployer-token-x7k2p", "namespace": "shop",
+            "annotations": {"kubernetes.io/service-account.name": "deployer"}},
+        "type": "kubernetes.io/service-account-token",
+        "data": {"token": "ZXlKaGJHY2lPaUpTVXpJMU5pSXNJbXRwWkNJNkluTjBZVzVrYVc0aWZR"}}));
     let server = rt.block_on(b.start());
     let (_, report, stderr) = audit(&server, &["--secrets"]);
     assert!(
         server.lists().iter().any(|l| l.starts_with("secrets")),
         "{stderr}"
     );
-    assert!(!report.to_string().contains("Zq8rT2mK9wL4xVb7Nc3Hd6"));
+    let text = report.to_string();
+    assert!(!text.contains("Zq8rT2mK9wL4xVb7Nc3Hd6"));
+    // Listed as metadata only: no value reached palisade, so no value rule fired.
+    let value_rules: Vec<&Value> = report["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|f| f["rule"].as_str().unwrap().starts_with("secrets/"))
+        .collect();
+    assert!(value_rules.is_empty(), "{value_rules:#?}");
+    let legacy = findings(&report, "serviceaccount/legacy-token-secret");
+    assert_eq!(legacy.len(), 1, "{report:#}");
+    assert_eq!(legacy[0]["object"]["name"], "deployer-token-x7k2p");
+    assert!(legacy[0]["message"]
+        .as_str()
+        .unwrap()
+        .contains("ServiceAccount \"deployer\""));
+
+    // --secret-values reads the values (checked in memory, never printed);
+    // a Secret in the cluster is not a "manifest kept in source".
+    let (_, report, _) = audit(&server, &["--secret-values"]);
+    let text = report.to_string();
+    assert!(!text.contains("Zq8rT2mK9wL4xVb7Nc3Hd6"));
+    assert!(!text.contains("ZXlKaGJHY2lPaUpTVXpJMU5p"));
+    assert!(
+        findings(&report, "secrets/plaintext-secret-manifest").is_empty(),
+        "{report:#}"
+    );
+    assert_eq!(
+        findings(&report, "serviceaccount/legacy-token-secret").len(),
+        1
+    );
 }
 
 #[test]

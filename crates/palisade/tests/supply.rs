@@ -254,3 +254,39 @@ fn unreadable_keys_stop_the_scan() {
         "{stderr}"
     );
 }
+
+/// A Pod as `kubectl get pod -o yaml` (or `palisade audit`) gives it: the
+/// registry is asked about the digest each container runs
+/// (`status.containerStatuses[].imageID`), not the tag its spec names.
+#[test]
+fn a_running_pod_is_verified_at_the_digest_it_runs() {
+    let s = Signed::new();
+    let h = s.host();
+    let _ = s.write("", &[]);
+    let missing = format!("sha256:{}", "0".repeat(64));
+    let pod = s.dir.path().join("pod.yaml");
+    std::fs::write(
+        &pod,
+        format!(
+            "apiVersion: v1\nkind: Pod\nmetadata: {{name: web, namespace: shop}}\nspec:\n  containers:\n  - name: c0\n    image: {h}/signed/unsigned:v1\n  - name: c1\n    image: {h}/signed/app:v1\nstatus:\n  containerStatuses:\n  - name: c0\n    imageID: {h}/signed/app@{app}\n  - name: c1\n    imageID: docker-pullable://{h}/signed/app@{missing}\n",
+            app = s.app
+        ),
+    )
+    .unwrap();
+    let out = s.scan(&pod, &[], &[h]);
+    let r = report(&out);
+    // c0's tag names an unsigned image, but what runs is the signed one.
+    let sig = of_rule(&r, "image/signature");
+    assert!(sig.iter().all(|f| f.0 != "c0"), "{sig:?}");
+    // c1's tag names the signed image, but what runs is not in the registry.
+    let c1: Vec<_> = sig
+        .iter()
+        .chain(of_rule(&r, "image/registry-error").iter())
+        .filter(|f| f.0 == "c1")
+        .cloned()
+        .collect();
+    assert_eq!(c1.len(), 1, "{r}");
+    assert!(c1[0].2.contains("as it runs"), "{}", c1[0].2);
+    // Both are at the spec's image fields (lines 7 and 9).
+    assert_eq!(c1[0].3, 9);
+}

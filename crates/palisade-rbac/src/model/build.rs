@@ -75,8 +75,10 @@ fn parse_selector(node: &Node) -> Selector {
 /// The annotation that lets the API server reconcile a bootstrap role.
 const AUTOUPDATE: &str = "rbac.authorization.kubernetes.io/autoupdate";
 
-/// Every definition of each object identity, with a fingerprint of its content.
-type Definitions = HashMap<(Kind, Option<String>, String), Vec<(Source, String)>>;
+/// Every definition of each object identity, with the object (its content
+/// is compared only when an identity is defined more than once: a cluster
+/// defines each once).
+type Definitions<'o> = HashMap<(Kind, Option<&'o str>, &'o str), Vec<(Source, &'o Object)>>;
 
 /// What decides an object's meaning: everything but its metadata, and the
 /// annotation that switches reconciliation off.
@@ -96,10 +98,14 @@ fn fingerprint(obj: &Object) -> String {
 }
 
 /// Identities defined more than once with different content, in input order.
-fn conflicts(definitions: Definitions) -> Vec<Vec<Source>> {
+fn conflicts(definitions: Definitions<'_>) -> Vec<Vec<Source>> {
     let mut out: Vec<Vec<Source>> = definitions
         .into_values()
-        .filter(|defs| defs.iter().any(|(_, f)| *f != defs[0].1))
+        .filter(|defs| defs.len() > 1)
+        .filter(|defs| {
+            let first = fingerprint(defs[0].1);
+            defs[1..].iter().any(|(_, o)| fingerprint(o) != first)
+        })
         .map(|defs| defs.into_iter().map(|(s, _)| s).collect())
         .collect();
     out.sort_by_key(|defs| defs[0].ordinal);
@@ -140,9 +146,9 @@ impl Model {
                     != Some("false"),
             };
             definitions
-                .entry((kind, obj.id.namespace.clone(), obj.id.name.clone()))
+                .entry((kind, obj.id.namespace.as_deref(), obj.id.name.as_str()))
                 .or_default()
-                .push((source.clone(), fingerprint(obj)));
+                .push((source.clone(), obj));
             match kind {
                 Kind::Role | Kind::ClusterRole => {
                     m.add_role(obj, kind == Kind::ClusterRole, source)

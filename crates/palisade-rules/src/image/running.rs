@@ -5,7 +5,7 @@
 //! output given to `palisade scan`.
 //! <https://kubernetes.io/docs/reference/kubernetes-api/workload-resources/pod-v1/#PodStatus>
 
-use palisade_core::{Context, Node, Rule, RuleMeta, Severity, Target, Violation, WorkloadKind};
+use palisade_core::{Context, Rule, RuleMeta, Severity, Target, Violation, WorkloadKind};
 use palisade_oci::ImageRef;
 
 use super::registry::Trusted;
@@ -38,30 +38,11 @@ pub static UNTRUSTED: RuleMeta = RuleMeta {
     references: &[CHECKLIST_URL, POD_STATUS_URL],
 };
 
-/// The status list of each container list.
-fn status_list(list: &str) -> &'static str {
-    match list {
-        "initContainers" => "initContainerStatuses",
-        "ephemeralContainers" => "ephemeralContainerStatuses",
-        _ => "containerStatuses",
-    }
-}
-
-/// The running image of a container: `imageID` without a runtime's
-/// scheme (`docker-pullable://`), when it names a digest.
+/// The running image of a container (see [`palisade_core::Object::running_image`]).
 fn running<'a>(target: &Target<'a>, ci: &ContainerImage<'a>) -> Option<&'a str> {
-    let status = target.object.root.get("status")?;
-    let statuses = status.get(status_list(ci.container.list))?;
-    let s = statuses
-        .items()
-        .iter()
-        .find(|s| s.get("name").and_then(Node::as_str) == Some(ci.container.name))?;
-    let id = s.get("imageID").and_then(Node::as_str)?;
-    let id = id
-        .strip_prefix("docker-pullable://")
-        .or_else(|| id.strip_prefix("docker://"))
-        .unwrap_or(id);
-    id.contains("@sha256:").then_some(id)
+    target
+        .object
+        .running_image(ci.container.list, ci.container.name)
 }
 
 fn each_running<'a>(

@@ -16,7 +16,7 @@ pub static META: RuleMeta = RuleMeta {
     title: "Secret manifest with its data kept in source",
     severity: Severity::High,
     level: None,
-    rationale: "A Secret's data is only base64-encoded: whoever can read the manifest (the repository, its history, forks, CI logs, rendered charts) holds the credentials, and deleting the file later does not remove them from history. This is the same exposure as a hardcoded credential, so it has the same severity.",
+    rationale: "A Secret's data is only base64-encoded: whoever can read the manifest (the repository, its history, forks, CI logs, rendered charts) holds the credentials, and deleting the file later does not remove them from history. This is the same exposure as a hardcoded credential, so it has the same severity. About manifests: palisade audit does not report the Secrets it reads from the cluster, where their values belong.",
     remediation: "Keep the values out of the repository and create the Secret from an external store: External Secrets Operator (ExternalSecret from AWS/GCP/Azure secret managers or Vault), HashiCorp Vault (Agent Injector or Vault Secrets Operator), Sealed Secrets (commit only the encrypted SealedSecret), or the Secrets Store CSI driver. Rotate any credential that was committed.",
     references: &[
         GOOD_PRACTICES_URL,
@@ -37,6 +37,10 @@ impl Rule for PlaintextSecret {
     fn check(&self, target: &Target<'_>, _: &Context, out: &mut Vec<Violation>) {
         let obj = target.object;
         if obj.id.kind != "Secret" || obj.id.api_version != "v1" {
+            return;
+        }
+        // A Secret read from the API server is where its values belong.
+        if palisade_core::is_api_location(&obj.file) {
             return;
         }
         for field in ["data", "stringData"] {

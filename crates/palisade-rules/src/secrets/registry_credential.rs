@@ -19,7 +19,7 @@ pub static META: RuleMeta = RuleMeta {
     title: "Registry credential kept in a Secret manifest",
     severity: Severity::High,
     level: None,
-    rationale: "A docker config Secret holds a registry login: whoever reads the manifest can pull, and usually push, the organisation's images, so a leaked push credential is a supply-chain compromise. The login is only base64-encoded, in the manifest and again inside `auth`.",
+    rationale: "A docker config Secret holds a registry login: whoever reads the manifest can pull, and usually push, the organisation's images, so a leaked push credential is a supply-chain compromise. The login is only base64-encoded, in the manifest and again inside `auth`. About manifests: palisade audit does not report the Secrets it reads from the cluster, where their values belong.",
     remediation: "Revoke the registry token, then create the pull secret in the cluster from an external store (External Secrets Operator, Vault) or use the node's or the workload's cloud identity for the registry (IRSA, Workload Identity, kubelet credential providers) instead of a static login.",
     references: &[
         GOOD_PRACTICES_URL,
@@ -42,6 +42,10 @@ impl Rule for RegistryCredential {
     fn check(&self, target: &Target<'_>, _: &Context, out: &mut Vec<Violation>) {
         let obj = target.object;
         if obj.id.kind != "Secret" || obj.id.api_version != "v1" {
+            return;
+        }
+        // A Secret read from the API server is where its values belong.
+        if palisade_core::is_api_location(&obj.file) {
             return;
         }
         for field in ["data", "stringData"] {

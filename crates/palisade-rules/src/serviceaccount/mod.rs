@@ -1,5 +1,6 @@
 //! The `serviceaccount` rule pack: which ServiceAccount a workload's pods
-//! run as, and whether its API token is mounted into them.
+//! run as, whether its API token is mounted into them, and long-lived
+//! token Secrets.
 //! <https://kubernetes.io/docs/concepts/security/service-accounts/>
 //!
 //! A pod's ServiceAccount is `serviceAccountName`, else the deprecated
@@ -10,6 +11,7 @@
 use palisade_core::{Rule, RuleMeta, Seg};
 
 mod default;
+pub mod legacy_token;
 mod token_automount;
 
 /// The Kubernetes task page on configuring ServiceAccounts for pods.
@@ -24,6 +26,7 @@ pub const CIS_URL: &str = "https://www.cisecurity.org/benchmark/kubernetes";
 pub static RULES: &[&dyn Rule] = &[
     &token_automount::TokenAutomount,
     &default::DefaultServiceAccount,
+    &legacy_token::LegacyTokenSecret,
 ];
 
 /// Catalog entries of this pack, from [`RULES`].

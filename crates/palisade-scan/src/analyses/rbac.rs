@@ -37,12 +37,14 @@ impl Analysis for Rbac {
             objects: run.objects.into(),
             pods: run.pods.into(),
         };
-        let analysis = palisade_rbac::analyze(&input);
-        for f in analysis.findings() {
-            out.finding(f);
-        }
+        let mut analysis = palisade_rbac::analyze(&input);
         if let Some(slot) = &self.paths {
             *slot.lock().unwrap_or_else(|e| e.into_inner()) = analysis.pod_paths();
+        }
+        let findings = analysis.take_findings();
+        drop(analysis);
+        for f in findings {
+            out.finding(f);
         }
         Ok(())
     }

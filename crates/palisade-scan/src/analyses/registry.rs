@@ -32,10 +32,11 @@ impl Analysis for Registry {
             .enable_all()
             .build()
             .map_err(|e| format!("cannot start the async runtime: {e}"))?;
-        let images = run
-            .pods
-            .iter()
-            .flat_map(|p| p.images.iter().map(|u| u.image.clone()));
+        let images = run.pods.iter().flat_map(|p| {
+            p.images
+                .iter()
+                .map(|u| palisade_supply::checked_reference(u).to_string())
+        });
         let checked = runtime.block_on(self.supply.check_all(images));
         for pod in run.pods {
             for (f, image) in self
