@@ -30,6 +30,6 @@ mod source;
 pub use apply::{apply_reports, Applied};
 pub use connect::{connect, Cluster, ConnectOptions};
 pub use list::{ListOptions, Lister};
-pub use source::{ClusterSource, Progress};
+pub use source::{gatekeeper_policies, ClusterSource, Progress};
 
 pub use palisade_core::is_api_location;

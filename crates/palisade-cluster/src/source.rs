@@ -426,3 +426,28 @@ fn running_pods(kind: &str, item: &Value) -> Option<u32> {
     };
     u32::try_from(n).ok()
 }
+
+/// Gatekeeper's ConstraintTemplates and Constraints as the cluster holds
+/// them, read before the audit starts (they are few) so that they can be
+/// compiled and reviewed against every object listed. Nothing when the
+/// cluster does not serve Gatekeeper's groups. A resource that cannot be
+/// read here is skipped: the audit lists it again and reports the error.
+pub async fn gatekeeper_policies(lister: &Lister) -> Vec<Object> {
+    let (plan, _) = plan(lister, Secrets::No).await;
+    let mut out = Vec::new();
+    let owners = SharedOwners::default();
+    for resource in plan.iter().filter(|r| {
+        r.group == "constraints.gatekeeper.sh"
+            || (r.group == "templates.gatekeeper.sh" && r.plural == "constrainttemplates")
+    }) {
+        let mut list = lister.list(resource, None);
+        loop {
+            match list.next_page().await {
+                Ok(Some(page)) => out.extend(convert(resource, page.items, None, &owners)),
+                Ok(None) => break,
+                Err(_) => break,
+            }
+        }
+    }
+    out
+}

@@ -8,7 +8,9 @@
 //! first continue token, 429 with `Retry-After` once, a slow response, a
 //! response cut off mid-body, a body that is not JSON. PATCH and DELETE
 //! requests (server-side apply of PolicyReports) are recorded with their
-//! content type, query and body.
+//! content type, query and body. [`Builder::start_tls`] serves over TLS
+//! with a certificate its own CA signed, as an API server does; the
+//! kubeconfig then carries the CA (`certificate-authority-data`).
 
 use std::collections::{HashMap, HashSet};
 use std::net::SocketAddr;
@@ -276,8 +278,77 @@ impl Builder {
             .expect("a free port");
         let addr = listener.local_addr().expect("an address");
         tokio::spawn(async move { axum::serve(listener, app).await });
-        Server { addr, state }
+        Server {
+            addr,
+            state,
+            ca: None,
+        }
     }
+
+    /// Starts the server over TLS on a free port of 127.0.0.1: a CA made
+    /// here signs a serving certificate for `127.0.0.1` and `localhost`.
+    pub async fn start_tls(self) -> Server {
+        let (ca, config) = tls_config();
+        let acceptor = tokio_rustls::TlsAcceptor::from(Arc::new(config));
+        let state = Arc::new(self.state);
+        let app = axum::Router::new()
+            .fallback(handle)
+            .with_state(state.clone());
+        let listener = tokio::net::TcpListener::bind(("127.0.0.1", 0))
+            .await
+            .expect("a free port");
+        let addr = listener.local_addr().expect("an address");
+        tokio::spawn(async move {
+            while let Ok((tcp, _)) = listener.accept().await {
+                let acceptor = acceptor.clone();
+                let service = hyper_util::service::TowerToHyperService::new(app.clone());
+                tokio::spawn(async move {
+                    // A client that refuses the certificate ends here.
+                    let Ok(tls) = acceptor.accept(tcp).await else {
+                        return;
+                    };
+                    let _ = hyper::server::conn::http1::Builder::new()
+                        .serve_connection(hyper_util::rt::TokioIo::new(tls), service)
+                        .await;
+                });
+            }
+        });
+        Server {
+            addr,
+            state,
+            ca: Some(ca),
+        }
+    }
+}
+
+/// A CA (its PEM) and a server configuration with a certificate it signed
+/// for `127.0.0.1` and `localhost`.
+fn tls_config() -> (String, rustls::ServerConfig) {
+    use rcgen::{BasicConstraints, CertificateParams, CertifiedIssuer, DnType, IsCa, KeyPair};
+    let mut p = CertificateParams::new(Vec::<String>::new()).expect("CA parameters");
+    p.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
+    p.distinguished_name
+        .push(DnType::CommonName, "palisade-standin CA");
+    let ca = CertifiedIssuer::self_signed(p, KeyPair::generate().expect("a CA key"))
+        .expect("a CA certificate");
+    let key = KeyPair::generate().expect("a server key");
+    let mut p = CertificateParams::new(vec!["127.0.0.1".to_string(), "localhost".to_string()])
+        .expect("server parameters");
+    p.distinguished_name
+        .push(DnType::CommonName, "kube-apiserver");
+    let cert = p.signed_by(&key, &ca).expect("a server certificate");
+    let provider = Arc::new(rustls::crypto::aws_lc_rs::default_provider());
+    let mut config = rustls::ServerConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .expect("TLS versions")
+        .with_no_client_auth()
+        .with_single_cert(
+            vec![cert.der().clone()],
+            rustls::pki_types::PrivateKeyDer::Pkcs8(key.serialize_der().into()),
+        )
+        .expect("a TLS configuration");
+    config.alpn_protocols = vec![b"http/1.1".to_vec()];
+    (ca.pem(), config)
 }
 
 /// A running stand-in.
@@ -285,19 +356,31 @@ pub struct Server {
     /// Its address.
     pub addr: SocketAddr,
     state: Arc<State>,
+    /// The CA of its serving certificate (PEM), when it serves TLS.
+    ca: Option<String>,
 }
 
 impl Server {
-    /// `http://127.0.0.1:PORT`.
+    /// `http://127.0.0.1:PORT`, or `https://` over TLS.
     pub fn url(&self) -> String {
-        format!("http://{}", self.addr)
+        let scheme = if self.ca.is_some() { "https" } else { "http" };
+        format!("{scheme}://{}", self.addr)
+    }
+
+    /// The CA of the serving certificate (PEM), when it serves TLS.
+    pub fn ca_pem(&self) -> Option<&str> {
+        self.ca.as_deref()
     }
 
     /// A kubeconfig for it, with a context named `standin`.
     pub fn kubeconfig(&self) -> String {
         format!(
-            "apiVersion: v1\nkind: Config\nclusters:\n- name: standin\n  cluster:\n    server: {}\ncontexts:\n- name: standin\n  context:\n    cluster: standin\n    user: auditor\ncurrent-context: standin\nusers:\n- name: auditor\n  user:\n    token: standin-token\n",
-            self.url()
+            "apiVersion: v1\nkind: Config\nclusters:\n- name: standin\n  cluster:\n    server: {}{}\ncontexts:\n- name: standin\n  context:\n    cluster: standin\n    user: auditor\ncurrent-context: standin\nusers:\n- name: auditor\n  user:\n    token: standin-token\n",
+            self.url(),
+            self.ca.as_ref().map_or(String::new(), |ca| format!(
+                "\n    certificate-authority-data: {}",
+                base64::engine::general_purpose::STANDARD.encode(ca)
+            ))
         )
     }
 

@@ -54,7 +54,33 @@ pub fn run(args: AuditArgs) -> Result<i32> {
         title: format!("cluster {}", cluster.name),
         ..Extras::default()
     };
+    // The cluster's own Gatekeeper policies, unless --policy or the policy
+    // file names constraints to evaluate instead.
+    let cluster_policies = if cfg.constraints.is_empty() {
+        runtime.block_on(palisade_cluster::gatekeeper_policies(&lister))
+    } else {
+        Vec::new()
+    };
     let mut scan = crate::scan::build(&mut cfg, &extras)?;
+    if !cluster_policies.is_empty() {
+        let (set, errors) = compile_cluster_policies(cluster_policies);
+        if let Some(set) = set {
+            let inventory = palisade_rego::Inventory::load(&cfg.inventory).map_err(|e| {
+                anyhow!(
+                    "invalid --inventory:\n{}",
+                    palisade_rego::join_errors(&e, "\n")
+                )
+            })?;
+            scan = scan.with(palisade_scan::analyses::Constraints::new(set, inventory));
+        }
+        if !errors.is_empty() {
+            scan = scan.with(Problems(Mutex::new(errors)));
+        }
+    } else if !cfg.constraints.is_empty() {
+        scan = scan.with_note(
+            "constraints were given (--policy or the policy file): the cluster's own Gatekeeper templates and constraints were not evaluated",
+        );
+    }
     let server = match runtime.block_on(lister.server_version()) {
         Ok(v) => Some((v, cluster.name.clone())),
         Err(f) => {
@@ -142,6 +168,61 @@ pub fn run(args: AuditArgs) -> Result<i32> {
 
 /// Passes findings on, and collects them as PolicyReports too (for
 /// `--apply-reports`; they are the findings after folding).
+/// Compiles the cluster's ConstraintTemplates and Constraints. One that
+/// does not compile (or a constraint of a template that did not) is an
+/// error naming it at its API path; the others are still evaluated.
+fn compile_cluster_policies(
+    mut objects: Vec<palisade_core::Object>,
+) -> (
+    Option<palisade_rego::PolicySet>,
+    Vec<palisade_core::InputError>,
+) {
+    let mut errors = Vec::new();
+    // Each round drops the objects named by an error: a template first,
+    // then the constraints of its kind that no longer have a template.
+    for _ in 0..4 {
+        match palisade_rego::PolicySet::from_objects(&objects) {
+            Ok(set) => return ((!set.is_empty()).then_some(set), errors),
+            Err(e) => {
+                let bad: std::collections::HashSet<String> =
+                    e.iter().map(|e| e.file.clone()).collect();
+                errors.extend(e.into_iter().map(|e| palisade_core::InputError {
+                    file: e.file.as_str().into(),
+                    line: e.line,
+                    column: e.column,
+                    message: format!("{} (not evaluated)", e.message),
+                }));
+                let before = objects.len();
+                objects.retain(|o| !bad.contains(&*o.file));
+                if objects.len() == before {
+                    break;
+                }
+            }
+        }
+    }
+    (None, errors)
+}
+
+/// Errors found before the audit ran, reported with its own.
+struct Problems(Mutex<Vec<palisade_core::InputError>>);
+
+impl palisade_scan::Analysis for Problems {
+    fn needs(&self) -> palisade_scan::Needs {
+        palisade_scan::Needs::default()
+    }
+
+    fn run(
+        &self,
+        _: &palisade_scan::Run<'_>,
+        out: &mut palisade_scan::Out<'_>,
+    ) -> std::result::Result<(), String> {
+        for e in std::mem::take(&mut *self.0.lock().unwrap_or_else(|e| e.into_inner())) {
+            out.error(e);
+        }
+        Ok(())
+    }
+}
+
 struct Tee<'w> {
     inner: Box<dyn ReportWriter + 'w>,
     reports: Arc<Mutex<PolicyReports>>,

@@ -60,9 +60,14 @@ fn shop(b: &mut Builder, pods: usize) {
 
 /// Runs `palisade audit` against `server` with `args` (JSON output).
 fn audit(server: &Server, args: &[&str]) -> (i32, Value, String) {
+    audit_with(&server.kubeconfig(), args)
+}
+
+/// Runs `palisade audit` with `kubeconfig` and `args` (JSON output).
+fn audit_with(kubeconfig_text: &str, args: &[&str]) -> (i32, Value, String) {
     let dir = tempfile::tempdir().unwrap();
     let kubeconfig = dir.path().join("kubeconfig");
-    std::fs::write(&kubeconfig, server.kubeconfig()).unwrap();
+    std::fs::write(&kubeconfig, kubeconfig_text).unwrap();
     let mut all = vec!["audit", "--kubeconfig", kubeconfig.to_str().unwrap()];
     if !args.contains(&"-f") {
         all.extend(["-f", "json"]);
@@ -182,6 +187,37 @@ fn an_expired_continue_token_restarts_the_list_and_says_so() {
         "{running:?}"
     );
     assert_eq!(report["errors"].as_array().unwrap().len(), 0);
+}
+
+#[test]
+fn the_api_server_is_read_over_tls_and_its_certificate_is_verified() {
+    let rt = runtime();
+    let mut b = Builder::new("v1.33.2");
+    shop(&mut b, 2);
+    let server = rt.block_on(b.start_tls());
+    assert!(server.url().starts_with("https://127.0.0.1:"));
+    let (code, report, stderr) = audit(&server, &[]);
+    assert_eq!(code, 1, "{stderr}");
+    assert_eq!(findings(&report, "pss/privileged").len(), 1, "{report:#}");
+    assert!(!server.lists().is_empty());
+
+    // A kubeconfig trusting another CA: nothing is read, and the errors say why.
+    let other = rt.block_on(Builder::new("v1.33.2").start_tls());
+    let ca = |s: &Server| {
+        s.kubeconfig()
+            .lines()
+            .find(|l| l.contains("certificate-authority-data"))
+            .unwrap()
+            .to_string()
+    };
+    let wrong = server.kubeconfig().replace(&ca(&server), &ca(&other));
+    let lists = server.lists().len();
+    let (code, report, stderr) = audit_with(&wrong, &[]);
+    assert_eq!(code, 2, "{stderr}");
+    assert_eq!(server.lists().len(), lists, "a LIST got through");
+    let errors = report["errors"].as_array().unwrap();
+    assert!(!errors.is_empty(), "{report:#}");
+    assert!(findings(&report, "pss/privileged").is_empty());
 }
 
 #[test]
@@ -670,4 +706,107 @@ fn a_response_slower_than_the_request_timeout_is_an_error_of_that_resource() {
         "{errors:#?}"
     );
     assert_eq!(findings(&report, "pss/privileged").len(), 1);
+}
+
+/// The cluster's own Gatekeeper policies are read first and reviewed
+/// against every object listed, as Gatekeeper's audit does; a template
+/// that does not compile is an error naming it, and the others still run.
+/// `--policy` evaluates the given constraints instead.
+#[test]
+fn the_clusters_gatekeeper_constraints_are_evaluated_against_what_runs() {
+    let rt = runtime();
+    let mut b = Builder::new("v1.33.2");
+    shop(&mut b, 2);
+    b.resource(
+        "templates.gatekeeper.sh",
+        "v1",
+        "constrainttemplates",
+        "ConstraintTemplate",
+        false,
+    );
+    b.resource(
+        "constraints.gatekeeper.sh",
+        "v1beta1",
+        "k8srequiredlabels",
+        "K8sRequiredLabels",
+        false,
+    );
+    b.resource(
+        "constraints.gatekeeper.sh",
+        "v1beta1",
+        "k8sbroken",
+        "K8sBroken",
+        false,
+    );
+    let repo = common::repo();
+    // examples/gatekeeper's template and constraint, as the API returns them.
+    let rego = "package k8srequiredlabels\n\nviolation[{\"msg\": msg}] {\n  provided := {key | input.review.object.metadata.labels[key]}\n  required := {key | key := input.parameters.labels[_].key}\n  missing := required - provided\n  count(missing) > 0\n  msg := sprintf(\"%v (missing: %v)\", [input.parameters.message, concat(\", \", sort(missing))])\n}\n";
+    b.object(
+        json!({"apiVersion": "templates.gatekeeper.sh/v1", "kind": "ConstraintTemplate",
+        "metadata": {"name": "k8srequiredlabels"},
+        "spec": {"crd": {"spec": {"names": {"kind": "K8sRequiredLabels"}}},
+            "targets": [{"target": "admission.k8s.gatekeeper.sh", "rego": rego}]}}),
+    );
+    b.object(json!({"apiVersion": "constraints.gatekeeper.sh/v1beta1", "kind": "K8sRequiredLabels",
+        "metadata": {"name": "workloads-need-team"},
+        "spec": {"enforcementAction": "deny",
+            "match": {"kinds": [{"apiGroups": ["apps"], "kinds": ["Deployment"]}]},
+            "parameters": {"message": "every workload needs a team label", "labels": [{"key": "team"}]}}}));
+    b.object(
+        json!({"apiVersion": "templates.gatekeeper.sh/v1", "kind": "ConstraintTemplate",
+        "metadata": {"name": "k8sbroken"},
+        "spec": {"crd": {"spec": {"names": {"kind": "K8sBroken"}}},
+            "targets": [{"target": "admission.k8s.gatekeeper.sh",
+                "rego": "package k8sbroken\nviolation[{\"msg\": msg}] {\n  msg := \n}\n"}]}}),
+    );
+    b.object(
+        json!({"apiVersion": "constraints.gatekeeper.sh/v1beta1", "kind": "K8sBroken",
+        "metadata": {"name": "never"}, "spec": {}}),
+    );
+    let server = rt.block_on(b.start());
+    let (code, report, stderr) = audit(&server, &[]);
+    assert_eq!(code, 2, "{stderr}");
+    let rego = findings(&report, "rego/K8sRequiredLabels/workloads-need-team");
+    assert_eq!(rego.len(), 1, "{report:#}");
+    assert_eq!(rego[0]["object"]["kind"], "Deployment");
+    assert_eq!(rego[0]["object"]["name"], "web");
+    assert!(rego[0]["message"]
+        .as_str()
+        .unwrap()
+        .contains("every workload needs a team label"));
+    let errors = report["errors"].as_array().unwrap();
+    assert!(
+        errors.iter().any(|e| e["file"]
+            == "/apis/templates.gatekeeper.sh/v1/constrainttemplates/k8sbroken"
+            && e["message"].as_str().unwrap().ends_with("(not evaluated)")),
+        "{errors:#?}"
+    );
+
+    // --policy: those constraints instead of the cluster's, and a note says so.
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("c.yaml"),
+        "apiVersion: constraints.gatekeeper.sh/v1beta1\nkind: K8sRequiredLabels\nmetadata: {name: need-app}\nspec:\n  match:\n    kinds: [{apiGroups: [apps], kinds: [Deployment]}]\n  parameters:\n    labels: [{key: app}]\n",
+    )
+    .unwrap();
+    let template = repo.join("examples/gatekeeper/template-requiredlabels.yaml");
+    let (code, report, stderr) = audit(
+        &server,
+        &[
+            "--policy",
+            template.to_str().unwrap(),
+            "--policy",
+            dir.path().join("c.yaml").to_str().unwrap(),
+        ],
+    );
+    assert_eq!(code, 1, "{stderr}");
+    assert!(findings(&report, "rego/K8sRequiredLabels/workloads-need-team").is_empty());
+    assert_eq!(
+        findings(&report, "rego/K8sRequiredLabels/need-app").len(),
+        1,
+        "{report:#}"
+    );
+    assert!(report
+        .to_string()
+        .contains("the cluster's own Gatekeeper templates"));
 }
