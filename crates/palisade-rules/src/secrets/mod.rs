@@ -32,6 +32,17 @@ pub fn catalog() -> impl Iterator<Item = &'static RuleMeta> {
     RULES.iter().map(|r| <dyn Rule>::meta(*r))
 }
 
+/// The Secret of `target` when it is one written in a manifest: a Secret
+/// read from the API server is where its values belong, so the rules
+/// about Secrets kept in source skip it.
+fn secret_manifest<'a>(target: &palisade_core::Target<'a>) -> Option<&'a palisade_core::Object> {
+    let obj = target.object;
+    (obj.id.kind == "Secret"
+        && obj.id.api_version == "v1"
+        && !palisade_core::is_api_location(&obj.file))
+    .then_some(obj)
+}
+
 #[cfg(test)]
 pub(crate) mod testutil {
     use palisade_core::{Context, Engine, Finding, Limits, Policy};

@@ -35,14 +35,9 @@ impl Rule for PlaintextSecret {
     }
 
     fn check(&self, target: &Target<'_>, _: &Context, out: &mut Vec<Violation>) {
-        let obj = target.object;
-        if obj.id.kind != "Secret" || obj.id.api_version != "v1" {
+        let Some(obj) = super::secret_manifest(target) else {
             return;
-        }
-        // A Secret read from the API server is where its values belong.
-        if palisade_core::is_api_location(&obj.file) {
-            return;
-        }
+        };
         for field in ["data", "stringData"] {
             let Some(map) = obj.root.get(field) else {
                 continue;

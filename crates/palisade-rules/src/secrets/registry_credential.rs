@@ -40,14 +40,9 @@ impl Rule for RegistryCredential {
     }
 
     fn check(&self, target: &Target<'_>, _: &Context, out: &mut Vec<Violation>) {
-        let obj = target.object;
-        if obj.id.kind != "Secret" || obj.id.api_version != "v1" {
+        let Some(obj) = super::secret_manifest(target) else {
             return;
-        }
-        // A Secret read from the API server is where its values belong.
-        if palisade_core::is_api_location(&obj.file) {
-            return;
-        }
+        };
         for field in ["data", "stringData"] {
             for key in KEYS {
                 let Some(text) = obj.root.get_path(&[field, key]).and_then(|n| n.as_str()) else {
