@@ -72,7 +72,11 @@ step "the HTML report of the audit in headless chromium"
 [ -x /usr/bin/chromium ] || apt_install chromium || die "cannot install chromium"
 "$PALISADE" audit --kubeconfig "$OUT/kubeconfig" -f html -o "$OUT/report.html" || [ $? = 1 ]
 FINDINGS=$(python3 -c "import json,sys; print(len(json.load(open('$OUT/audit.json'))['findings']))")
-# The page records when its script has drawn the table; chromium dumps the DOM after load.
+# The page records when its script has drawn the table (after unpacking the
+# findings, which it does after the load event); the virtual time budget
+# makes chromium wait for that before it dumps the DOM. It only lets idle
+# time pass instantly, so the work measured is real; the wall time of the
+# whole chromium run is printed next to it as a check.
 python3 - "$OUT/report.html" "$FINDINGS" <<'PY'
 import os, re, subprocess, sys, time
 page, findings = sys.argv[1], sys.argv[2]
@@ -84,7 +88,7 @@ times = []
 for _ in range(3):
     t = time.time()
     dom = subprocess.run(["/usr/bin/chromium", "--headless", "--no-sandbox", "--disable-gpu", "--no-first-run",
-        "--dump-dom", "file://" + os.path.abspath(probe)], capture_output=True, text=True).stdout
+        "--virtual-time-budget=60000", "--dump-dom", "file://" + os.path.abspath(probe)], capture_output=True, text=True).stdout
     wall = time.time() - t
     ms = re.search(r'data-ms="(\d+)"', dom)
     if not ms:

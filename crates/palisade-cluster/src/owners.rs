@@ -397,7 +397,7 @@ impl ReportWriter for Folding<'_> {
                     continue;
                 }
                 let all = owners.pod_count(owner).max(pods);
-                if finding.rule.starts_with("image/running-") {
+                if finding.rule.starts_with("image/running-") || !reviews_templates(finding.rule) {
                     finding
                         .message
                         .push_str(&format!(" ({pods} of {all} running pods)"));
@@ -427,6 +427,15 @@ impl ReportWriter for Folding<'_> {
         *self.summary.lock().unwrap_or_else(|e| e.into_inner()) = Some(summary);
         self.inner.finish(&corrected)
     }
+}
+
+/// Whether `rule` reviews every controller's pod template, so that a pod
+/// finding its controller did not give was added after the template was
+/// written. Built-in rules do; a Gatekeeper constraint (`rego/…`) reviews
+/// only the kinds it matches, and one that matches Pods never asked the
+/// controller.
+fn reviews_templates(rule: &str) -> bool {
+    !rule.starts_with("rego/")
 }
 
 /// The path inside the pod with the container's index kept (where the
@@ -557,6 +566,51 @@ mod tests {
         );
         let s = summary.lock().unwrap().clone().unwrap();
         assert_eq!(s.findings.get(&Severity::High), Some(&2));
+    }
+
+    #[test]
+    fn a_constraint_on_pods_folds_into_the_controller_without_blaming_its_template() {
+        let owners: SharedOwners = Arc::default();
+        let deploy = id("apps/v1", "Deployment", "web");
+        let rs = id("apps/v1", "ReplicaSet", "web-5d8");
+        let seen = Arc::new(Mutex::new(Vec::new()));
+        let mut w = Box::new(Folding::new(
+            Box::new(Collect(seen.clone())),
+            owners.clone(),
+            Arc::new(Mutex::new(None)),
+        ));
+        {
+            let mut o = owners.lock().unwrap();
+            o.record(&deploy, &"d".into(), Some(2), None);
+            o.record(
+                &rs,
+                &"rs".into(),
+                Some(2),
+                Some(("apps/v1", "Deployment", "web")),
+            );
+        }
+        for i in 0..2 {
+            let p = id("v1", "Pod", &format!("web-5d8-{i}"));
+            owners.lock().unwrap().record(
+                &p,
+                &"p".into(),
+                None,
+                Some(("apps/v1", "ReplicaSet", "web-5d8")),
+            );
+            let mut f = finding(&p, "", "");
+            f.rule = "rego/K8sRequiredLabels/pods-need-team";
+            f.container = None;
+            f.message = "you must provide labels: team".into();
+            w.findings(&[f]).unwrap();
+        }
+        w.finish(&ScanReport::default()).unwrap();
+        let got = seen.lock().unwrap();
+        assert_eq!(got.len(), 1, "{got:#?}");
+        assert_eq!(got[0].object.kind, "Deployment");
+        assert_eq!(
+            got[0].message,
+            "you must provide labels: team (2 of 2 running pods)"
+        );
     }
 
     #[test]

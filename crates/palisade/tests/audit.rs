@@ -136,6 +136,9 @@ fn the_api_server_is_read_over_tls_and_its_certificate_is_verified() {
     assert_eq!(server.lists().len(), lists, "a LIST got through");
     let errors = report["errors"].as_array().unwrap();
     assert!(!errors.is_empty(), "{report:#}");
+    // The error names the certificate problem, not only a failed request.
+    let message = errors[0]["message"].as_str().unwrap();
+    assert!(message.contains("invalid peer certificate"), "{message}");
     assert!(findings(&report, "pss/privileged").is_empty());
 }
 

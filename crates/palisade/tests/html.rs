@@ -50,11 +50,13 @@ fn browser_service(line: &str) -> bool {
         .any(|d| host == *d || host.ends_with(&format!(".{d}")))
 }
 
-/// The DOM of `page` (with `fragment`) after its scripts ran.
+/// The DOM of `page` (with `fragment`) after its scripts ran. The page
+/// unpacks its findings asynchronously after the load event; a virtual
+/// time budget makes chromium wait until nothing is left to run.
 fn dump_dom(page: &Path, fragment: &str, proxy: u16, profile: &Path) -> String {
     let url = format!("file://{}{fragment}", page.display());
     let out = chromium(proxy, profile)
-        .args(["--dump-dom", &url])
+        .args(["--virtual-time-budget=30000", "--dump-dom", &url])
         .output()
         .expect("chromium runs");
     assert!(
@@ -196,6 +198,7 @@ fn the_report_renders_filters_and_escapes_in_chromium_without_a_network_request(
     let status = chromium(proxy, profile.path())
         .args([
             "--window-size=1400,1000",
+            "--virtual-time-budget=30000",
             &format!("--screenshot={}", shot.display()),
             &format!("file://{}", page.display()),
         ])
