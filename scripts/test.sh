@@ -23,9 +23,10 @@ fi
 # certificates with openssl and bcrypt htpasswd entries with apache2-utils;
 # the image tests build images with umoci; `scan --kustomize` runs kubectl
 # (Debian's kubernetes-client when no kubectl is on PATH); the HTML report
-# is opened in Debian's chromium, headless.
-packages=(docker-registry skopeo openssl apache2-utils umoci chromium)
-binaries=(/usr/bin/docker-registry /usr/bin/skopeo /usr/bin/openssl /usr/bin/htpasswd /usr/bin/umoci /usr/bin/chromium)
+# is opened in Debian's chromium, headless; `palisade etcd` reads a real
+# etcd (Debian's etcd-server) that its tests start with TLS.
+packages=(docker-registry skopeo openssl apache2-utils umoci chromium etcd-server)
+binaries=(/usr/bin/docker-registry /usr/bin/skopeo /usr/bin/openssl /usr/bin/htpasswd /usr/bin/umoci /usr/bin/chromium /usr/bin/etcd)
 missing=0
 for b in "${binaries[@]}"; do
   [ -x "$b" ] || missing=1

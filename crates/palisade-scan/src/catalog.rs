@@ -21,6 +21,7 @@ pub fn catalog() -> Vec<&'static RuleMeta> {
     all.extend(palisade_rbac::catalog());
     all.push(&crate::analyses::network::META);
     all.extend(crate::analyses::cluster::CATALOG);
+    all.extend(crate::analyses::storage::CATALOG);
     all.extend([
         &DUPLICATE_KEY,
         &palisade_rbac::CONFLICT,

@@ -25,6 +25,10 @@ pub enum Command {
     /// Check what runs in a cluster (kubeconfig or in-cluster service
     /// account): the same rules as scan, plus running images and owners.
     Audit(AuditArgs),
+    /// Prove from etcd's own data how every Secret is stored: plaintext,
+    /// or which provider and key (decrypted in memory with
+    /// --encryption-config; values are never printed).
+    Etcd(EtcdArgs),
     /// List the rule catalog, or show one rule.
     Rules(RulesArgs),
     /// Write or validate a policy file.
@@ -430,6 +434,67 @@ impl AuditArgs {
     }
 }
 
+/// `palisade etcd`.
+#[derive(Debug, Args)]
+pub struct EtcdArgs {
+    /// etcd client URLs, tried in order (comma-separated or repeated).
+    #[arg(
+        long,
+        value_name = "URL",
+        value_delimiter = ',',
+        default_value = "https://127.0.0.1:2379"
+    )]
+    pub endpoints: Vec<String>,
+    /// CA certificate etcd's serving certificate is checked against
+    /// (the API server's --etcd-cafile).
+    #[arg(long, value_name = "FILE")]
+    pub cacert: Option<PathBuf>,
+    /// Client certificate (the API server's --etcd-certfile).
+    #[arg(long, value_name = "FILE", requires = "key")]
+    pub cert: Option<PathBuf>,
+    /// Client key (the API server's --etcd-keyfile).
+    #[arg(long, value_name = "FILE", requires = "cert")]
+    pub key: Option<PathBuf>,
+    /// The name etcd's certificate must carry, when not the endpoint's host.
+    #[arg(long, value_name = "NAME")]
+    pub server_name: Option<String>,
+    /// The API server's EncryptionConfiguration: its keys decrypt each
+    /// value in memory, and it is checked with the encryption rules too.
+    #[arg(long, value_name = "FILE")]
+    pub encryption_config: Option<PathBuf>,
+    /// The API server's --etcd-prefix.
+    #[arg(long, value_name = "PREFIX", default_value = "/registry")]
+    pub prefix: String,
+    /// Keys per Range request.
+    #[arg(long, value_name = "N", default_value_t = 500)]
+    pub page_size: u32,
+    /// Seconds allowed to connect and for each request.
+    #[arg(long, value_name = "SECONDS", default_value_t = 30)]
+    pub timeout: u64,
+    /// Policy, output and exit status.
+    #[command(flatten)]
+    pub check: CheckArgs,
+}
+
+impl EtcdArgs {
+    /// The scan flags of `palisade etcd`: the input is the EncryptionConfiguration.
+    pub fn scan_args(&self) -> ScanArgs {
+        ScanArgs {
+            paths: vec![self
+                .encryption_config
+                .clone()
+                .unwrap_or_else(|| PathBuf::from("etcd"))],
+            check: self.check.clone(),
+            inventory: Vec::new(),
+            resolve: false,
+            kustomize: false,
+            images: false,
+            offline: true,
+            registry: RegistryArgs::default_for_offline(),
+        }
+    }
+}
+
 /// `palisade rules`.
 #[derive(Debug, Args)]
 pub struct RulesArgs {
@@ -442,6 +507,17 @@ pub struct RulesArgs {
 }
 
 impl RegistryArgs {
+    /// The defaults, for commands that never ask a registry.
+    pub fn default_for_offline() -> Self {
+        RegistryArgs {
+            insecure_registries: Vec::new(),
+            platform: "linux/amd64".into(),
+            registry_config: None,
+            registry_ca: None,
+            timeout: 30,
+        }
+    }
+
     /// The registry client's options.
     pub fn client_options(&self) -> anyhow::Result<palisade_oci::ClientOptions> {
         let platform: palisade_oci::Platform = self

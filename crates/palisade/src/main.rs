@@ -8,6 +8,7 @@ mod audit_cmd;
 mod cli;
 mod config;
 mod config_cmd;
+mod etcd_cmd;
 mod image_cmd;
 mod kustomize;
 mod rbac_cmd;
@@ -38,6 +39,7 @@ fn main() {
     let result = match cli.command {
         cli::Command::Scan(args) => config::ScanConfig::from_args(args).and_then(scan::run),
         cli::Command::Audit(args) => audit_cmd::run(args),
+        cli::Command::Etcd(args) => etcd_cmd::run(args),
         cli::Command::Rules(args) => rules_cmd::run(args),
         cli::Command::Config(cmd) => config_cmd::run(cmd),
         cli::Command::Serve(args) => serve_cmd::run(args),

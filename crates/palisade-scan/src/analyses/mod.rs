@@ -7,6 +7,7 @@ mod image;
 pub mod network;
 mod rbac;
 mod registry;
+pub mod storage;
 
 pub use cluster::ClusterChecks;
 pub use constraints::Constraints;

@@ -4,6 +4,7 @@
 #![allow(dead_code)]
 
 pub mod cluster;
+pub mod etcd;
 
 use std::path::PathBuf;
 use std::process::{Command, Output};

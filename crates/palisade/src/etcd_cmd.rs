@@ -1,0 +1,103 @@
+//! `palisade etcd`: how the API server stored every Secret, read from
+//! etcd (palisade-etcd), reported through the scan pipeline so the policy
+//! and the output formats are those of `scan`. The EncryptionConfiguration,
+//! when given, is also the scan's input: its own rules run on it.
+
+use std::io::{self, IsTerminal};
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::{anyhow, Context as _, Result};
+use palisade_etcd::{EtcdOptions, EtcdStorage, Keyring};
+use palisade_report::html::Extras;
+use palisade_report::is_broken_pipe;
+use palisade_scan::{ScanError, Source};
+
+use crate::cli::EtcdArgs;
+use crate::config::ScanConfig;
+
+/// Runs `palisade etcd` and returns the process exit status.
+pub fn run(args: EtcdArgs) -> Result<i32> {
+    let mut cfg = ScanConfig::from_args(args.scan_args())?;
+    // No registry is asked, and none needs to be said so.
+    cfg.offline = false;
+    cfg.supply = None;
+    if args.page_size == 0 {
+        anyhow::bail!("--page-size: must be at least 1");
+    }
+    let ring = match &args.encryption_config {
+        Some(path) => Some(
+            Keyring::read(path)
+                .map_err(|e| anyhow!("--encryption-config {}: {e}", path.display()))?,
+        ),
+        None => None,
+    };
+    let options = EtcdOptions {
+        endpoints: args.endpoints.clone(),
+        cacert: args.cacert.clone(),
+        cert: args.cert.clone(),
+        key: args.key.clone(),
+        server_name: args.server_name.clone(),
+        timeout: Duration::from_secs(args.timeout.max(1)),
+        ..EtcdOptions::default()
+    };
+    let extras = Extras {
+        title: format!("etcd {}", args.endpoints.join(",")),
+        ..Extras::default()
+    };
+    let mut storage = EtcdStorage::new(options, ring)
+        .prefix(&args.prefix)
+        .page_size(i64::from(args.page_size));
+    if io::stderr().is_terminal() && !cfg.quiet {
+        storage = storage.progress(progress());
+    }
+    let scan = crate::scan::build(&mut cfg, &extras)?.with(storage);
+    let sources: Vec<Box<dyn Source>> = match &args.encryption_config {
+        Some(p) => vec![Box::new(palisade_scan::Paths(vec![p.clone()]))],
+        None => Vec::new(),
+    };
+    let (output, writer) = crate::scan::open_report(&cfg, &extras)?;
+    let report = match scan.run(sources, writer) {
+        Ok(r) => r,
+        Err(ScanError::Write(e)) if is_broken_pipe(&e) => return Ok(0),
+        Err(ScanError::Write(e)) => return Err(e).context("cannot write the report"),
+        Err(e) => return Err(anyhow!(e)),
+    };
+    if let Some(path) = output.file() {
+        if !cfg.quiet && io::stderr().is_terminal() {
+            let findings: usize = report.summary.findings.values().sum();
+            eprintln!(
+                "palisade: {findings} findings, {} errors; {} report written to {}",
+                report.summary.errors,
+                cfg.format.as_str(),
+                path.display()
+            );
+        }
+    }
+    Ok(crate::scan::exit_status(&report, &cfg))
+}
+
+/// A spinner on standard error: the resource being read and how many values.
+fn progress() -> palisade_etcd::Progress {
+    let bar = indicatif::ProgressBar::new_spinner();
+    bar.set_style(
+        indicatif::ProgressStyle::with_template("{spinner} {msg}")
+            .unwrap_or_else(|_| indicatif::ProgressStyle::default_spinner()),
+    );
+    bar.enable_steady_tick(Duration::from_millis(120));
+    let spinner = Spinner(bar);
+    Arc::new(move |resource: &str, n: usize| {
+        spinner
+            .0
+            .set_message(format!("reading {resource} from etcd: {n} values"));
+    })
+}
+
+/// Clears the spinner when the reading is done (the analysis drops it).
+struct Spinner(indicatif::ProgressBar);
+
+impl Drop for Spinner {
+    fn drop(&mut self) {
+        self.0.finish_and_clear();
+    }
+}
