@@ -66,6 +66,8 @@ pub struct Engine {
     /// Objects to keep for whole-input analysis, by `(apiVersion, kind)`;
     /// when set, workloads' pod identities are collected too.
     keep: Vec<fn(&str, &str) -> bool>,
+    /// Objects kept by what they hold, not only by kind.
+    select: Vec<fn(&Object) -> bool>,
     /// Whether collected pods list their images (for the registry rules).
     images: bool,
 }
@@ -109,6 +111,7 @@ impl Engine {
             parallel: true,
             today: Date::today(),
             keep: Vec::new(),
+            select: Vec::new(),
             images: false,
         }
     }
@@ -127,6 +130,13 @@ impl Engine {
     /// Called again, it keeps what any of the selectors selects.
     pub fn with_collection(mut self, keep: fn(&str, &str) -> bool) -> Self {
         self.keep.push(keep);
+        self
+    }
+
+    /// Also collects the objects `select` picks by their content (a Pod that
+    /// runs kube-apiserver), for analyses that would keep too much by kind.
+    pub fn with_selection(mut self, select: fn(&Object) -> bool) -> Self {
+        self.select.push(select);
         self
     }
 
@@ -365,11 +375,12 @@ impl Engine {
         if templates.is_some() || !views.is_empty() {
             report.summary.workloads += 1;
         }
-        if !self.keep.is_empty() || self.images {
+        if !self.keep.is_empty() || !self.select.is_empty() || self.images {
             if self
                 .keep
                 .iter()
                 .any(|k| k(&obj.id.api_version, &obj.id.kind))
+                || self.select.iter().any(|s| s(obj))
             {
                 report.kept.push(obj.clone());
             }

@@ -175,18 +175,25 @@ impl EtcdStorage {
         let mut next = prefix.as_bytes().to_vec();
         let mut revision = 0;
         let mut read = 0usize;
+        let mut limit = self.page_size;
         let counts = forms.entry(resource.to_string()).or_default();
         loop {
             let req = RangeRequest {
                 key: next.clone(),
                 range_end: end.clone(),
-                limit: self.page_size,
+                limit,
                 revision,
                 serializable: false,
                 keys_only: false,
             };
             let page = match runtime.block_on(etcd.range(req)) {
                 Ok(p) => p,
+                // Large values: the page is over the size accepted. Fewer
+                // keys per page, the same snapshot.
+                Err(e) if limit > 1 && e.contains("too large") => {
+                    limit = (limit / 2).max(1);
+                    continue;
+                }
                 Err(mut e) => {
                     if read == 0 && self.options.cert.is_some() && closed_at_once(&e) {
                         e.push_str(" (etcd closes the connection this way when it does not accept the client certificate: check --cert and --key against its --trusted-ca-file)");
@@ -305,12 +312,12 @@ impl EtcdStorage {
 /// the client sees only that).
 fn closed_at_once(e: &str) -> bool {
     [
+        "transport error",
         "broken pipe",
         "connection reset",
+        "connection closed",
         "stream closed",
-        "bad certificate",
         "BadCertificate",
-        "unknown ca",
         "UnknownCA",
     ]
     .iter()

@@ -133,6 +133,7 @@ impl Default for EtcdOptions {
 /// A connection to one etcd member.
 pub struct Etcd {
     grpc: tonic::client::Grpc<Channel>,
+    timeout: Duration,
     /// The endpoint connected to.
     pub endpoint: String,
 }
@@ -149,6 +150,7 @@ impl Etcd {
                         .max_decoding_message_size(opts.max_page_bytes);
                     return Ok(Etcd {
                         grpc,
+                        timeout: opts.timeout,
                         endpoint: url.clone(),
                     });
                 }
@@ -168,15 +170,21 @@ impl Etcd {
             )
         })?;
         let path = PathAndQuery::from_static("/etcdserverpb.KV/Range");
-        self.grpc
-            .unary(
-                tonic::Request::new(req),
-                path,
-                tonic_prost::ProstCodec::default(),
-            )
-            .await
-            .map(tonic::Response::into_inner)
-            .map_err(|s| status(&s, &self.endpoint))
+        let call = self.grpc.unary(
+            tonic::Request::new(req),
+            path,
+            tonic_prost::ProstCodec::default(),
+        );
+        match tokio::time::timeout(self.timeout, call).await {
+            Ok(r) => r
+                .map(tonic::Response::into_inner)
+                .map_err(|s| status(&s, &self.endpoint)),
+            Err(_) => Err(format!(
+                "etcd at {}: no answer within {} s",
+                self.endpoint,
+                self.timeout.as_secs()
+            )),
+        }
     }
 
     /// One Put request (tests and benchmarks).
@@ -236,7 +244,12 @@ async fn connect_one(
     let mut endpoint = Endpoint::from_shared(url.to_string())
         .map_err(|e| format!("not an endpoint URL ({e})"))?
         .connect_timeout(opts.timeout)
-        .timeout(opts.timeout);
+        .timeout(opts.timeout)
+        // A page of values is hundreds of KiB: with HTTP/2's default 64 KiB
+        // windows every page waited on window updates (25 ms a page).
+        .initial_stream_window_size(Some(16 << 20))
+        .initial_connection_window_size(Some(32 << 20))
+        .tcp_nodelay(true);
     if url.starts_with("https://") {
         if let Some(tls) = tls {
             endpoint = endpoint.tls_config(tls).map_err(|e| with_causes(&e))?;
@@ -246,7 +259,12 @@ async fn connect_one(
             "the endpoint must start with https:// (or http:// for an etcd without TLS)".into(),
         );
     }
-    endpoint.connect().await.map_err(|e| with_causes(&e))
+    // The connect timeout covers the TCP connection only; a peer that
+    // accepts it and never completes the TLS handshake would hang here.
+    match tokio::time::timeout(opts.timeout, endpoint.connect()).await {
+        Ok(r) => r.map_err(|e| with_causes(&e)),
+        Err(_) => Err(format!("no answer within {} s", opts.timeout.as_secs())),
+    }
 }
 
 fn status(s: &tonic::Status, endpoint: &str) -> String {

@@ -129,13 +129,15 @@ pub fn judge(
                         why: format!("it decrypts to a {}, not a {kind}", id.kind),
                     }
                 }
-                Err(_) => return Verdict::Undecryptable {
-                    form,
-                    why: format!(
+                Err(_) => {
+                    return Verdict::Undecryptable {
+                        form,
+                        why: format!(
                         "{} opens it, but not into a stored object (wrong key or corrupt value)",
                         provider.as_str()
                     ),
-                },
+                    }
+                }
             }
             drop(plain);
             if i == 0 && j == 0 {

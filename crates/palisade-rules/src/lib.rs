@@ -1,10 +1,17 @@
 //! palisade-rules: the built-in rule packs and the rule catalog.
 //!
 //! Packs: `pss` (Pod Security Standards), `image` (provenance), `secrets`
-//! (credentials in manifests), `serviceaccount` (token exposure) and
-//! `hardening` (kube-linter / Polaris style best practices). Each pack
-//! lists its rules once, in its `RULES`.
+//! (credentials in manifests), `serviceaccount` (token exposure),
+//! `hardening` (kube-linter / Polaris style best practices),
+//! `controlplane` (kube-apiserver, controller manager, scheduler, etcd and
+//! kubelet settings against the CIS Kubernetes Benchmark, from static pod
+//! manifests, KubeletConfiguration files and kubeadm ClusterConfigurations)
+//! and `encryption` (EncryptionConfiguration files: what is encrypted at
+//! rest, with which provider and keys). Each pack lists its rules once, in
+//! its `RULES`.
 
+pub mod controlplane;
+pub mod encryption;
 pub mod hardening;
 pub mod image;
 pub mod pss;
@@ -22,6 +29,8 @@ fn packs() -> impl Iterator<Item = &'static dyn Rule> {
             secrets::RULES,
             serviceaccount::RULES,
             hardening::RULES,
+            controlplane::RULES,
+            encryption::RULES,
         ]
         .into_iter()
         .flatten()

@@ -13,6 +13,8 @@ pub struct Needs {
     /// Objects to keep, by `(apiVersion, kind)`; workloads' pod identities
     /// are kept whenever anything is.
     pub objects: Option<fn(&str, &str) -> bool>,
+    /// Objects to keep by their content, for kinds too common to keep whole.
+    pub select: Option<fn(&palisade_core::Object) -> bool>,
     /// The images of every workload's containers, with their locations.
     pub images: bool,
 }

@@ -22,6 +22,7 @@ pub fn catalog() -> Vec<&'static RuleMeta> {
     all.push(&crate::analyses::network::META);
     all.extend(crate::analyses::cluster::CATALOG);
     all.extend(crate::analyses::storage::CATALOG);
+    all.push(&crate::analyses::encryption_files::CONFIG_READABLE);
     all.extend([
         &DUPLICATE_KEY,
         &palisade_rbac::CONFLICT,

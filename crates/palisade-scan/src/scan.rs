@@ -118,6 +118,9 @@ impl Scan {
         if let Some(keep) = needs.objects {
             engine = engine.with_collection(keep);
         }
+        if let Some(select) = needs.select {
+            engine = engine.with_selection(select);
+        }
         if needs.images {
             engine = engine.with_image_uses();
         }

@@ -465,12 +465,18 @@ pub struct EtcdArgs {
     /// The API server's --etcd-prefix.
     #[arg(long, value_name = "PREFIX", default_value = "/registry")]
     pub prefix: String,
-    /// Keys per Range request.
-    #[arg(long, value_name = "N", default_value_t = 500)]
+    /// Keys per Range request (halved while a page is over 64 MiB). etcd
+    /// before 3.5 walks the whole rest of the range for every page, so
+    /// small pages cost time quadratic in the number of Secrets.
+    #[arg(long, value_name = "N", default_value_t = 5000)]
     pub page_size: u32,
     /// Seconds allowed to connect and for each request.
     #[arg(long, value_name = "SECONDS", default_value_t = 30)]
     pub timeout: u64,
+    /// Largest page held in memory, in bytes (pages over it are read again
+    /// with fewer keys).
+    #[arg(long, value_name = "BYTES", default_value_t = 64 << 20)]
+    pub max_page_bytes: usize,
     /// Policy, output and exit status.
     #[command(flatten)]
     pub check: CheckArgs,

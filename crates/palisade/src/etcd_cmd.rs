@@ -39,7 +39,7 @@ pub fn run(args: EtcdArgs) -> Result<i32> {
         key: args.key.clone(),
         server_name: args.server_name.clone(),
         timeout: Duration::from_secs(args.timeout.max(1)),
-        ..EtcdOptions::default()
+        max_page_bytes: args.max_page_bytes.max(1 << 16),
     };
     let extras = Extras {
         title: format!("etcd {}", args.endpoints.join(",")),

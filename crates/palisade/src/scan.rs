@@ -9,7 +9,9 @@ use palisade_core::{Engine, Limits, ScanReport};
 use palisade_rego::{join_errors, Inventory, PolicySet};
 use palisade_report::html::Extras;
 use palisade_report::{is_broken_pipe, writer, Format, Output, RenderOptions, ReportWriter};
-use palisade_scan::analyses::{Constraints, ExpiredExemptions, NetworkIsolation, Rbac, Registry};
+use palisade_scan::analyses::{
+    Constraints, EncryptionFiles, ExpiredExemptions, NetworkIsolation, Rbac, Registry,
+};
 use palisade_scan::{has_findings_at, Scan, ScanError, Source};
 
 use crate::config::{Input, ScanConfig};
@@ -119,6 +121,7 @@ pub fn build(cfg: &mut ScanConfig, extras: &Extras) -> Result<Scan> {
     Ok(scan
         .with(Rbac::with_paths(extras.paths.clone()))
         .with(NetworkIsolation)
+        .with(EncryptionFiles)
         .with(ExpiredExemptions))
 }
 

@@ -344,6 +344,33 @@ fn ten_thousand_secrets_are_read_in_pages_of_one_snapshot() {
 }
 
 #[test]
+fn pages_over_the_size_limit_are_read_again_with_fewer_keys() {
+    let server = Server::start();
+    let big = vec![b'x'; 20_000];
+    let values: Vec<(String, Vec<u8>)> = (0..40)
+        .map(|i| {
+            let name = format!("big-{i:02}");
+            (
+                key("shop", &name),
+                encode_secret("shop", &name, &[("blob", &big)]),
+            )
+        })
+        .collect();
+    server.put_all(&values);
+    // 40 values of 20 kB do not fit one page of 100 kB: halved until they do.
+    let (code, report, stderr) = etcd(
+        &server,
+        &["--page-size", "40", "--max-page-bytes", "100000"],
+    );
+    assert_eq!(code, 1, "{stderr}");
+    assert_eq!(rules(&report).len(), 40, "{report:#}");
+    assert!(
+        report["errors"].as_array().unwrap().is_empty(),
+        "{report:#}"
+    );
+}
+
+#[test]
 fn values_that_are_not_stored_secrets_are_errors_naming_their_key_and_the_rest_is_checked() {
     let server = Server::start();
     let mut configmap = b"k8s\x00".to_vec();
@@ -443,4 +470,52 @@ fn an_etcd_that_is_down_or_refuses_the_client_certificate_is_an_error_saying_why
     let report: Value = serde_json::from_slice(&out.stdout).unwrap();
     let message = report["errors"][0]["message"].as_str().unwrap();
     assert!(message.contains("cannot connect to etcd"), "{message}");
+}
+
+#[test]
+fn scan_reports_a_readable_encryption_configuration_and_an_apiserver_reading_another_one() {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = config(
+        dir.path(),
+        &format!(
+            "  - secretbox:\n      keys: [{{name: k, secret: {}}}]\n",
+            b64(&[3u8; 32])
+        ),
+    );
+    std::fs::set_permissions(&cfg, std::fs::Permissions::from_mode(0o644)).unwrap();
+    std::fs::write(
+        dir.path().join("kube-apiserver.yaml"),
+        "apiVersion: v1\nkind: Pod\nmetadata: {name: kube-apiserver, namespace: kube-system}\nspec:\n  containers:\n  - name: kube-apiserver\n    image: registry.k8s.io/kube-apiserver:v1.33.0\n    command: [kube-apiserver, --encryption-provider-config=/etc/kubernetes/other/enc.yaml]\n",
+    )
+    .unwrap();
+    let out = common::run(&["scan", dir.path().to_str().unwrap(), "-f", "json"]);
+    let report: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let readable: Vec<&Value> = report["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|f| f["rule"] == "encryption/config-readable")
+        .collect();
+    assert_eq!(readable.len(), 1, "{report:#}");
+    assert!(readable[0]["message"]
+        .as_str()
+        .unwrap()
+        .contains("mode 0644"));
+    assert!(
+        notes(&report)
+            .contains("reads its EncryptionConfiguration from /etc/kubernetes/other/enc.yaml"),
+        "{}",
+        notes(&report)
+    );
+    // Owner-only: no finding.
+    std::fs::set_permissions(&cfg, std::fs::Permissions::from_mode(0o600)).unwrap();
+    let out = common::run(&["scan", cfg.to_str().unwrap(), "-f", "json"]);
+    let report: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert!(
+        !report["findings"]
+            .to_string()
+            .contains("encryption/config-readable"),
+        "{report:#}"
+    );
 }

@@ -172,6 +172,7 @@ impl ClusterChecks {
 impl Analysis for ClusterChecks {
     fn needs(&self) -> Needs {
         Needs {
+            select: None,
             objects: Some(kept),
             images: false,
         }

@@ -31,6 +31,7 @@ impl Analysis for Constraints {
     fn needs(&self) -> Needs {
         // Every object is reviewed, and every object is inventory.
         Needs {
+            select: None,
             objects: Some(keep_all),
             images: false,
         }

@@ -2,6 +2,7 @@
 
 pub mod cluster;
 mod constraints;
+pub mod encryption_files;
 mod expired;
 mod image;
 pub mod network;
@@ -11,6 +12,7 @@ pub mod storage;
 
 pub use cluster::ClusterChecks;
 pub use constraints::Constraints;
+pub use encryption_files::EncryptionFiles;
 pub use expired::ExpiredExemptions;
 pub use image::ImageContent;
 pub use network::NetworkIsolation;

@@ -36,6 +36,7 @@ fn is_network_policy(api_version: &str, kind: &str) -> bool {
 impl Analysis for NetworkIsolation {
     fn needs(&self) -> Needs {
         Needs {
+            select: None,
             objects: Some(is_network_policy),
             images: false,
         }

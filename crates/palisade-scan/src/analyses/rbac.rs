@@ -24,6 +24,7 @@ impl Rbac {
 impl Analysis for Rbac {
     fn needs(&self) -> Needs {
         Needs {
+            select: None,
             objects: Some(palisade_rbac::is_rbac_input),
             images: false,
         }

@@ -22,6 +22,7 @@ impl Registry {
 impl Analysis for Registry {
     fn needs(&self) -> Needs {
         Needs {
+            select: None,
             objects: None,
             images: true,
         }
