@@ -25,6 +25,8 @@ pub struct EtcdStorage {
     options: EtcdOptions,
     ring: Option<Keyring>,
     config_errors: Vec<ConfigError>,
+    /// The EncryptionConfiguration given could not be read: its file and why.
+    broken: Option<(String, ConfigError)>,
     /// `--etcd-prefix` of the API server (`/registry`).
     prefix: String,
     page_size: i64,
@@ -43,10 +45,18 @@ impl EtcdStorage {
             options,
             ring,
             config_errors,
+            broken: None,
             prefix: "/registry".into(),
             page_size: 500,
             progress: None,
         }
+    }
+
+    /// The EncryptionConfiguration at `file` could not be read: an error at
+    /// its position, and etcd is still read (without keys).
+    pub fn broken_config(mut self, file: &str, e: ConfigError) -> Self {
+        self.broken = Some((file.to_string(), e));
+        self
     }
 
     /// The API server's `--etcd-prefix`.
@@ -123,6 +133,17 @@ impl Analysis for EtcdStorage {
                     message: e.message.clone(),
                 });
             }
+        }
+        if let Some((file, e)) = &self.broken {
+            out.error(InputError {
+                file: file.as_str().into(),
+                line: e.pos.line,
+                column: e.pos.col,
+                message: format!(
+                    "not a usable EncryptionConfiguration ({}): etcd is read without its keys",
+                    e.message
+                ),
+            });
         }
         let runtime = tokio::runtime::Builder::new_current_thread()
             .enable_all()

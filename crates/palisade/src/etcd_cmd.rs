@@ -25,12 +25,14 @@ pub fn run(args: EtcdArgs) -> Result<i32> {
     if args.page_size == 0 {
         anyhow::bail!("--page-size: must be at least 1");
     }
-    let ring = match &args.encryption_config {
-        Some(path) => Some(
-            Keyring::read(path)
-                .map_err(|e| anyhow!("--encryption-config {}: {e}", path.display()))?,
-        ),
-        None => None,
+    // A configuration that cannot be read is an error at its position;
+    // etcd is still read, without keys.
+    let (ring, broken) = match &args.encryption_config {
+        Some(path) => match Keyring::read(path) {
+            Ok(r) => (Some(r), None),
+            Err(e) => (None, Some((path.display().to_string(), e))),
+        },
+        None => (None, None),
     };
     let options = EtcdOptions {
         endpoints: args.endpoints.clone(),
@@ -48,6 +50,9 @@ pub fn run(args: EtcdArgs) -> Result<i32> {
     let mut storage = EtcdStorage::new(options, ring)
         .prefix(&args.prefix)
         .page_size(i64::from(args.page_size));
+    if let Some((file, e)) = broken {
+        storage = storage.broken_config(&file, e);
+    }
     if io::stderr().is_terminal() && !cfg.quiet {
         storage = storage.progress(progress());
     }

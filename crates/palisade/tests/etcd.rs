@@ -519,3 +519,35 @@ fn scan_reports_a_readable_encryption_configuration_and_an_apiserver_reading_ano
         "{report:#}"
     );
 }
+
+#[test]
+fn an_encryption_configuration_that_does_not_parse_is_an_error_at_its_line_and_etcd_is_still_read()
+{
+    let server = Server::start();
+    server.put_all(&[plain("shop", "db")]);
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = dir.path().join("encryption.yaml");
+    std::fs::write(
+        &cfg,
+        "apiVersion: apiserver.config.k8s.io/v1\nkind: EncryptionConfiguration\nresources: [\n",
+    )
+    .unwrap();
+    let (code, report, stderr) = etcd(&server, &["--encryption-config", cfg.to_str().unwrap()]);
+    assert_eq!(code, 2, "{stderr}");
+    let errors = report["errors"].as_array().unwrap();
+    let ours = errors
+        .iter()
+        .find(|e| {
+            e["message"]
+                .as_str()
+                .unwrap()
+                .contains("not a usable EncryptionConfiguration")
+        })
+        .expect("the configuration's error");
+    assert_eq!(ours["file"], cfg.to_str().unwrap());
+    assert!(ours["line"].as_u64().unwrap() >= 3, "{ours}");
+    assert_eq!(
+        rules(&report),
+        [("encryption/secret-plaintext".to_string(), "db".to_string())]
+    );
+}
