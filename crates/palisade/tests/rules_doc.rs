@@ -79,7 +79,13 @@ fn render(rules: &[Value]) -> String {
             if !refs.is_empty() {
                 md.push_str("**References.**\n\n");
                 for link in refs {
-                    let _ = writeln!(md, "- <{}>", link.as_str().unwrap_or_default());
+                    // A URL is a link; a benchmark control is plain text.
+                    let link = link.as_str().unwrap_or_default();
+                    if link.starts_with("http") {
+                        let _ = writeln!(md, "- <{link}>");
+                    } else {
+                        let _ = writeln!(md, "- {link}");
+                    }
                 }
                 md.push('\n');
             }
