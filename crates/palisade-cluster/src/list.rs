@@ -164,7 +164,7 @@ impl Lister {
             let send = async {
                 let response = self.client.send(request).await.map_err(|e| Failure {
                     status: None,
-                    message: format!("{method} {path}: {}", with_causes(&e)),
+                    message: format!("{method} {path}: {}", palisade_core::with_causes(&e)),
                 })?;
                 let status = response.status();
                 let retry_after = response
@@ -183,7 +183,7 @@ impl Lister {
                                 self.opts.max_page_bytes
                             )
                         } else {
-                            format!("{method} {path}: the connection failed while the response was read: {}", with_causes(&*e))
+                            format!("{method} {path}: the connection failed while the response was read: {}", palisade_core::with_causes(&*e))
                         },
                     })?
                     .to_bytes()
@@ -402,23 +402,6 @@ fn encode(token: &str) -> String {
             }
             _ => out.push_str(&format!("%{b:02X}")),
         }
-    }
-    out
-}
-
-/// An error and its causes, outermost first, each said once: kube's
-/// `client error (Connect)` alone does not say that the server's
-/// certificate was refused; its source chain does.
-fn with_causes(e: &(dyn std::error::Error + 'static)) -> String {
-    let mut out = e.to_string();
-    let mut next = e.source();
-    while let Some(cause) = next {
-        let text = cause.to_string();
-        if !out.contains(&text) {
-            out.push_str(": ");
-            out.push_str(&text);
-        }
-        next = cause.source();
     }
     out
 }

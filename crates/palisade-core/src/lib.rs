@@ -30,3 +30,20 @@ pub use policy::{
     VerifyRule,
 };
 pub use rule::{Context, PssLevel, PssVersion, Rule, RuleMeta, Target, Violation};
+
+/// An error and its causes, outermost first, each said once: an HTTP or
+/// gRPC client's "transport error" alone does not say that a certificate
+/// was refused; its source chain does.
+pub fn with_causes(e: &(dyn std::error::Error + 'static)) -> String {
+    let mut out = e.to_string();
+    let mut next = e.source();
+    while let Some(cause) = next {
+        let text = cause.to_string();
+        if !out.contains(&text) {
+            out.push_str(": ");
+            out.push_str(&text);
+        }
+        next = cause.source();
+    }
+    out
+}

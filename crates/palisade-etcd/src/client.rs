@@ -166,7 +166,7 @@ impl Etcd {
             format!(
                 "etcd at {} is not ready: {}",
                 self.endpoint,
-                with_causes(&e)
+                palisade_core::with_causes(&e)
             )
         })?;
         let path = PathAndQuery::from_static("/etcdserverpb.KV/Range");
@@ -190,7 +190,10 @@ impl Etcd {
     /// One Put request (tests and benchmarks).
     #[cfg(feature = "write")]
     pub async fn put(&mut self, key: &[u8], value: &[u8]) -> Result<(), String> {
-        self.grpc.ready().await.map_err(|e| with_causes(&e))?;
+        self.grpc
+            .ready()
+            .await
+            .map_err(|e| palisade_core::with_causes(&e))?;
         let path = PathAndQuery::from_static("/etcdserverpb.KV/Put");
         let req = PutRequest {
             key: key.to_vec(),
@@ -252,7 +255,9 @@ async fn connect_one(
         .tcp_nodelay(true);
     if url.starts_with("https://") {
         if let Some(tls) = tls {
-            endpoint = endpoint.tls_config(tls).map_err(|e| with_causes(&e))?;
+            endpoint = endpoint
+                .tls_config(tls)
+                .map_err(|e| palisade_core::with_causes(&e))?;
         }
     } else if !url.starts_with("http://") {
         return Err(
@@ -262,7 +267,7 @@ async fn connect_one(
     // The connect timeout covers the TCP connection only; a peer that
     // accepts it and never completes the TLS handshake would hang here.
     match tokio::time::timeout(opts.timeout, endpoint.connect()).await {
-        Ok(r) => r.map_err(|e| with_causes(&e)),
+        Ok(r) => r.map_err(|e| palisade_core::with_causes(&e)),
         Err(_) => Err(format!("no answer within {} s", opts.timeout.as_secs())),
     }
 }
@@ -273,26 +278,11 @@ fn status(s: &tonic::Status, endpoint: &str) -> String {
         out.push_str(&format!("{:?}", s.code()));
     }
     if let Some(source) = std::error::Error::source(s) {
-        let causes = with_causes(source);
+        let causes = palisade_core::with_causes(source);
         if !out.contains(&causes) {
             out.push_str(": ");
             out.push_str(&causes);
         }
-    }
-    out
-}
-
-/// An error and its causes, each said once.
-fn with_causes(e: &(dyn std::error::Error + 'static)) -> String {
-    let mut out = e.to_string();
-    let mut next = e.source();
-    while let Some(cause) = next {
-        let text = cause.to_string();
-        if !out.contains(&text) {
-            out.push_str(": ");
-            out.push_str(&text);
-        }
-        next = cause.source();
     }
     out
 }

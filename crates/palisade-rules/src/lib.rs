@@ -68,6 +68,28 @@ pub fn pss_rules() -> Vec<Box<dyn Rule>> {
         .collect()
 }
 
+/// What the packs' unit tests share.
+#[cfg(test)]
+pub(crate) mod testutil {
+    use palisade_core::{Context, Engine, Finding, Limits};
+
+    /// Findings of every rule for `yaml`, at the default policy.
+    pub fn findings(yaml: &str) -> Vec<Finding> {
+        let engine = Engine::new(crate::all_rules(), Context::default(), Limits::default());
+        let report = engine.scan_bytes("t.yaml", yaml.as_bytes());
+        assert!(report.errors.is_empty(), "{:?}", report.errors);
+        report.findings
+    }
+
+    /// Findings of rule `id`.
+    pub fn scan(yaml: &str, id: &str) -> Vec<Finding> {
+        findings(yaml)
+            .into_iter()
+            .filter(|f| f.rule == id)
+            .collect()
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -245,25 +245,8 @@ impl ReportWriter for Tee<'_> {
 /// A spinner on standard error: the resource being listed and how many
 /// of its objects were read.
 fn progress() -> palisade_cluster::Progress {
-    let bar = indicatif::ProgressBar::new_spinner();
-    bar.set_style(
-        indicatif::ProgressStyle::with_template("{spinner} {msg}")
-            .unwrap_or_else(|_| indicatif::ProgressStyle::default_spinner()),
-    );
-    bar.enable_steady_tick(Duration::from_millis(120));
-    let spinner = Spinner(bar);
+    let spinner = crate::progress::Spinner::new();
     Box::new(move |resource: &str, n: usize| {
-        spinner
-            .0
-            .set_message(format!("listing {resource}: {n} objects"));
+        spinner.say(format!("listing {resource}: {n} objects"));
     })
-}
-
-/// Clears the spinner when the listing is done (the source drops it).
-struct Spinner(indicatif::ProgressBar);
-
-impl Drop for Spinner {
-    fn drop(&mut self) {
-        self.0.finish_and_clear();
-    }
 }

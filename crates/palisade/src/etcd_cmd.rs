@@ -84,25 +84,8 @@ pub fn run(args: EtcdArgs) -> Result<i32> {
 
 /// A spinner on standard error: the resource being read and how many values.
 fn progress() -> palisade_etcd::Progress {
-    let bar = indicatif::ProgressBar::new_spinner();
-    bar.set_style(
-        indicatif::ProgressStyle::with_template("{spinner} {msg}")
-            .unwrap_or_else(|_| indicatif::ProgressStyle::default_spinner()),
-    );
-    bar.enable_steady_tick(Duration::from_millis(120));
-    let spinner = Spinner(bar);
+    let spinner = crate::progress::Spinner::new();
     Arc::new(move |resource: &str, n: usize| {
-        spinner
-            .0
-            .set_message(format!("reading {resource} from etcd: {n} values"));
+        spinner.say(format!("reading {resource} from etcd: {n} values"));
     })
-}
-
-/// Clears the spinner when the reading is done (the analysis drops it).
-struct Spinner(indicatif::ProgressBar);
-
-impl Drop for Spinner {
-    fn drop(&mut self) {
-        self.0.finish_and_clear();
-    }
 }

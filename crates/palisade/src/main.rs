@@ -11,6 +11,7 @@ mod config_cmd;
 mod etcd_cmd;
 mod image_cmd;
 mod kustomize;
+mod progress;
 mod rbac_cmd;
 mod resolve_cmd;
 mod rules_cmd;

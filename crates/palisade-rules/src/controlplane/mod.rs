@@ -120,23 +120,7 @@ pub fn catalog() -> impl Iterator<Item = &'static RuleMeta> {
 
 #[cfg(test)]
 pub(crate) mod testutil {
-    use palisade_core::{Context, Engine, Finding, Limits};
-
-    /// Findings of every rule, at the default policy.
-    pub fn findings(yaml: &str) -> Vec<Finding> {
-        let engine = Engine::new(crate::all_rules(), Context::default(), Limits::default());
-        let report = engine.scan_bytes("t.yaml", yaml.as_bytes());
-        assert!(report.errors.is_empty(), "{:?}", report.errors);
-        report.findings
-    }
-
-    /// Findings of rule `id`.
-    pub fn scan(yaml: &str, id: &str) -> Vec<Finding> {
-        findings(yaml)
-            .into_iter()
-            .filter(|f| f.rule == id)
-            .collect()
-    }
+    pub use crate::testutil::{findings, scan};
 
     /// The ids of the `controlplane/` findings, in order.
     pub fn ids(yaml: &str) -> Vec<&'static str> {

@@ -211,23 +211,7 @@ impl<'a> Config<'a> {
 
 #[cfg(test)]
 pub(crate) mod testutil {
-    use palisade_core::{Context, Engine, Finding, Limits};
-
-    /// Findings of every rule for `yaml`.
-    pub fn findings(yaml: &str) -> Vec<Finding> {
-        let engine = Engine::new(crate::all_rules(), Context::default(), Limits::default());
-        let report = engine.scan_bytes("encryption-config.yaml", yaml.as_bytes());
-        assert!(report.errors.is_empty(), "{:?}", report.errors);
-        report.findings
-    }
-
-    /// Findings of rule `id`.
-    pub fn scan(yaml: &str, id: &str) -> Vec<Finding> {
-        findings(yaml)
-            .into_iter()
-            .filter(|f| f.rule == id)
-            .collect()
-    }
+    pub use crate::testutil::{findings, scan};
 
     /// An EncryptionConfiguration whose `resources` list is `entries`
     /// (YAML list items, from line 4).
