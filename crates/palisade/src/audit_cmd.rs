@@ -15,9 +15,9 @@ use palisade_cluster::{
 use palisade_core::policy::Date;
 use palisade_report::html::Extras;
 use palisade_report::policyreport::PolicyReports;
-use palisade_report::{is_broken_pipe, ReportWriter};
+use palisade_report::ReportWriter;
 use palisade_scan::analyses::ClusterChecks;
-use palisade_scan::{ScanError, Source};
+use palisade_scan::Source;
 
 use crate::cli::AuditArgs;
 use crate::config::ScanConfig;
@@ -123,11 +123,8 @@ pub fn run(args: AuditArgs) -> Result<i32> {
     };
     let folding = Box::new(Folding::new(inner, owners, summary.clone()));
     let sources: Vec<Box<dyn Source>> = vec![Box::new(source)];
-    let mut report = match scan.run(sources, folding) {
-        Ok(r) => r,
-        Err(ScanError::Write(e)) if is_broken_pipe(&e) => return Ok(0),
-        Err(ScanError::Write(e)) => return Err(e).context("cannot write the report"),
-        Err(e) => return Err(anyhow!(e)),
+    let Some(mut report) = crate::scan::outcome(scan.run(sources, folding))? else {
+        return Ok(0);
     };
     if let Some(s) = summary.lock().unwrap_or_else(|e| e.into_inner()).take() {
         report.summary = s;

@@ -7,11 +7,10 @@ use std::io::{self, IsTerminal};
 use std::sync::Arc;
 use std::time::Duration;
 
-use anyhow::{anyhow, Context as _, Result};
+use anyhow::Result;
 use palisade_etcd::{EtcdOptions, EtcdStorage, Keyring};
 use palisade_report::html::Extras;
-use palisade_report::is_broken_pipe;
-use palisade_scan::{ScanError, Source};
+use palisade_scan::Source;
 
 use crate::cli::EtcdArgs;
 use crate::config::ScanConfig;
@@ -62,11 +61,8 @@ pub fn run(args: EtcdArgs) -> Result<i32> {
         None => Vec::new(),
     };
     let (output, writer) = crate::scan::open_report(&cfg, &extras)?;
-    let report = match scan.run(sources, writer) {
-        Ok(r) => r,
-        Err(ScanError::Write(e)) if is_broken_pipe(&e) => return Ok(0),
-        Err(ScanError::Write(e)) => return Err(e).context("cannot write the report"),
-        Err(e) => return Err(anyhow!(e)),
+    let Some(report) = crate::scan::outcome(scan.run(sources, writer))? else {
+        return Ok(0);
     };
     if let Some(path) = output.file() {
         if !cfg.quiet && io::stderr().is_terminal() {

@@ -55,11 +55,9 @@ pub fn run(mut cfg: ScanConfig) -> Result<i32> {
     let scan = build(&mut cfg, &extras)?;
 
     let (output, report_writer) = open_report(&cfg, &extras)?;
-    let report = match scan.run(sources(&cfg.inputs, cfg.kustomize), report_writer) {
-        Ok(r) => r,
-        Err(ScanError::Write(e)) if is_broken_pipe(&e) => return Ok(0),
-        Err(ScanError::Write(e)) => return Err(e).context("cannot write the report"),
-        Err(e) => return Err(anyhow!(e)),
+    let Some(report) = outcome(scan.run(sources(&cfg.inputs, cfg.kustomize), report_writer))?
+    else {
+        return Ok(0);
     };
     if let Some(path) = output.file() {
         if !cfg.quiet && io::stderr().is_terminal() {
@@ -75,6 +73,17 @@ pub fn run(mut cfg: ScanConfig) -> Result<i32> {
         }
     }
     Ok(exit_status(&report, &cfg))
+}
+
+/// A scan's outcome for a command: the report, `None` when the reader of
+/// the output went away (a broken pipe: exit quietly), or the error.
+pub fn outcome(result: Result<ScanReport, ScanError>) -> Result<Option<ScanReport>> {
+    match result {
+        Ok(r) => Ok(Some(r)),
+        Err(ScanError::Write(e)) if is_broken_pipe(&e) => Ok(None),
+        Err(ScanError::Write(e)) => Err(e).context("cannot write the report"),
+        Err(e) => Err(anyhow!(e)),
+    }
 }
 
 /// Where the report goes (`--output`, else standard output) and its

@@ -2,7 +2,8 @@
 //! server on loopback over TLS with certificates made here, its policy and
 //! key files in a temporary directory, and AdmissionReview bodies written
 //! from the Kubernetes API reference. Shared by `tests/supply.rs` and
-//! `tests/content.rs`; `tests/webhook.rs` uses its certificates and client.
+//! `tests/content.rs`; `tests/webhook_common` (for `webhook.rs` and
+//! `webhook_operations.rs`) uses its certificates and client.
 #![allow(dead_code)]
 
 use std::path::PathBuf;
