@@ -1,0 +1,116 @@
+use super::*;
+use serde_json::json;
+
+fn eval(src: &str, object: serde_json::Value) -> Result<Value, EvalError> {
+    let e = Expression::compile(src).expect("compiles");
+    let mut a = Activation::new();
+    a.set_json("object", &object);
+    e.eval(&a, &mut Budget::new(RUNTIME_BUDGET, PER_CALL_LIMIT))
+}
+
+#[test]
+fn integers_are_ints() {
+    let v = eval(
+        "object.spec.replicas + 1 == 4",
+        json!({"spec": {"replicas": 3}}),
+    );
+    assert_eq!(v, Ok(Value::Bool(true)));
+}
+
+#[test]
+fn compile_errors_have_positions() {
+    let e = Expression::compile("object.spec.replicas <=").unwrap_err();
+    assert_eq!(e.line, 1);
+    assert!(e.column > 1, "{e:?}");
+    let e = Expression::compile("a &&\n  (b ||").unwrap_err();
+    assert_eq!(e.line, 2, "{e:?}");
+}
+
+#[test]
+fn runaway_comprehension_runs_out_of_budget() {
+    // 1000^2 iterations of a few nodes each: over a per-call limit of 1,000,000.
+    let r = eval(
+        "lists.range(1000).all(i, lists.range(1000).all(j, i + j >= 0))",
+        json!({}),
+    );
+    assert_eq!(r, Err(EvalError::Budget));
+    // The same loop under the limit passes.
+    let r = eval(
+        "lists.range(100).all(i, lists.range(100).all(j, i + j >= 0))",
+        json!({}),
+    );
+    assert_eq!(r, Ok(Value::Bool(true)));
+}
+
+#[test]
+fn budget_is_not_absorbed_by_logical_or() {
+    let r = eval(
+        "lists.range(1000).all(i, lists.range(1000).all(j, i + j >= 0)) || true",
+        json!({}),
+    );
+    assert_eq!(r, Err(EvalError::Budget));
+}
+
+#[test]
+fn list_concatenation_is_charged_by_size() {
+    // Few nodes, but two million list elements built: over the limit.
+    let r = eval(
+        "lists.range(1000).map(i, lists.range(1000) + lists.range(1000)).size() > 0",
+        json!({}),
+    );
+    assert_eq!(r, Err(EvalError::Budget));
+    let r = eval(
+        "lists.range(10).map(i, lists.range(1000) + lists.range(1000)).size() > 0",
+        json!({}),
+    );
+    assert_eq!(r, Ok(Value::Bool(true)));
+}
+
+#[test]
+fn shared_budget_runs_out_across_expressions() {
+    let e = Expression::compile("lists.range(300).all(i, lists.range(300).all(j, true))").unwrap();
+    let a = Activation::new();
+    let mut b = Budget::new(1_000_000, PER_CALL_LIMIT);
+    let mut results = Vec::new();
+    for _ in 0..10 {
+        results.push(e.eval(&a, &mut b));
+    }
+    assert_eq!(results[0], Ok(Value::Bool(true)));
+    assert_eq!(results[9], Err(EvalError::Budget));
+}
+
+#[test]
+fn kubernetes_libraries_are_there() {
+    let cases = [
+        ("quantity('1Gi').isGreaterThan(quantity('100Mi'))", true),
+        (
+            "isCIDR('10.0.0.0/8') && cidr('10.0.0.0/8').containsIP(ip('10.1.2.3'))",
+            true,
+        ),
+        (
+            "url('https://example.com:80/path').getHost() == 'example.com:80'",
+            true,
+        ),
+        (
+            "'abc 123 def 456'.findAll('[0-9]+') == ['123', '456']",
+            true,
+        ),
+        ("[1, 2, 3].isSorted() && [1, 2, 3].sum() == 6", true),
+        ("sets.contains([1, 2, 3], [2])", true),
+        (
+            "isSemver('1.2.3') && semver('1.2.3').isLessThan(semver('1.10.0'))",
+            true,
+        ),
+        ("'hello'.upperAscii() == 'HELLO'", true),
+        ("'a-b'.split('-') == ['a', 'b']", true),
+    ];
+    for (src, want) in cases {
+        assert_eq!(eval(src, json!({})), Ok(Value::Bool(want)), "{src}");
+    }
+}
+
+#[test]
+fn struct_literals_are_errors_not_panics() {
+    let r = eval("Foo{a: 1}", json!({}));
+    assert!(matches!(r, Err(EvalError::Runtime(_))), "{r:?}");
+}
