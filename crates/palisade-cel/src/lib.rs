@@ -20,7 +20,7 @@ use std::sync::{Arc, OnceLock};
 use kube_cel::cel::{self, Context, Program, Value};
 use kube_cel::KubeCelExt;
 
-pub use value::{from_json, to_json};
+pub use value::{from_json, map_value, to_json};
 
 /// The API server's limit for one expression (`PerCallLimit`).
 pub const PER_CALL_LIMIT: u64 = 1_000_000;

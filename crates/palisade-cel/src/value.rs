@@ -31,6 +31,14 @@ pub fn from_json(v: &Json) -> Value {
     }
 }
 
+/// A CEL map with string keys.
+pub fn map_value(entries: impl Iterator<Item = (String, Value)>) -> Value {
+    let map: HashMap<Key, Value> = entries
+        .map(|(k, v)| (Key::String(Arc::new(k)), v))
+        .collect();
+    Value::Map(Map { map: Arc::new(map) })
+}
+
 /// A CEL value as JSON (for messages and audit annotations); types JSON
 /// has no form for are written as their debug text.
 pub fn to_json(v: &Value) -> Json {

@@ -69,6 +69,9 @@ pub enum EvalErrorKind {
     /// The template's Rego failed at run time (a builtin error, a conflict,
     /// a time limit).
     Rego,
+    /// A ValidatingAdmissionPolicy's CEL failed (an expression error, the
+    /// cost budget, a missing param) under `failurePolicy: Fail`.
+    Cel,
     /// The template returned a violation that is not `{"msg": string, "details": any}`.
     Result,
 }
@@ -90,7 +93,7 @@ pub struct EvalError {
 impl EvalError {
     /// The rule id of the constraint, as findings carry it: `rego/<Kind>/<name>`.
     pub fn rule_id(&self) -> String {
-        format!("rego/{}/{}", self.constraint_kind, self.constraint_name)
+        crate::policy_set::rule_id(&self.constraint_kind, &self.constraint_name)
     }
 }
 

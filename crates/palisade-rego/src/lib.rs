@@ -33,6 +33,7 @@ mod review;
 mod schema;
 mod source;
 mod template;
+mod vap;
 pub mod verify;
 
 pub use constraint::EnforcementAction;

@@ -109,7 +109,7 @@ impl LabelSelector {
             })
     }
 
-    fn parse(node: &Node, what: &str, errors: &mut Vec<(Pos, String)>) -> LabelSelector {
+    pub(crate) fn parse(node: &Node, what: &str, errors: &mut Vec<(Pos, String)>) -> LabelSelector {
         let mut sel = LabelSelector::default();
         if !node.is_map() {
             errors.push((node.pos, format!("{what} must be a mapping")));

@@ -17,6 +17,7 @@ use crate::matcher::{labels_of, Labels, NamespaceInfo};
 use crate::review::{to_rego, Review};
 use crate::source::{object_pos, read_paths};
 use crate::template::{self, Template, INVENTORY_KEY};
+use crate::vap::{self, Decision, VapSet};
 
 /// One violation of one constraint by one object.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -36,12 +37,22 @@ pub struct Violation {
 impl Violation {
     /// The rule id findings carry: `rego/<ConstraintKind>/<constraint name>`.
     pub fn rule_id(&self) -> String {
-        format!("rego/{}/{}", self.constraint_kind, self.constraint_name)
+        rule_id(&self.constraint_kind, &self.constraint_name)
     }
 
     /// The severity of the finding (from the enforcement action).
     pub fn severity(&self) -> Severity {
         self.action.severity()
+    }
+}
+
+/// The rule id of a constraint's findings (`rego/<Kind>/<name>`), or of a
+/// ValidatingAdmissionPolicy's (`vap/<policy name>`).
+pub(crate) fn rule_id(kind: &str, name: &str) -> String {
+    if kind == vap::POLICY_KIND {
+        format!("vap/{name}")
+    } else {
+        format!("rego/{kind}/{name}")
     }
 }
 
@@ -73,7 +84,7 @@ pub struct ConstraintInfo {
 impl ConstraintInfo {
     /// The rule id of its findings.
     pub fn rule_id(&self) -> String {
-        format!("rego/{}/{}", self.kind, self.name)
+        rule_id(&self.kind, &self.name)
     }
 }
 
@@ -101,6 +112,7 @@ pub struct PolicySet {
     templates: Vec<Template>,
     constraints: Vec<Constraint>,
     ignored: Vec<Ignored>,
+    vaps: VapSet,
 }
 
 impl PolicySet {
@@ -159,8 +171,18 @@ impl PolicySet {
             }
         }
         let mut seen: HashMap<(String, String), (Arc<str>, u32)> = HashMap::new();
+        // ValidatingAdmissionPolicies and bindings; every other object may be a param.
+        let others: Vec<Object> = objects
+            .iter()
+            .filter(|o| !template::is_template(o) && !constraint::is_constraint(o))
+            .cloned()
+            .collect();
+        match VapSet::from_objects(&others) {
+            Ok(v) => set.vaps = v,
+            Err(e) => errors.extend(e),
+        }
         for obj in objects {
-            if template::is_template(obj) {
+            if template::is_template(obj) || vap::is_vap_object(obj) {
                 continue;
             }
             if !constraint::is_constraint(obj) {
@@ -210,12 +232,13 @@ impl PolicySet {
             templates,
             constraints,
             ignored: Vec::new(),
+            vaps: VapSet::default(),
         }
     }
 
     /// Whether no constraint is loaded (nothing would ever be reported).
     pub fn is_empty(&self) -> bool {
-        self.constraints.is_empty()
+        self.constraints.is_empty() && self.vaps.is_empty()
     }
 
     /// The loaded constraints, in load order.
@@ -330,6 +353,39 @@ impl PolicySet {
                     action: c.action,
                 })),
                 Err((kind, message)) => out.errors.push(fail(kind, message)),
+            }
+        }
+        if !self.vaps.is_empty() {
+            let built;
+            let ns_json = match &review.namespace_object {
+                Some(n) => Some(n),
+                None => match ns_labels {
+                    Some(labels) => {
+                        built = serde_json::json!({"apiVersion": "v1", "kind": "Namespace",
+                            "metadata": {"name": ns_name, "labels": labels}});
+                        Some(&built)
+                    }
+                    None => None,
+                },
+            };
+            for d in self.vaps.review(review, ns_labels, ns_json) {
+                match d {
+                    Decision::Violation(policy, message, action) => {
+                        out.violations.push(Violation {
+                            constraint_kind: vap::POLICY_KIND.to_string(),
+                            constraint_name: policy,
+                            message,
+                            details: Json::Object(serde_json::Map::new()),
+                            action,
+                        })
+                    }
+                    Decision::Error(policy, message) => out.errors.push(EvalError {
+                        constraint_kind: vap::POLICY_KIND.to_string(),
+                        constraint_name: policy,
+                        kind: EvalErrorKind::Cel,
+                        message,
+                    }),
+                }
             }
         }
         out
