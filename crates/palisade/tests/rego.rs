@@ -118,3 +118,36 @@ fn verify_runs_gator_suites_and_fails_on_a_failing_case() {
     let o = run(&["verify", "no/such/suite.yaml"]);
     assert_eq!(o.status.code(), Some(2));
 }
+
+#[test]
+fn scan_with_a_validating_admission_policy_reports_its_denials() {
+    let o = run(&[
+        "scan",
+        "--format",
+        "json",
+        "--policy",
+        "examples/vap/replicas-policy.yaml",
+        "examples/vap/cases/",
+    ]);
+    assert_eq!(
+        o.status.code(),
+        Some(1),
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    let json: Value = serde_json::from_slice(&o.stdout).unwrap();
+    let vap: Vec<&Value> = json["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|f| f["rule"].as_str().unwrap().starts_with("vap/"))
+        .collect();
+    assert_eq!(vap.len(), 1, "{vap:?}");
+    assert_eq!(vap[0]["rule"], "vap/replicalimit-policy.example.com");
+    assert_eq!(vap[0]["object"]["name"], "large");
+    assert_eq!(vap[0]["severity"], "high");
+    assert_eq!(
+        vap[0]["message"],
+        "ValidatingAdmissionPolicy 'replicalimit-policy.example.com' with binding 'replicalimit-binding.example.com' denied request: object.spec.replicas must be no greater than 3"
+    );
+}
