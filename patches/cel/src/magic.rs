@@ -250,7 +250,8 @@ impl<'a> FromContext<'a, '_, '_> for Arguments {
     {
         match ctx.resolve(AllArguments)? {
             Value::List(list) => Ok(Arguments(list.clone())),
-            _ => todo!(),
+            // palisade: an error, not a panic (the arguments always resolve to a list).
+            _ => Err(ExecutionError::function_error("arguments", "arguments are not a list")),
         }
     }
 }
