@@ -154,11 +154,7 @@ impl Expression {
         let limit = budget.left.min(budget.per_call);
         let (result, spent, exhausted) = cel::cost::with_budget(limit, || {
             std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-                let mut ctx = root().new_inner_scope();
-                for (name, value) in &activation.vars {
-                    ctx.add_variable_from_value(name.as_str(), value.clone());
-                }
-                self.program.execute(&ctx)
+                self.program.execute(&activation.ctx)
             }))
         });
         budget.left = budget.left.saturating_sub(spent);
@@ -175,10 +171,38 @@ impl Expression {
     }
 }
 
-/// The variables of one evaluation.
-#[derive(Debug, Clone, Default)]
+/// The variables of one evaluation, converted for the interpreter once
+/// when set (not once per expression evaluated against them).
 pub struct Activation {
     vars: Vec<(String, Value)>,
+    ctx: Context<'static>,
+}
+
+impl Default for Activation {
+    fn default() -> Self {
+        Activation {
+            vars: Vec::new(),
+            ctx: root().new_inner_scope(),
+        }
+    }
+}
+
+impl Clone for Activation {
+    fn clone(&self) -> Self {
+        let mut a = Activation::default();
+        for (name, value) in &self.vars {
+            a.set(name, value.clone());
+        }
+        a
+    }
+}
+
+impl std::fmt::Debug for Activation {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_map()
+            .entries(self.vars.iter().map(|(k, v)| (k, v)))
+            .finish()
+    }
 }
 
 impl Activation {
@@ -189,6 +213,7 @@ impl Activation {
 
     /// Sets `name` (replacing an earlier value).
     pub fn set(&mut self, name: &str, value: Value) {
+        self.ctx.add_variable_from_value(name, value.clone());
         match self.vars.iter_mut().find(|(n, _)| n == name) {
             Some(slot) => slot.1 = value,
             None => self.vars.push((name.to_string(), value)),

@@ -46,23 +46,17 @@ pub(crate) fn is_vap_object(obj: &Object) -> bool {
         )
 }
 
-/// A compiled expression with where it was written.
 #[derive(Debug, Clone)]
-struct Compiled {
+struct Named {
+    name: String,
     expr: Expression,
 }
 
 #[derive(Debug, Clone)]
-struct Named {
-    name: String,
-    expr: Compiled,
-}
-
-#[derive(Debug, Clone)]
 struct Validation {
-    expr: Compiled,
+    expr: Expression,
     message: Option<String>,
-    message_expr: Option<Compiled>,
+    message_expr: Option<Expression>,
 }
 
 /// One `resourceRules` item.

@@ -65,7 +65,7 @@ pub(super) fn evaluate(policy: &Policy, b: &Binding, a: &mut Activation, out: &m
     let mut var_errors: Vec<(String, String)> = Vec::new();
     for v in &policy.variables {
         a.set("variables", vars_value(&vars));
-        match v.expr.expr.eval(a, &mut budget) {
+        match v.expr.eval(a, &mut budget) {
             Ok(value) => {
                 vars.insert(v.name.clone(), value);
             }
@@ -88,7 +88,7 @@ pub(super) fn evaluate(policy: &Policy, b: &Binding, a: &mut Activation, out: &m
         format!("expression {src:?}: {}", describe(e))
     };
     for c in &policy.match_conditions {
-        match c.expr.expr.eval(a, &mut budget) {
+        match c.expr.eval(a, &mut budget) {
             Ok(CelValue::Bool(true)) => {}
             Ok(CelValue::Bool(false)) => return,
             Ok(other) => {
@@ -107,7 +107,7 @@ pub(super) fn evaluate(policy: &Policy, b: &Binding, a: &mut Activation, out: &m
                     format!(
                         "matchCondition {:?}: {}",
                         c.name,
-                        explain(&e, c.expr.expr.source())
+                        explain(&e, c.expr.source())
                     ),
                 );
                 return;
@@ -115,8 +115,8 @@ pub(super) fn evaluate(policy: &Policy, b: &Binding, a: &mut Activation, out: &m
         }
     }
     for v in &policy.validations {
-        let src = v.expr.expr.source();
-        match v.expr.expr.eval(a, &mut budget) {
+        let src = v.expr.source();
+        match v.expr.eval(a, &mut budget) {
             Ok(CelValue::Bool(true)) => {}
             Ok(CelValue::Bool(false)) => {
                 let message = message(v, a, &mut budget);
@@ -153,7 +153,7 @@ fn vars_value(vars: &std::collections::HashMap<String, CelValue>) -> CelValue {
 /// usable string, else `message`, else the expression.
 fn message(v: &Validation, a: &Activation, budget: &mut Budget) -> String {
     if let Some(m) = &v.message_expr {
-        if let Ok(CelValue::String(s)) = m.expr.eval(a, budget) {
+        if let Ok(CelValue::String(s)) = m.eval(a, budget) {
             let t = s.trim();
             if !t.is_empty() && !t.contains('\n') && t.len() <= 5 * 1024 {
                 return t.to_string();
@@ -162,6 +162,6 @@ fn message(v: &Validation, a: &Activation, budget: &mut Budget) -> String {
     }
     match &v.message {
         Some(m) if !m.is_empty() => m.clone(),
-        _ => format!("failed expression: {}", v.expr.expr.source()),
+        _ => format!("failed expression: {}", v.expr.source()),
     }
 }

@@ -39,7 +39,7 @@ impl Parser<'_> {
         self.errors.push(LoadError::new(self.file, pos, message));
     }
 
-    fn compile(&mut self, node: Option<&Node>, what: &str, at: Pos) -> Option<Compiled> {
+    fn compile(&mut self, node: Option<&Node>, what: &str, at: Pos) -> Option<Expression> {
         let Some(node) = node else {
             self.err(at, format!("{what} is required"));
             return None;
@@ -49,7 +49,7 @@ impl Parser<'_> {
             return None;
         };
         match Expression::compile(src) {
-            Ok(expr) => Some(Compiled { expr }),
+            Ok(expr) => Some(expr),
             Err(e) => {
                 let pos = expr_pos(node, e.line, e.column);
                 self.err(
