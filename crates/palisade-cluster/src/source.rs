@@ -427,27 +427,63 @@ fn running_pods(kind: &str, item: &Value) -> Option<u32> {
     u32::try_from(n).ok()
 }
 
-/// Gatekeeper's ConstraintTemplates and Constraints as the cluster holds
-/// them, read before the audit starts (they are few) so that they can be
-/// compiled and reviewed against every object listed. Nothing when the
-/// cluster does not serve Gatekeeper's groups. A resource that cannot be
-/// read here is skipped: the audit lists it again and reports the error.
+/// The cluster's admission policies as it holds them: Gatekeeper's
+/// ConstraintTemplates and Constraints, ValidatingAdmissionPolicies with
+/// their bindings, and the objects of each policy's `paramKind` (among
+/// the resources palisade lists). Read before the audit starts (they are
+/// few) so that they can be compiled and reviewed against every object
+/// listed. A resource that cannot be read here is skipped: the audit
+/// lists it again and reports the error.
 pub async fn gatekeeper_policies(lister: &Lister) -> Vec<Object> {
     let (plan, _) = plan(lister, Secrets::No).await;
-    let mut out = Vec::new();
     let owners = SharedOwners::default();
+    let is_vap = |r: &Resource| {
+        r.group == "admissionregistration.k8s.io"
+            && (r.plural == "validatingadmissionpolicies"
+                || r.plural == "validatingadmissionpolicybindings")
+    };
+    let selected: Vec<&Resource> = plan
+        .iter()
+        .filter(|r| {
+            r.group == "constraints.gatekeeper.sh"
+                || (r.group == "templates.gatekeeper.sh" && r.plural == "constrainttemplates")
+                || is_vap(r)
+        })
+        .collect();
+    let mut out = Vec::new();
+    for resource in selected {
+        list_all(lister, resource, &owners, &mut out).await;
+    }
+    // The params: every resource of a paramKind that is in the plan.
+    let kinds: Vec<(String, String)> = out
+        .iter()
+        .filter(|o| o.id.kind == "ValidatingAdmissionPolicy")
+        .filter_map(|o| {
+            let k = o.root.get_path(&["spec", "paramKind"])?;
+            Some((
+                k.get("apiVersion")?.as_str()?.to_string(),
+                k.get("kind")?.as_str()?.to_string(),
+            ))
+        })
+        .collect();
     for resource in plan.iter().filter(|r| {
-        r.group == "constraints.gatekeeper.sh"
-            || (r.group == "templates.gatekeeper.sh" && r.plural == "constrainttemplates")
+        kinds
+            .iter()
+            .any(|(v, k)| *k == r.kind && *v == r.api_version())
     }) {
-        let mut list = lister.list(resource, None);
-        loop {
-            match list.next_page().await {
-                Ok(Some(page)) => out.extend(convert(resource, page.items, None, &owners)),
-                Ok(None) => break,
-                Err(_) => break,
-            }
-        }
+        list_all(lister, resource, &owners, &mut out).await;
     }
     out
+}
+
+async fn list_all(
+    lister: &Lister,
+    resource: &Resource,
+    owners: &SharedOwners,
+    out: &mut Vec<Object>,
+) {
+    let mut list = lister.list(resource, None);
+    while let Ok(Some(page)) = list.next_page().await {
+        out.extend(convert(resource, page.items, None, owners));
+    }
 }

@@ -11,6 +11,7 @@ use std::sync::Arc;
 use palisade_core::node::Seg;
 use palisade_core::{Node, Object, Pos, Severity};
 use serde::Serialize;
+use serde_json::Value as Json;
 
 use crate::error::LoadError;
 use crate::matcher::Match;
@@ -84,6 +85,8 @@ pub(crate) struct Constraint {
     pub parameters: regorus::Value,
     /// Index of its template.
     pub template: usize,
+    /// The whole constraint, which a CEL template sees as `params`.
+    pub object: Json,
 }
 
 /// Why a constraint was refused.
@@ -206,6 +209,7 @@ pub(crate) fn parse(
         matcher,
         parameters,
         template,
+        object: root.to_json(),
     })
 }
 

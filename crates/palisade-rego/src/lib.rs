@@ -13,21 +13,26 @@
 //!   `spec.match` selects it, with `data.inventory` from an [`Inventory`].
 //!   A compiled set is `Send + Sync`; each evaluation works on a clone of
 //!   the template's prepared engine, so reviews run from many threads.
+//! - Templates with `K8sNativeValidation` (CEL) code run on it, as
+//!   Gatekeeper runs them (CEL over Rego when a template has both;
+//!   [`EnginePreference`] forces one), and ValidatingAdmissionPolicies with
+//!   their bindings are evaluated as the API server evaluates them.
 //! - [`verify`] runs gator Suite files (`test.gatekeeper.sh/v1alpha1`) and
 //!   reports per test and case, as text, JSON or JUnit.
 //!
 //! Differences from Gatekeeper/OPA that a user may meet: builtin errors
 //! (for example `sprintf` with too few arguments) are evaluation errors
 //! rather than "undefined", so they are reported instead of silently
-//! dropping a violation; CEL (`K8sNativeValidation`) code is not evaluated;
-//! parameters are validated against a subset of OpenAPI v3 (see the
+//! dropping a violation; parameters are validated against a subset of OpenAPI v3 (see the
 //! `schema` module) and unknown fields are kept, as gator keeps them.
 
 mod analysis;
+mod cel_program;
 mod constraint;
 pub mod error;
 mod inventory;
 mod matcher;
+mod native;
 mod policy_set;
 mod review;
 mod schema;
@@ -41,4 +46,5 @@ pub use error::{join_errors, EvalError, EvalErrorKind, LoadError};
 pub use inventory::Inventory;
 pub use policy_set::{ConstraintInfo, Ignored, Outcome, PolicySet, Violation};
 pub use review::Review;
-pub use verify::{verify, VerifyReport};
+pub use template::EnginePreference;
+pub use verify::{verify, verify_with, VerifyReport};

@@ -10,13 +10,14 @@ use palisade_core::{Object, Severity};
 use serde::Serialize;
 use serde_json::Value as Json;
 
+use crate::cel_program::review_activation;
 use crate::constraint::{self, Constraint, EnforcementAction};
 use crate::error::{EvalError, EvalErrorKind, LoadError};
 use crate::inventory::Inventory;
 use crate::matcher::{labels_of, Labels, NamespaceInfo};
 use crate::review::{to_rego, Review};
 use crate::source::{object_pos, read_paths};
-use crate::template::{self, Template, INVENTORY_KEY};
+use crate::template::{self, Code, EnginePreference, Template, INVENTORY_KEY};
 use crate::vap::{self, Decision, VapSet};
 
 /// One violation of one constraint by one object.
@@ -79,6 +80,8 @@ pub struct ConstraintInfo {
     pub file: String,
     /// The line it starts on.
     pub line: u32,
+    /// The engine its template runs on: `Rego` or `K8sNativeValidation`.
+    pub engine: &'static str,
 }
 
 impl ConstraintInfo {
@@ -120,8 +123,17 @@ impl PolicySet {
     /// recursively for `.yaml`, `.yml` and `.json`), every document of each.
     /// Every problem is returned, each with its file, line and column.
     pub fn load(paths: &[PathBuf]) -> Result<PolicySet, Vec<LoadError>> {
+        PolicySet::load_with(paths, EnginePreference::Auto)
+    }
+
+    /// [`PolicySet::load`], running templates that have both Rego and CEL
+    /// code on the engine `engine` selects.
+    pub fn load_with(
+        paths: &[PathBuf],
+        engine: EnginePreference,
+    ) -> Result<PolicySet, Vec<LoadError>> {
         let (objects, mut errors) = read_paths(paths);
-        match PolicySet::from_objects(&objects) {
+        match PolicySet::from_objects_with(&objects, engine) {
             Ok(set) if errors.is_empty() => Ok(set),
             Ok(_) => Err(errors),
             Err(e) => {
@@ -135,12 +147,20 @@ impl PolicySet {
     /// Builds a set from objects already read (templates first or not:
     /// order does not matter).
     pub fn from_objects(objects: &[Object]) -> Result<PolicySet, Vec<LoadError>> {
+        PolicySet::from_objects_with(objects, EnginePreference::Auto)
+    }
+
+    /// [`PolicySet::from_objects`] with an engine preference.
+    pub fn from_objects_with(
+        objects: &[Object],
+        engine: EnginePreference,
+    ) -> Result<PolicySet, Vec<LoadError>> {
         let mut set = PolicySet::default();
         let mut errors = Vec::new();
         let mut by_kind: HashMap<String, usize> = HashMap::new();
         let mut template_at: HashMap<String, (Arc<str>, u32)> = HashMap::new();
         for obj in objects.iter().filter(|o| template::is_template(o)) {
-            match Template::compile(obj) {
+            match Template::compile(obj, engine) {
                 Ok(t) => {
                     if let Some((f, l)) = template_at.get(&t.kind) {
                         errors.push(LoadError::new(
@@ -251,6 +271,10 @@ impl PolicySet {
                 action: c.action,
                 file: c.file.to_string(),
                 line: c.pos.line,
+                engine: self
+                    .templates
+                    .get(c.template)
+                    .map_or("Rego", Template::engine_name),
             })
             .collect()
     }
@@ -308,8 +332,21 @@ impl PolicySet {
             name: &ns_name,
             labels,
         });
+        let built;
+        let ns_json = match &review.namespace_object {
+            Some(n) => Some(n),
+            None => match ns_labels {
+                Some(labels) => {
+                    built = serde_json::json!({"apiVersion": "v1", "kind": "Namespace",
+                        "metadata": {"name": ns_name, "labels": labels}});
+                    Some(&built)
+                }
+                None => None,
+            },
+        };
         let mut review_value: Option<regorus::Value> = None;
         let mut inventory_value: Option<regorus::Value> = None;
+        let mut activation: Option<palisade_cel::Activation> = None;
         for c in &self.constraints {
             let fail = |kind: EvalErrorKind, message: String| EvalError {
                 constraint_kind: c.kind.clone(),
@@ -328,6 +365,26 @@ impl PolicySet {
             let Some(t) = self.templates.get(c.template) else {
                 continue;
             };
+            let violation = |message: String, details: Json| Violation {
+                constraint_kind: c.kind.clone(),
+                constraint_name: c.name.clone(),
+                message,
+                details,
+                action: c.action,
+            };
+            if let Code::Cel(code) = &t.code {
+                let base = activation
+                    .get_or_insert_with(|| review_activation(&vap::request_info(review), ns_json));
+                match code.evaluate(base, &c.object) {
+                    Ok(messages) => out.violations.extend(
+                        messages
+                            .into_iter()
+                            .map(|m| violation(m, Json::Object(Default::default()))),
+                    ),
+                    Err(message) => out.errors.push(fail(EvalErrorKind::Cel, message)),
+                }
+                continue;
+            }
             let rv = review_value
                 .get_or_insert_with(|| review.to_value(ns_value))
                 .clone();
@@ -345,37 +402,21 @@ impl PolicySet {
                 input.insert(INVENTORY_KEY.into(), inv.clone());
             }
             match t.evaluate(input.into()) {
-                Ok(vs) => out.violations.extend(vs.into_iter().map(|v| Violation {
-                    constraint_kind: c.kind.clone(),
-                    constraint_name: c.name.clone(),
-                    message: v.msg,
-                    details: v.details,
-                    action: c.action,
-                })),
+                Ok(vs) => out
+                    .violations
+                    .extend(vs.into_iter().map(|v| violation(v.msg, v.details))),
                 Err((kind, message)) => out.errors.push(fail(kind, message)),
             }
         }
         if !self.vaps.is_empty() {
-            let built;
-            let ns_json = match &review.namespace_object {
-                Some(n) => Some(n),
-                None => match ns_labels {
-                    Some(labels) => {
-                        built = serde_json::json!({"apiVersion": "v1", "kind": "Namespace",
-                            "metadata": {"name": ns_name, "labels": labels}});
-                        Some(&built)
-                    }
-                    None => None,
-                },
-            };
             for d in self.vaps.review(review, ns_labels, ns_json) {
                 match d {
-                    Decision::Violation(policy, message, action) => {
+                    Decision::Violation(policy, message, action, reason) => {
                         out.violations.push(Violation {
                             constraint_kind: vap::POLICY_KIND.to_string(),
                             constraint_name: policy,
                             message,
-                            details: Json::Object(serde_json::Map::new()),
+                            details: serde_json::json!({ "reason": reason }),
                             action,
                         })
                     }

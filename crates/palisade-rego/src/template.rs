@@ -22,6 +22,7 @@ use serde_json::Value as Json;
 
 use crate::analysis::unknown_calls;
 use crate::error::{EvalErrorKind, LoadError};
+use crate::native::{self, NativeCode};
 use crate::source::{field_pos, group_of, object_pos};
 
 /// The API group of ConstraintTemplates.
@@ -88,6 +89,20 @@ pub(crate) struct Template {
     pub schema: Option<Json>,
     /// Whether the Rego reads `data.inventory` (the inventory is then handed in).
     pub uses_inventory: bool,
+    /// The code that runs.
+    pub code: Code,
+}
+
+/// The engine a template runs on.
+#[derive(Debug, Clone)]
+pub(crate) enum Code {
+    Rego(Box<RegoCode>),
+    Cel(NativeCode),
+}
+
+/// A template's compiled Rego.
+#[derive(Debug, Clone)]
+pub(crate) struct RegoCode {
     /// The prepared engine. Each evaluation works on a clone: measured
     /// (benches/rego.rs), reusing pooled copies saved nothing on the
     /// fixture templates, and a clone shares nothing mutable between threads.
@@ -96,6 +111,18 @@ pub(crate) struct Template {
     rule: String,
     /// Where each Rego source came from.
     sources: Vec<SourceMap>,
+}
+
+/// Which engine runs a template that has code for both.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum EnginePreference {
+    /// Gatekeeper's precedence: `K8sNativeValidation` (CEL) over Rego.
+    #[default]
+    Auto,
+    /// Rego where the template has it.
+    Rego,
+    /// CEL where the template has it.
+    Cel,
 }
 
 /// Splits a regorus error (`\n--> name:line:col\n  |\n...\nerror: msg`)
@@ -125,11 +152,42 @@ fn text_of(node: &Node) -> Option<&str> {
 }
 
 impl Template {
-    /// Reads and compiles a ConstraintTemplate object.
-    pub fn compile(obj: &Object) -> Result<Template, Vec<LoadError>> {
+    /// Reads and compiles a ConstraintTemplate object, on the engine
+    /// `preference` selects among those it has code for.
+    pub fn compile(obj: &Object, preference: EnginePreference) -> Result<Template, Vec<LoadError>> {
         let file = obj.file.clone();
         let (name, kind) = identity(obj)?;
         let target = single_target(obj, &name)?;
+        let schema = obj
+            .root
+            .get_path(&["spec", "crd", "spec", "validation", "openAPIV3Schema"])
+            .map(Node::to_json);
+        let cel = native::code_entry(target, native::ENGINE);
+        let has_rego = target.get("rego").is_some() || native::code_entry(target, "Rego").is_some();
+        let use_cel = match (cel, preference) {
+            (None, _) => false,
+            (Some(_), EnginePreference::Rego) => !has_rego,
+            (Some(_), _) => true,
+        };
+        if let (true, Some(entry)) = (use_cel, cel) {
+            let source = native::source_of(entry).map_err(|pos| {
+                vec![LoadError::new(
+                    &file,
+                    pos,
+                    format!(
+                        "ConstraintTemplate {name}: code[{}] has no source",
+                        native::ENGINE
+                    ),
+                )]
+            })?;
+            let code = native::parse(&file, source, &name)?;
+            return Ok(Template {
+                kind: kind.to_string(),
+                schema,
+                uses_inventory: false,
+                code: Code::Cel(code),
+            });
+        }
         let src = rego_source(&file, target, &name)?;
         let mut engine = new_engine(!src.v1);
         let mut sources = Vec::new();
@@ -153,33 +211,49 @@ impl Template {
         )?;
         let mut t = Template {
             kind: kind.to_string(),
-            schema: obj
-                .root
-                .get_path(&["spec", "crd", "spec", "validation", "openAPIV3Schema"])
-                .map(Node::to_json),
+            schema,
             uses_inventory: loaded.uses_inventory,
-            engine,
-            rule,
-            sources,
+            code: Code::Rego(Box::new(RegoCode {
+                engine,
+                rule,
+                sources,
+            })),
         };
         t.set_timeout(DEFAULT_TIMEOUT);
         Ok(t)
     }
 
+    /// The engine that runs the template: `Rego` or `K8sNativeValidation`.
+    pub fn engine_name(&self) -> &'static str {
+        match self.code {
+            Code::Rego(_) => "Rego",
+            Code::Cel(_) => native::ENGINE,
+        }
+    }
+
     /// Sets the time limit of one evaluation.
     pub fn set_timeout(&mut self, limit: Duration) {
-        self.engine
-            .set_execution_timer_config(ExecutionTimerConfig {
-                limit,
-                check_interval: NonZeroU32::new(64).unwrap_or(NonZeroU32::MIN),
-            });
+        let Code::Rego(r) = &mut self.code else {
+            return;
+        };
+        r.engine.set_execution_timer_config(ExecutionTimerConfig {
+            limit,
+            check_interval: NonZeroU32::new(64).unwrap_or(NonZeroU32::MIN),
+        });
+    }
+
+    fn rego(&self) -> Option<&RegoCode> {
+        match &self.code {
+            Code::Rego(r) => Some(r),
+            Code::Cel(_) => None,
+        }
     }
 
     /// Turns a regorus error into `file:line:col: message`.
     fn describe(&self, text: &str) -> String {
         let (loc, msg) = split_regorus_error(text);
         match loc.and_then(|(name, line, col)| {
-            let map = self.sources.iter().find(|s| s.name == name)?;
+            let map = self.rego()?.sources.iter().find(|s| s.name == name)?;
             Some((map, map.locate(line, col)))
         }) {
             Some((map, pos)) => format!("{}:{}:{}: {msg}", map.file, pos.line, pos.col),
@@ -189,10 +263,13 @@ impl Template {
 
     /// Evaluates `violation` on `input` (`{review, parameters, ...}`).
     pub fn evaluate(&self, input: Value) -> Result<Vec<RawViolation>, (EvalErrorKind, String)> {
-        let mut engine = self.engine.clone();
+        let Some(code) = self.rego() else {
+            return Err((EvalErrorKind::Rego, "the template has no Rego".into()));
+        };
+        let mut engine = code.engine.clone();
         engine.set_input(input);
         let value = engine
-            .eval_rule(self.rule.clone())
+            .eval_rule(code.rule.clone())
             .map_err(|e| (EvalErrorKind::Rego, self.describe(&e.to_string())))?;
         let items: Vec<&Value> = match &value {
             Value::Undefined => return Ok(Vec::new()),
@@ -390,7 +467,7 @@ fn rego_source<'n>(
             .iter()
             .any(|c| c.get("engine").and_then(text_of) == Some("K8sNativeValidation"));
         let msg = if has_cel {
-            format!("ConstraintTemplate {name}: only K8sNativeValidation (CEL) code, which palisade does not evaluate; add a Rego source")
+            format!("ConstraintTemplate {name}: the K8sNativeValidation code is not usable and there is no Rego")
         } else {
             format!("ConstraintTemplate {name}: the {TARGET} target has no rego")
         };

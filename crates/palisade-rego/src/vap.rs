@@ -20,13 +20,14 @@ use std::sync::Arc;
 mod eval;
 mod load;
 
-use eval::{activation, evaluate};
+use eval::evaluate;
 use load::{parse_binding, parse_policy};
 
-use palisade_cel::{Activation, Budget, CelValue, EvalError as CelError, Expression};
+use palisade_cel::{Activation, CelValue};
 use palisade_core::{Node, Object, Pos};
-use serde_json::{json, Value as Json};
+use serde_json::Value as Json;
 
+use crate::cel_program::{review_activation, Program, RequestInfo};
 use crate::constraint::EnforcementAction;
 use crate::error::LoadError;
 use crate::matcher::{labels_of, LabelSelector, Labels};
@@ -44,19 +45,6 @@ pub(crate) fn is_vap_object(obj: &Object) -> bool {
             obj.id.kind.as_str(),
             "ValidatingAdmissionPolicy" | "ValidatingAdmissionPolicyBinding"
         )
-}
-
-#[derive(Debug, Clone)]
-struct Named {
-    name: String,
-    expr: Expression,
-}
-
-#[derive(Debug, Clone)]
-struct Validation {
-    expr: Expression,
-    message: Option<String>,
-    message_expr: Option<Expression>,
 }
 
 /// One `resourceRules` item.
@@ -83,9 +71,7 @@ pub(crate) struct Policy {
     name: String,
     param_kind: Option<(String, String)>,
     constraints: MatchResources,
-    match_conditions: Vec<Named>,
-    variables: Vec<Named>,
-    validations: Vec<Validation>,
+    program: Program,
     fail: bool,
 }
 
@@ -118,8 +104,9 @@ pub(crate) struct VapSet {
 
 /// A violation or an error of one policy and binding.
 pub(crate) enum Decision {
-    /// The message and the binding's strongest action.
-    Violation(String, String, EnforcementAction),
+    /// The policy name, the message, the binding's strongest action and
+    /// the validation's `reason`.
+    Violation(String, String, EnforcementAction, String),
     /// The policy name and what failed.
     Error(String, String),
 }
@@ -161,6 +148,21 @@ pub(crate) fn resource_of(kind: &str) -> String {
     }
 }
 
+/// The request's operation (CREATE when the review has none), resource
+/// and scope.
+pub(crate) fn request_info(review: &Review) -> RequestInfo<'_> {
+    RequestInfo {
+        review,
+        op: if review.operation.is_empty() {
+            "CREATE"
+        } else {
+            review.operation.as_str()
+        },
+        resource: resource_of(&review.kind.2),
+        cluster: CLUSTER_KINDS.contains(&review.kind.2.as_str()),
+    }
+}
+
 fn any_or(list: &[String], value: &str) -> bool {
     list.iter().any(|v| v == "*" || v == value)
 }
@@ -190,9 +192,14 @@ impl MatchResources {
     /// (a binding without `matchResources` rules).
     fn matches(&self, ctx: &Request<'_>) -> bool {
         let hit = |rules: &[ResourceRule]| {
-            rules
-                .iter()
-                .any(|r| r.matches(ctx.op, ctx.review, &ctx.resource, ctx.cluster))
+            rules.iter().any(|r| {
+                r.matches(
+                    ctx.info.op,
+                    ctx.info.review,
+                    &ctx.info.resource,
+                    ctx.info.cluster,
+                )
+            })
         };
         if hit(&self.exclude) {
             return false;
@@ -201,12 +208,12 @@ impl MatchResources {
             return false;
         }
         if let Some(sel) = &self.namespace_selector {
-            let is_ns = ctx.review.kind.2 == "Namespace" && ctx.review.kind.0.is_empty();
+            let is_ns = ctx.info.review.kind.2 == "Namespace" && ctx.info.review.kind.0.is_empty();
             if is_ns {
-                if !sel.matches(&labels_of(&ctx.review.object)) {
+                if !sel.matches(&labels_of(&ctx.info.review.object)) {
                     return false;
                 }
-            } else if !ctx.cluster {
+            } else if !ctx.info.cluster {
                 let empty = Labels::new();
                 if !sel.matches(ctx.ns_labels.unwrap_or(&empty)) {
                     return false;
@@ -214,8 +221,9 @@ impl MatchResources {
             }
         }
         if let Some(sel) = &self.object_selector {
-            let new = sel.matches(&labels_of(&ctx.review.object));
+            let new = sel.matches(&labels_of(&ctx.info.review.object));
             let old = ctx
+                .info
                 .review
                 .old_object
                 .as_ref()
@@ -230,10 +238,7 @@ impl MatchResources {
 
 /// The request as the matchers see it.
 struct Request<'a> {
-    review: &'a Review,
-    op: &'a str,
-    resource: String,
-    cluster: bool,
+    info: RequestInfo<'a>,
     ns_labels: Option<&'a Labels>,
 }
 
@@ -302,19 +307,9 @@ impl VapSet {
         if self.bindings.is_empty() {
             return out;
         }
-        let op = if review.operation.is_empty() {
-            "CREATE"
-        } else {
-            review.operation.as_str()
-        };
-        let cluster = CLUSTER_KINDS.contains(&review.kind.2.as_str());
-        let ctx = Request {
-            review,
-            op,
-            resource: resource_of(&review.kind.2),
-            cluster,
-            ns_labels,
-        };
+        let info = request_info(review);
+        let cluster = info.cluster;
+        let ctx = Request { info, ns_labels };
         let mut base: Option<Activation> = None;
         for policy in &self.policies {
             if !policy.constraints.matches(&ctx) {
@@ -326,7 +321,7 @@ impl VapSet {
                         continue;
                     }
                 }
-                let act = base.get_or_insert_with(|| activation(review, &ctx, ns_object));
+                let act = base.get_or_insert_with(|| review_activation(&ctx.info, ns_object));
                 let params = match self.params_for(policy, b, review, cluster) {
                     Ok(p) => p,
                     Err(e) => {

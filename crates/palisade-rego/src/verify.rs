@@ -21,7 +21,7 @@ use crate::inventory::Inventory;
 use crate::policy_set::PolicySet;
 use crate::review::Review;
 use crate::source::{display, object_pos, read_file};
-use crate::template::{self, Template};
+use crate::template::{self, EnginePreference, Template};
 
 /// The API group of gator suites.
 const SUITE_GROUP: &str = "test.gatekeeper.sh";
@@ -221,6 +221,12 @@ fn suite_files(path: &Path) -> Result<Vec<PathBuf>, LoadError> {
 /// or `DIR/...` for a directory tree). Fails only when `path` cannot be
 /// read or selects no suite; everything else is in the report.
 pub fn verify(path: &Path) -> Result<VerifyReport, LoadError> {
+    verify_with(path, EnginePreference::Auto)
+}
+
+/// [`verify`], running templates that have both Rego and CEL code on the
+/// engine `engine` selects.
+pub fn verify_with(path: &Path, engine: EnginePreference) -> Result<VerifyReport, LoadError> {
     let files = suite_files(path)?;
     let mut report = VerifyReport::default();
     let explicit_file = files.len() == 1 && files[0] == path;
@@ -250,7 +256,7 @@ pub fn verify(path: &Path) -> Result<VerifyReport, LoadError> {
             continue;
         }
         for suite in suites {
-            report.suites.push(run_suite(&f, suite));
+            report.suites.push(run_suite(&f, suite, engine));
         }
     }
     if report.suites.is_empty() {
@@ -278,7 +284,7 @@ fn flag(node: &Node, key: &str) -> bool {
     node.get(key).and_then(Node::as_bool).unwrap_or(false)
 }
 
-fn run_suite(file: &Path, suite: &Object) -> SuiteResult {
+fn run_suite(file: &Path, suite: &Object, engine: EnginePreference) -> SuiteResult {
     let start = Instant::now();
     let dir = file.parent().unwrap_or(Path::new("."));
     let mut result = SuiteResult {
@@ -290,7 +296,7 @@ fn run_suite(file: &Path, suite: &Object) -> SuiteResult {
     };
     if !result.skipped {
         for t in suite.root.get("tests").map(Node::items).unwrap_or_default() {
-            result.tests.push(run_test(dir, t));
+            result.tests.push(run_test(dir, t, engine));
         }
     }
     result.duration = start.elapsed();
@@ -345,7 +351,7 @@ fn errors_text(errors: Vec<LoadError>) -> String {
         .join("\n")
 }
 
-fn run_test(dir: &Path, test: &Node) -> TestResult {
+fn run_test(dir: &Path, test: &Node, engine: EnginePreference) -> TestResult {
     let start = Instant::now();
     let mut result = TestResult {
         name: scalar(test.get("name")),
@@ -357,7 +363,7 @@ fn run_test(dir: &Path, test: &Node) -> TestResult {
     if result.skipped {
         return result;
     }
-    match build_test(dir, test) {
+    match build_test(dir, test, engine) {
         Err(e) => result.error = Some(e),
         Ok(None) => {}
         Ok(Some(set)) => {
@@ -372,7 +378,11 @@ fn run_test(dir: &Path, test: &Node) -> TestResult {
 
 /// Loads a test's template and constraint. `Ok(None)` for an `invalid: true`
 /// test whose constraint was refused by its schema, as expected.
-fn build_test(dir: &Path, test: &Node) -> Result<Option<PolicySet>, String> {
+fn build_test(
+    dir: &Path,
+    test: &Node,
+    engine: EnginePreference,
+) -> Result<Option<PolicySet>, String> {
     let template_path = resolve(dir, test.get("template"), "template")?;
     let tobj = read_one(&template_path)?;
     if !template::is_template(&tobj) {
@@ -383,7 +393,7 @@ fn build_test(dir: &Path, test: &Node) -> Result<Option<PolicySet>, String> {
             tobj.id.kind
         ));
     }
-    let template = Template::compile(&tobj).map_err(errors_text)?;
+    let template = Template::compile(&tobj, engine).map_err(errors_text)?;
     let constraint_path = resolve(dir, test.get("constraint"), "constraint")?;
     let cobj = read_one(&constraint_path)?;
     let invalid = flag(test, "invalid");
@@ -522,7 +532,7 @@ fn check_assertion(a: &Node, messages: &[String]) -> Result<(), String> {
 #[cfg(test)]
 fn suite_from_text(dir: &Path, text: &str) -> SuiteResult {
     let (objects, _) = crate::source::read_bytes("suite.yaml", text.as_bytes());
-    run_suite(&dir.join("suite.yaml"), &objects[0])
+    run_suite(&dir.join("suite.yaml"), &objects[0], EnginePreference::Auto)
 }
 
 #[cfg(test)]

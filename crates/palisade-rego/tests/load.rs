@@ -216,17 +216,6 @@ fn template_name_must_be_the_lower_case_kind() {
 }
 
 #[test]
-fn cel_only_template_is_refused_with_a_reason() {
-    let d = dir("cel");
-    let t = "apiVersion: templates.gatekeeper.sh/v1\nkind: ConstraintTemplate\nmetadata:\n  name: k8scel\nspec:\n  crd:\n    spec:\n      names:\n        kind: K8sCel\n  targets:\n    - target: admission.k8s.gatekeeper.sh\n      code:\n        - engine: K8sNativeValidation\n          source:\n            validations:\n              - expression: \"true\"\n";
-    let errs = load_err(&[write(&d, "t.yaml", t)]);
-    assert!(
-        errs[0].message.contains("K8sNativeValidation (CEL)"),
-        "{errs:?}"
-    );
-}
-
-#[test]
 fn duplicate_constraint_and_bad_enforcement_action_are_errors() {
     let d = dir("dup");
     let fixtures = PathBuf::from(env!("CARGO_MANIFEST_DIR"))

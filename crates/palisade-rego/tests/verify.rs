@@ -119,3 +119,45 @@ fn unparsable_yaml_in_a_suite_directory_fails_the_run() {
     let err = report.suites[0].error.clone().unwrap_or_default();
     assert!(err.contains("suite.yaml:"), "{err}");
 }
+
+fn run_with(path: &Path, engine: palisade_rego::EnginePreference) -> VerifyReport {
+    palisade_rego::verify_with(path, engine).unwrap_or_else(|e| panic!("{e}"))
+}
+
+fn first_violation(report: &VerifyReport) -> &str {
+    &report.suites[0].tests[0].cases[0].violations[0]
+}
+
+#[test]
+fn a_template_with_both_engines_passes_its_suite_through_each() {
+    use palisade_rego::EnginePreference::{Auto, Cel, Rego};
+    let suite = fixtures("gatekeeper-cel/privileged-containers/suite.yaml");
+    for engine in [Auto, Cel, Rego] {
+        let report = run_with(&suite, engine);
+        assert!(report.passed(), "{engine:?}: {report:?}");
+        let c = report.counts();
+        assert_eq!((c.passed, c.failed), (6, 0), "{engine:?}: {report:?}");
+    }
+    // Gatekeeper's precedence: the CEL code runs unless Rego is forced;
+    // the messages tell the engines apart.
+    let cel = "Privileged container is not allowed: nginx, securityContext.privileged: true";
+    assert_eq!(first_violation(&run_with(&suite, Auto)), cel);
+    assert_eq!(first_violation(&run_with(&suite, Cel)), cel);
+    let rego = run_with(&suite, Rego);
+    assert_eq!(
+        first_violation(&rego),
+        "Privileged container is not allowed: nginx, securityContext: {\"privileged\": true}"
+    );
+}
+
+#[test]
+fn the_example_suite_passes_through_rego_and_cel() {
+    use palisade_rego::EnginePreference::{Cel, Rego};
+    let suite =
+        PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../examples/gatekeeper/suite.yaml");
+    for engine in [Rego, Cel] {
+        let report = run_with(&suite, engine);
+        assert!(report.passed(), "{engine:?}: {report:?}");
+        assert_eq!(report.counts().passed, 2, "{engine:?}");
+    }
+}

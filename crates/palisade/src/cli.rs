@@ -177,6 +177,9 @@ pub struct VerifyArgs {
     /// Output format.
     #[arg(long, value_enum, default_value = "text")]
     pub format: VerifyFormat,
+    /// The engine of templates that carry both Rego and CEL code.
+    #[arg(long, value_enum, default_value = "auto")]
+    pub engine: EngineArg,
 }
 
 /// `palisade rbac`. Each reads the same inputs as `scan` (files,
@@ -336,6 +339,31 @@ pub struct CheckArgs {
     /// directories; repeatable; added to the policy file's `constraints`).
     #[arg(long = "policy", value_name = "PATH")]
     pub policy: Vec<PathBuf>,
+    /// The engine of ConstraintTemplates that carry both Rego and
+    /// K8sNativeValidation (CEL) code: auto runs the CEL, as Gatekeeper does.
+    #[arg(long, value_enum, default_value = "auto")]
+    pub engine: EngineArg,
+}
+
+/// `--engine`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum EngineArg {
+    /// CEL where a template has it, else Rego (Gatekeeper's precedence).
+    Auto,
+    /// Rego where a template has it.
+    Rego,
+    /// CEL where a template has it.
+    Cel,
+}
+
+impl From<EngineArg> for palisade_rego::EnginePreference {
+    fn from(e: EngineArg) -> Self {
+        match e {
+            EngineArg::Auto => palisade_rego::EnginePreference::Auto,
+            EngineArg::Rego => palisade_rego::EnginePreference::Rego,
+            EngineArg::Cel => palisade_rego::EnginePreference::Cel,
+        }
+    }
 }
 
 /// `palisade scan`.

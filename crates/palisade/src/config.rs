@@ -46,6 +46,8 @@ pub struct ScanConfig {
     pub offline: bool,
     /// `--kustomize`.
     pub kustomize: bool,
+    /// `--engine`.
+    pub engine: palisade_rego::EnginePreference,
 }
 
 impl ScanConfig {
@@ -124,6 +126,7 @@ impl ScanConfig {
             supply,
             offline: args.offline,
             kustomize: args.kustomize,
+            engine: args.check.engine.into(),
             ctx: Context::from_policy(policy),
             format,
             output: args.check.output,

@@ -141,7 +141,7 @@ fn load_constraints(cfg: &ScanConfig) -> Result<Option<(PolicySet, Inventory)>> 
     if cfg.constraints.is_empty() {
         return Ok(None);
     }
-    let set = PolicySet::load(&cfg.constraints)
+    let set = PolicySet::load_with(&cfg.constraints, cfg.engine)
         .map_err(|e| anyhow!("invalid constraints:\n{}", join_errors(&e, "\n")))?;
     let inventory = Inventory::load(&cfg.inventory)
         .map_err(|e| anyhow!("invalid --inventory:\n{}", join_errors(&e, "\n")))?;

@@ -14,7 +14,7 @@ pub fn run(args: VerifyArgs) -> Result<i32> {
     let mut out = std::io::stdout().lock();
     let mut status = 0;
     for path in &args.paths {
-        match palisade_rego::verify(path) {
+        match palisade_rego::verify_with(path, args.engine.into()) {
             Ok(report) => {
                 let text = match args.format {
                     VerifyFormat::Json => verify::json(&report),

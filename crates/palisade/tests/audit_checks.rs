@@ -193,3 +193,38 @@ fn the_clusters_gatekeeper_constraints_are_evaluated_against_what_runs() {
         .to_string()
         .contains("the cluster's own Gatekeeper templates"));
 }
+
+/// The cluster's ValidatingAdmissionPolicies, their bindings and their
+/// params (a ConfigMap here) are read first and evaluated against what
+/// runs, with the API server's message.
+#[test]
+fn the_clusters_validating_admission_policies_are_evaluated_with_their_params() {
+    let rt = runtime();
+    let mut b = Builder::new("v1.33.2");
+    shop(&mut b, 3);
+    b.object(json!({"apiVersion": "admissionregistration.k8s.io/v1", "kind": "ValidatingAdmissionPolicy",
+        "metadata": {"name": "replica-limit"},
+        "spec": {"failurePolicy": "Fail",
+            "paramKind": {"apiVersion": "v1", "kind": "ConfigMap"},
+            "matchConstraints": {"resourceRules": [{"apiGroups": ["apps"], "apiVersions": ["v1"],
+                "operations": ["CREATE", "UPDATE"], "resources": ["deployments"]}]},
+            "validations": [{"expression": "object.spec.replicas <= int(params.data.maxReplicas)",
+                "messageExpression": "'replicas must be no greater than ' + params.data.maxReplicas"}]}}));
+    b.object(json!({"apiVersion": "admissionregistration.k8s.io/v1", "kind": "ValidatingAdmissionPolicyBinding",
+        "metadata": {"name": "replica-limit-shop"},
+        "spec": {"policyName": "replica-limit", "validationActions": ["Deny"],
+            "paramRef": {"name": "replica-limit", "parameterNotFoundAction": "Deny"}}}));
+    b.object(json!({"apiVersion": "v1", "kind": "ConfigMap",
+        "metadata": {"name": "replica-limit", "namespace": "shop"},
+        "data": {"maxReplicas": "2"}}));
+    let server = rt.block_on(b.start());
+    let (code, report, stderr) = audit(&server, &[]);
+    assert_eq!(code, 1, "{stderr}");
+    let found = findings(&report, "vap/replica-limit");
+    assert_eq!(found.len(), 1, "{report:#}");
+    assert_eq!(found[0]["object"]["name"], "web");
+    assert_eq!(
+        found[0]["message"],
+        "ValidatingAdmissionPolicy 'replica-limit' with binding 'replica-limit-shop' denied request: replicas must be no greater than 2"
+    );
+}

@@ -2,6 +2,7 @@
 //! compiled once, each problem at its file:line:col.
 
 use super::*;
+use crate::cel_program::Parser;
 
 fn strings(node: Option<&Node>) -> Vec<String> {
     node.map(|n| {
@@ -13,78 +14,7 @@ fn strings(node: Option<&Node>) -> Vec<String> {
     .unwrap_or_default()
 }
 
-/// Where a position inside an expression is in the file: exact for an
-/// expression on one line; for a block scalar, the line inside it.
-fn expr_pos(node: &Node, line: u32, column: u32) -> Pos {
-    if line <= 1 {
-        Pos {
-            line: node.pos.line,
-            col: node.pos.col + column.saturating_sub(1),
-        }
-    } else {
-        Pos {
-            line: node.pos.line + line - 1,
-            col: column,
-        }
-    }
-}
-
-struct Parser<'a> {
-    file: &'a Arc<str>,
-    errors: Vec<LoadError>,
-}
-
 impl Parser<'_> {
-    fn err(&mut self, pos: Pos, message: String) {
-        self.errors.push(LoadError::new(self.file, pos, message));
-    }
-
-    fn compile(&mut self, node: Option<&Node>, what: &str, at: Pos) -> Option<Expression> {
-        let Some(node) = node else {
-            self.err(at, format!("{what} is required"));
-            return None;
-        };
-        let Some(src) = node.as_str() else {
-            self.err(node.pos, format!("{what} must be a string"));
-            return None;
-        };
-        match Expression::compile(src) {
-            Ok(expr) => Some(expr),
-            Err(e) => {
-                let pos = expr_pos(node, e.line, e.column);
-                self.err(
-                    pos,
-                    format!(
-                        "{what}: compilation error at column {} of the expression: {}",
-                        e.column, e.message
-                    ),
-                );
-                None
-            }
-        }
-    }
-
-    fn named(&mut self, node: Option<&Node>, what: &str) -> Vec<Named> {
-        let mut out = Vec::new();
-        for (i, item) in node.map(Node::items).unwrap_or_default().iter().enumerate() {
-            let name = item.get("name").and_then(Node::as_str).unwrap_or("");
-            if name.is_empty() {
-                self.err(item.pos, format!("{what}[{i}].name is required"));
-            }
-            if let Some(expr) = self.compile(
-                item.get("expression"),
-                &format!("{what}[{i}].expression"),
-                item.pos,
-            ) {
-                out.push(Named {
-                    name: name.to_string(),
-                    expr,
-                });
-            }
-        }
-        out
-    }
-
     fn rules(&mut self, node: Option<&Node>) -> Vec<ResourceRule> {
         node.map(Node::items)
             .unwrap_or_default()
@@ -128,50 +58,22 @@ impl Parser<'_> {
 }
 
 pub(super) fn parse_policy(obj: &Object) -> Result<Policy, Vec<LoadError>> {
-    let mut p = Parser {
-        file: &obj.file,
-        errors: Vec::new(),
-    };
+    let mut p = Parser::new(&obj.file);
     let at = object_pos(obj);
     let spec = obj.root.get("spec");
     let get = |k: &str| spec.and_then(|s| s.get(k));
-    let mut validations = Vec::new();
-    for (i, v) in get("validations")
-        .map(Node::items)
-        .unwrap_or_default()
-        .iter()
-        .enumerate()
-    {
-        let expr = p.compile(
-            v.get("expression"),
-            &format!("spec.validations[{i}].expression"),
-            v.pos,
-        );
-        let message_expr = v.get("messageExpression").and_then(|m| {
-            p.compile(
-                Some(m),
-                &format!("spec.validations[{i}].messageExpression"),
-                v.pos,
-            )
-        });
-        if let Some(expr) = expr {
-            validations.push(Validation {
-                expr,
-                message: v
-                    .get("message")
-                    .and_then(Node::as_str)
-                    .map(|m| m.trim().to_string()),
-                message_expr,
-            });
-        }
-    }
-    let match_conditions = p.named(get("matchConditions"), "spec.matchConditions");
-    let variables = p.named(get("variables"), "spec.variables");
+    let program = p.program(
+        Vec::new(),
+        get("variables"),
+        (get("matchConditions"), "spec.matchConditions"),
+        (get("validations"), "spec.validations"),
+        "spec.variables",
+    );
     let constraints = p.match_resources(get("matchConstraints"));
     if constraints.rules.is_empty() {
         p.err(at, "spec.matchConstraints.resourceRules is required".into());
     }
-    if validations.is_empty() && p.errors.is_empty() {
+    if program.validations.is_empty() && p.errors.is_empty() {
         p.err(at, "spec.validations: the policy validates nothing".into());
     }
     let param_kind = get("paramKind").map(|k| {
@@ -204,18 +106,13 @@ pub(super) fn parse_policy(obj: &Object) -> Result<Policy, Vec<LoadError>> {
         name: obj.id.name.clone(),
         param_kind,
         constraints,
-        match_conditions,
-        variables,
-        validations,
+        program,
         fail,
     })
 }
 
 pub(super) fn parse_binding(obj: &Object) -> Result<Binding, Vec<LoadError>> {
-    let mut p = Parser {
-        file: &obj.file,
-        errors: Vec::new(),
-    };
+    let mut p = Parser::new(&obj.file);
     let at = object_pos(obj);
     let spec = obj.root.get("spec");
     let get = |k: &str| spec.and_then(|s| s.get(k));
