@@ -17,6 +17,7 @@ pub mod image;
 pub mod pss;
 pub mod secrets;
 pub mod serviceaccount;
+pub mod vap_export;
 
 use palisade_core::{Rule, RuleMeta};
 

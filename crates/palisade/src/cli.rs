@@ -49,6 +49,10 @@ pub enum Command {
     /// Manage the vulnerability database (OSV advisories in SQLite).
     #[command(subcommand)]
     Db(DbCommand),
+    /// Write palisade's policy in another enforcer's form (`export vap`:
+    /// a ValidatingAdmissionPolicy the API server runs itself).
+    #[command(subcommand)]
+    Export(crate::export_cmd::ExportCommand),
 }
 
 /// `palisade image`.

@@ -9,6 +9,7 @@ mod cli;
 mod config;
 mod config_cmd;
 mod etcd_cmd;
+mod export_cmd;
 mod image_cmd;
 mod kustomize;
 mod progress;
@@ -49,6 +50,7 @@ fn main() {
         cli::Command::Resolve(args) => resolve_cmd::run(args),
         cli::Command::Image(args) => image_cmd::run(args),
         cli::Command::Db(cmd) => image_cmd::run_db(cmd),
+        cli::Command::Export(cmd) => export_cmd::run(cmd),
     };
     match result {
         Ok(code) => std::process::exit(code),

@@ -151,3 +151,122 @@ fn scan_with_a_validating_admission_policy_reports_its_denials() {
         "ValidatingAdmissionPolicy 'replicalimit-policy.example.com' with binding 'replicalimit-binding.example.com' denied request: object.spec.replicas must be no greater than 3"
     );
 }
+
+/// `export vap` writes a policy that `scan --policy` evaluates: what the
+/// exported policy denies is what the built-in rules report.
+#[test]
+fn an_exported_policy_denies_what_the_built_in_rules_report() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("pss.yaml");
+    let o = run(&[
+        "export",
+        "vap",
+        "--level",
+        "baseline",
+        "--exclude-namespace",
+        "kube-system",
+        "-o",
+        out.to_str().unwrap(),
+    ]);
+    assert_eq!(
+        o.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    let pod = dir.path().join("pod.yaml");
+    std::fs::write(
+        &pod,
+        "apiVersion: v1\nkind: Pod\nmetadata: {name: p, namespace: shop}\nspec:\n  hostPID: true\n  containers:\n  - name: c\n    image: nginx:1.27\n",
+    )
+    .unwrap();
+    let o = run(&[
+        "scan",
+        "--format",
+        "json",
+        "--level",
+        "baseline",
+        "--policy",
+        out.to_str().unwrap(),
+        pod.to_str().unwrap(),
+    ]);
+    assert_eq!(
+        o.status.code(),
+        Some(1),
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    let json: Value = serde_json::from_slice(&o.stdout).unwrap();
+    let rules: Vec<&str> = json["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["rule"].as_str().unwrap())
+        .collect();
+    assert!(rules.contains(&"pss/hostNamespaces"), "{rules:?}");
+    let vap = json["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["rule"] == "vap/palisade-pss-baseline-latest")
+        .unwrap_or_else(|| panic!("{rules:?}"));
+    assert_eq!(
+        vap["message"],
+        "ValidatingAdmissionPolicy 'palisade-pss-baseline-latest' with binding 'palisade-pss-baseline-latest' denied request: host namespaces: hostPID=true"
+    );
+    // Bad flags are usage errors.
+    let o = run(&["export", "vap", "--action", "Deny", "--action", "Warn"]);
+    assert_eq!(o.status.code(), Some(2));
+    let o = run(&["export", "vap", "--level", "strict"]);
+    assert_eq!(o.status.code(), Some(2));
+}
+
+/// The example template carries Rego and CEL: `verify` passes through
+/// either engine, and `scan --engine` picks the one that runs.
+#[test]
+fn verify_and_scan_run_either_engine_of_a_template_with_both() {
+    for engine in ["rego", "cel", "auto"] {
+        let o = run(&[
+            "verify",
+            "--engine",
+            engine,
+            "examples/gatekeeper/suite.yaml",
+        ]);
+        assert_eq!(
+            o.status.code(),
+            Some(0),
+            "{engine}: {}",
+            String::from_utf8_lossy(&o.stdout)
+        );
+    }
+    // A template whose engines word their message differently.
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("t.yaml"),
+        "apiVersion: templates.gatekeeper.sh/v1\nkind: ConstraintTemplate\nmetadata: {name: k8sboth}\nspec:\n  crd: {spec: {names: {kind: K8sBoth}}}\n  targets:\n  - target: admission.k8s.gatekeeper.sh\n    code:\n    - engine: K8sNativeValidation\n      source:\n        validations: [{expression: 'false', message: from cel}]\n    - engine: Rego\n      source:\n        rego: |\n          package k8sboth\n          violation[{\"msg\": \"from rego\"}] { true }\n---\napiVersion: constraints.gatekeeper.sh/v1beta1\nkind: K8sBoth\nmetadata: {name: both}\nspec: {}\n",
+    )
+    .unwrap();
+    let message = |engine: &str| -> String {
+        let o = run(&[
+            "scan",
+            "--format",
+            "json",
+            "--engine",
+            engine,
+            "--policy",
+            dir.path().join("t.yaml").to_str().unwrap(),
+            "examples/gatekeeper/cases/unlabelled.yaml",
+        ]);
+        let json: Value = serde_json::from_slice(&o.stdout).unwrap();
+        json["findings"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|f| f["rule"] == "rego/K8sBoth/both")
+            .map(|f| f["message"].as_str().unwrap().to_string())
+            .unwrap_or_default()
+    };
+    assert_eq!(message("rego"), "from rego");
+    assert_eq!(message("cel"), "from cel");
+    assert_eq!(message("auto"), "from cel");
+}
