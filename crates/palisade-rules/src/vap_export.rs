@@ -193,12 +193,11 @@ fn check(id: &str, v: PssVersion) -> Option<(String, &'static str)> {
         ),
         "pss/appArmorProfile" => (
             format!(
-                "({pod_sc_has} && !(has({pod_sc}.appArmorProfile.type) && {pod_sc}.appArmorProfile.type in {PROFILE_TYPES}) ? ['pod must not set securityContext.appArmorProfile.type'] : []) + {} + variables.annotations.filter(k, k.startsWith('container.apparmor.security.beta.kubernetes.io/') && !(variables.annotations[k] == '' || variables.annotations[k] == 'runtime/default' || variables.annotations[k].startsWith('localhost/'))).map(k, 'annotation ' + k + '=\"' + variables.annotations[k] + '\"')",
+                "(has({pod_sc}.appArmorProfile) && !(has({pod_sc}.appArmorProfile.type) && {pod_sc}.appArmorProfile.type in {PROFILE_TYPES}) ? ['pod must not set securityContext.appArmorProfile.type'] : []) + {} + variables.annotations.filter(k, k.startsWith('container.apparmor.security.beta.kubernetes.io/') && !(variables.annotations[k] == '' || variables.annotations[k] == 'runtime/default' || variables.annotations[k].startsWith('localhost/'))).map(k, 'annotation ' + k + '=\"' + variables.annotations[k] + '\"')",
                 containers(
                     &format!("{} && !(has(c.securityContext.appArmorProfile.type) && c.securityContext.appArmorProfile.type in {PROFILE_TYPES})", sc_has("c", "appArmorProfile")),
                     " must not set securityContext.appArmorProfile.type",
                 ),
-                pod_sc_has = format!("has({pod_sc}.appArmorProfile)"),
             ),
             "forbidden AppArmor profile",
         ),
