@@ -47,4 +47,5 @@ pub use inventory::Inventory;
 pub use policy_set::{ConstraintInfo, Ignored, Outcome, PolicySet, Violation};
 pub use review::Review;
 pub use template::EnginePreference;
+pub use vap::is_vap_object;
 pub use verify::{verify, verify_with, VerifyReport};

@@ -256,6 +256,22 @@ impl PolicySet {
         }
     }
 
+    /// Adds the ValidatingAdmissionPolicies and bindings among `objects`
+    /// (the scanned files, say); the objects of a policy's paramKind are
+    /// its params (for the policies of this set and of `objects`). On
+    /// error nothing is added.
+    pub fn add_vap_objects(&mut self, objects: &[Object]) -> Result<(), Vec<LoadError>> {
+        self.vaps.add(objects, false).map_err(|mut e| {
+            sort_errors(&mut e);
+            e
+        })
+    }
+
+    /// Whether any ValidatingAdmissionPolicy binding is loaded.
+    pub fn has_vaps(&self) -> bool {
+        !self.vaps.is_empty()
+    }
+
     /// Whether no constraint is loaded (nothing would ever be reported).
     pub fn is_empty(&self) -> bool {
         self.constraints.is_empty() && self.vaps.is_empty()

@@ -38,8 +38,8 @@ use crate::source::{group_of, object_pos};
 pub(crate) const POLICY_KIND: &str = "ValidatingAdmissionPolicy";
 const GROUP: &str = "admissionregistration.k8s.io";
 
-/// Whether an object is a policy or a binding.
-pub(crate) fn is_vap_object(obj: &Object) -> bool {
+/// Whether an object is a ValidatingAdmissionPolicy or a binding.
+pub fn is_vap_object(obj: &Object) -> bool {
     group_of(&obj.id.api_version) == GROUP
         && matches!(
             obj.id.kind.as_str(),
@@ -69,6 +69,8 @@ struct MatchResources {
 #[derive(Debug, Clone)]
 pub(crate) struct Policy {
     name: String,
+    /// Where it was read.
+    at: (Arc<str>, u32),
     param_kind: Option<(String, String)>,
     constraints: MatchResources,
     program: Program,
@@ -146,6 +148,22 @@ pub(crate) fn resource_of(kind: &str) -> String {
         _ if k.ends_with('y') && !k.ends_with("ey") => format!("{}ies", &k[..k.len() - 1]),
         _ => format!("{k}s"),
     }
+}
+
+/// A param's identity: apiVersion, kind, namespace, name.
+fn param_id(p: &Json) -> (String, String, String, String) {
+    let field = |k: &str| {
+        p.pointer(k)
+            .and_then(Json::as_str)
+            .unwrap_or("")
+            .to_string()
+    };
+    (
+        field("/apiVersion"),
+        field("/kind"),
+        field("/metadata/namespace"),
+        field("/metadata/name"),
+    )
 }
 
 /// The request's operation (CREATE when the review has none), resource
@@ -247,16 +265,42 @@ impl VapSet {
     /// be a param.
     pub(crate) fn from_objects(objects: &[Object]) -> Result<VapSet, Vec<LoadError>> {
         let mut set = VapSet::default();
+        set.add(objects, true)?;
+        Ok(set)
+    }
+
+    /// Adds the policies and bindings among `objects`, and as params the
+    /// other objects: all of them (`all_params`, for policy files), or
+    /// those of a kind a policy names as its paramKind (for a scan's
+    /// objects). Nothing is added when one is in error.
+    pub(crate) fn add(
+        &mut self,
+        objects: &[Object],
+        all_params: bool,
+    ) -> Result<(), Vec<LoadError>> {
+        let mut set = std::mem::take(self);
+        let before = (set.policies.len(), set.bindings.len(), set.params.len());
         let mut errors = Vec::new();
         let mut broken: Vec<&str> = Vec::new();
         for obj in objects {
             if !is_vap_object(obj) {
-                set.params.push(obj.root.to_json());
                 continue;
             }
             if obj.id.kind == "ValidatingAdmissionPolicy" {
                 match parse_policy(obj) {
-                    Ok(p) => set.policies.push(p),
+                    Ok(p) => match set.policies.iter().find(|q| q.name == p.name) {
+                        // The same file given twice (as --policy and scanned).
+                        Some(q) if q.at == p.at => {}
+                        Some(q) => errors.push(LoadError::new(
+                            &obj.file,
+                            object_pos(obj),
+                            format!(
+                                "ValidatingAdmissionPolicy {:?} is defined twice (first at {}:{})",
+                                p.name, q.at.0, q.at.1
+                            ),
+                        )),
+                        None => set.policies.push(p),
+                    },
                     Err(e) => {
                         // Its bindings would only repeat its error.
                         broken.push(&obj.id.name);
@@ -265,11 +309,45 @@ impl VapSet {
                 }
             } else {
                 match parse_binding(obj) {
-                    Ok(b) => set.bindings.push(b),
+                    Ok(b) => match set.bindings.iter().find(|c| c.name == b.name) {
+                        Some(c) if c.file == b.file && c.pos == b.pos => {}
+                        Some(c) => errors.push(LoadError::new(
+                            &b.file,
+                            b.pos,
+                            format!(
+                                "ValidatingAdmissionPolicyBinding {:?} is defined twice (first at {}:{})",
+                                b.name, c.file, c.pos.line
+                            ),
+                        )),
+                        None => set.bindings.push(b),
+                    },
                     Err(e) => errors.extend(e),
                 }
             }
         }
+        // Params: the objects of a kind some policy names as its paramKind,
+        // one per identity as in the API server (a file given both as
+        // --policy and scanned is read twice).
+        let kinds: std::collections::HashSet<(&str, &str)> = set
+            .policies
+            .iter()
+            .filter_map(|p| p.param_kind.as_ref())
+            .map(|(v, k)| (v.as_str(), k.as_str()))
+            .collect();
+        let mut ids: std::collections::HashSet<(String, String, String, String)> =
+            set.params.iter().map(param_id).collect();
+        let mut params = Vec::new();
+        for obj in objects.iter().filter(|o| !is_vap_object(o)) {
+            let id = &obj.id;
+            if !(all_params || kinds.contains(&(id.api_version.as_str(), id.kind.as_str()))) {
+                continue;
+            }
+            let json = obj.root.to_json();
+            if ids.insert(param_id(&json)) || id.name.is_empty() {
+                params.push(json);
+            }
+        }
+        set.params.extend(params);
         for b in &set.bindings {
             if !set.policies.iter().any(|p| p.name == b.policy)
                 && !broken.contains(&b.policy.as_str())
@@ -285,8 +363,13 @@ impl VapSet {
             }
         }
         if errors.is_empty() {
-            Ok(set)
+            *self = set;
+            Ok(())
         } else {
+            set.policies.truncate(before.0);
+            set.bindings.truncate(before.1);
+            set.params.truncate(before.2);
+            *self = set;
             Err(errors)
         }
     }

@@ -28,4 +28,4 @@ mod source;
 pub use analysis::{Analysis, Needs, Out, Run};
 pub use catalog::{catalog, find};
 pub use scan::{has_findings_at, Outcome, PodFilter, Scan, ScanError};
-pub use source::{Batch, Bytes, Objects, Paths, Source, Stdin, Stream, Unit};
+pub use source::{paths_mention, Batch, Bytes, Objects, Paths, Source, Stdin, Stream, Unit};

@@ -282,6 +282,26 @@ impl Source for Objects {
     }
 }
 
+/// Whether any manifest file under `paths` (walked as [`Paths`] walks
+/// them) contains `needle`: a cheap look, before a scan, for objects that
+/// change what the scan must keep (ValidatingAdmissionPolicyBindings).
+/// Streams are not read (they can be read only once).
+pub fn paths_mention(paths: &[PathBuf], needle: &str) -> bool {
+    let finder = memchr::memmem::Finder::new(needle.as_bytes());
+    let hit = |p: &std::path::Path| {
+        !is_stream(p) && std::fs::read(p).is_ok_and(|b| finder.find(&b).is_some())
+    };
+    paths.iter().any(|path| {
+        if path.is_dir() {
+            walk::files(path, MANIFEST_EXTENSIONS, Depth::Recursive)
+                .into_iter()
+                .any(|e| matches!(e, walk::Entry::File(p) if hit(&p)))
+        } else {
+            hit(path)
+        }
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

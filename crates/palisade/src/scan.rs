@@ -124,8 +124,29 @@ pub fn build(cfg: &mut ScanConfig, extras: &Extras) -> Result<Scan> {
     if cfg.offline {
         scan = scan.with_note("--offline: the registry rules (image/signature, image/resolved-digest, image/registry-error, image content) were not checked");
     }
-    if let Some((set, inventory)) = constraints {
-        scan = scan.with(Constraints::new(set, inventory));
+    // ValidatingAdmissionPolicies among the scanned files run too (their
+    // bindings are looked for first: keeping every object costs memory).
+    let paths: Vec<std::path::PathBuf> = cfg
+        .inputs
+        .iter()
+        .filter_map(|i| match i {
+            crate::config::Input::Path(p) => Some(p.clone()),
+            crate::config::Input::Stdin => None,
+        })
+        .collect();
+    let input_vaps = palisade_scan::paths_mention(&paths, "ValidatingAdmissionPolicyBinding");
+    match (constraints, input_vaps) {
+        (Some((set, inventory)), false) => scan = scan.with(Constraints::new(set, inventory)),
+        (Some((set, inventory)), true) => {
+            scan = scan.with(Constraints::new(set, inventory).with_input_policies())
+        }
+        (None, true) => {
+            let inventory = Inventory::load(&cfg.inventory)
+                .map_err(|e| anyhow!("invalid --inventory:\n{}", join_errors(&e, "\n")))?;
+            scan =
+                scan.with(Constraints::new(PolicySet::default(), inventory).with_input_policies())
+        }
+        (None, false) => {}
     }
     Ok(scan
         .with(Rbac::with_paths(extras.paths.clone()))

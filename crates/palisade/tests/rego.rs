@@ -270,3 +270,62 @@ fn verify_and_scan_run_either_engine_of_a_template_with_both() {
     assert_eq!(message("cel"), "from cel");
     assert_eq!(message("auto"), "from cel");
 }
+
+/// ValidatingAdmissionPolicies among the scanned files run without
+/// --policy, and the scanned objects are the params of a --policy one.
+#[test]
+fn policies_and_params_among_the_scanned_files_are_used() {
+    let o = run(&["scan", "--format", "json", "examples/vap/"]);
+    assert_eq!(
+        o.status.code(),
+        Some(1),
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    let json: Value = serde_json::from_slice(&o.stdout).unwrap();
+    let vap: Vec<&Value> = json["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|f| f["rule"] == "vap/replicalimit-policy.example.com")
+        .collect();
+    assert_eq!(vap.len(), 1, "{json:#}");
+    assert_eq!(vap[0]["object"]["name"], "large");
+
+    // The policy from --policy, its params (a ConfigMap) among the scanned files.
+    let dir = tempfile::tempdir().unwrap();
+    let policy = dir.path().join("policy.yaml");
+    std::fs::write(
+        &policy,
+        "apiVersion: admissionregistration.k8s.io/v1\nkind: ValidatingAdmissionPolicy\nmetadata: {name: max-replicas}\nspec:\n  paramKind: {apiVersion: v1, kind: ConfigMap}\n  matchConstraints:\n    resourceRules: [{apiGroups: [apps], apiVersions: [v1], operations: [CREATE], resources: [deployments]}]\n  validations:\n  - expression: object.spec.replicas <= int(params.data.max)\n    messageExpression: \"'at most ' + params.data.max + ' replicas'\"\n---\napiVersion: admissionregistration.k8s.io/v1\nkind: ValidatingAdmissionPolicyBinding\nmetadata: {name: max-replicas}\nspec:\n  policyName: max-replicas\n  validationActions: [Warn]\n  paramRef: {name: limits, parameterNotFoundAction: Deny}\n",
+    )
+    .unwrap();
+    let inputs = dir.path().join("inputs");
+    std::fs::create_dir(&inputs).unwrap();
+    std::fs::write(
+        inputs.join("all.yaml"),
+        "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: limits, namespace: shop}\ndata: {max: \"2\"}\n---\napiVersion: apps/v1\nkind: Deployment\nmetadata: {name: web, namespace: shop}\nspec:\n  replicas: 5\n  selector: {matchLabels: {app: web}}\n  template:\n    metadata: {labels: {app: web}}\n    spec:\n      containers: [{name: web, image: nginx:1.27}]\n",
+    )
+    .unwrap();
+    let o = run(&[
+        "scan",
+        "--format",
+        "json",
+        "--policy",
+        policy.to_str().unwrap(),
+        inputs.to_str().unwrap(),
+    ]);
+    let json: Value = serde_json::from_slice(&o.stdout).unwrap();
+    let found: Vec<&Value> = json["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|f| f["rule"] == "vap/max-replicas")
+        .collect();
+    assert_eq!(found.len(), 1, "{json:#}");
+    assert_eq!(found[0]["severity"], "medium");
+    assert_eq!(
+        found[0]["message"],
+        "Validation failed for ValidatingAdmissionPolicy 'max-replicas' with binding 'max-replicas': at most 2 replicas"
+    );
+}

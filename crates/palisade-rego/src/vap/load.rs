@@ -104,6 +104,7 @@ pub(super) fn parse_policy(obj: &Object) -> Result<Policy, Vec<LoadError>> {
     }
     Ok(Policy {
         name: obj.id.name.clone(),
+        at: (obj.file.clone(), at.line),
         param_kind,
         constraints,
         program,

@@ -14,12 +14,25 @@ use crate::analysis::{Analysis, Needs, Out, Run};
 pub struct Constraints {
     set: PolicySet,
     inventory: Inventory,
+    from_inputs: bool,
 }
 
 impl Constraints {
     /// Reviews with `set`, `inventory` added to the run's own objects.
     pub fn new(set: PolicySet, inventory: Inventory) -> Self {
-        Constraints { set, inventory }
+        Constraints {
+            set,
+            inventory,
+            from_inputs: false,
+        }
+    }
+
+    /// Also evaluates the ValidatingAdmissionPolicies and bindings found
+    /// among the scanned objects (the scanned objects are params of every
+    /// policy either way).
+    pub fn with_input_policies(mut self) -> Self {
+        self.from_inputs = true;
+        self
     }
 }
 
@@ -38,6 +51,34 @@ impl Analysis for Constraints {
     }
 
     fn run(&self, run: &Run<'_>, out: &mut Out<'_>) -> Result<(), String> {
+        // The scanned objects are params, and (when asked) their policies run.
+        let with_inputs;
+        let set = if self.from_inputs || self.set.has_vaps() {
+            let mut s = self.set.clone();
+            let objects: Vec<palisade_core::Object> = if self.from_inputs {
+                run.objects.to_vec()
+            } else {
+                run.objects
+                    .iter()
+                    .filter(|o| !palisade_rego::is_vap_object(o))
+                    .cloned()
+                    .collect()
+            };
+            if let Err(errors) = s.add_vap_objects(&objects) {
+                for e in errors {
+                    out.error(InputError {
+                        file: e.file.as_str().into(),
+                        line: e.line,
+                        column: e.column,
+                        message: format!("{} (not evaluated)", e.message),
+                    });
+                }
+            }
+            with_inputs = s;
+            &with_inputs
+        } else {
+            &self.set
+        };
         let docs: Vec<serde_json::Value> = run.objects.iter().map(|o| o.root.to_json()).collect();
         let mut inventory = self.inventory.clone();
         for d in &docs {
@@ -54,7 +95,7 @@ impl Analysis for Constraints {
                 } else {
                     Ok(Review::create(json))
                 };
-                (obj, review.map(|r| self.set.review_all(&r, &inventory)))
+                (obj, review.map(|r| set.review_all(&r, &inventory)))
             })
             .collect();
         for (obj, outcome) in outcomes {
