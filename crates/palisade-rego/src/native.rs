@@ -156,19 +156,18 @@ pub(crate) fn parse(
 }
 
 impl NativeCode {
-    /// Evaluates the code for one constraint (its whole object) against
-    /// `base` (the review's variables): the messages of the failed
-    /// validations, or the first error.
+    /// Evaluates the code for one constraint (its whole object) with the
+    /// review's variables in `a` (its `params` and `variables` are
+    /// replaced): the messages of the failed validations, or the first error.
     pub(crate) fn evaluate(
         &self,
-        base: &Activation,
+        a: &mut Activation,
         constraint: &Json,
     ) -> Result<Vec<String>, String> {
-        let mut a = base.clone();
         a.set_json("params", constraint);
         let mut budget = Budget::new(palisade_cel::PER_CALL_LIMIT, palisade_cel::PER_CALL_LIMIT);
         let mut messages = Vec::new();
-        for outcome in run(&self.program, &mut a, &mut budget) {
+        for outcome in run(&self.program, a, &mut budget) {
             match outcome {
                 Outcome::Failed(m, _) => messages.push(m),
                 Outcome::Error(e) if self.fail => return Err(e),

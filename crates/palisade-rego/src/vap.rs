@@ -418,9 +418,10 @@ impl VapSet {
                     }
                 };
                 for param in params {
-                    let mut a = act.clone();
-                    a.set("params", param);
-                    evaluate(policy, b, &mut a, &mut out);
+                    // One activation for the review: params and variables
+                    // are replaced for each policy, binding and param.
+                    act.set("params", param);
+                    evaluate(policy, b, act, &mut out);
                 }
             }
         }
