@@ -17,10 +17,10 @@ mod value;
 
 use std::sync::{Arc, OnceLock};
 
-use kube_cel::cel::{self, Context, Program, Value};
+use kube_cel::cel::{self, Context, Program};
 use kube_cel::KubeCelExt;
 
-pub use value::{from_json, map_value, to_json};
+pub use value::{from_json, to_json, Data};
 
 /// The API server's limit for one expression (`PerCallLimit`).
 pub const PER_CALL_LIMIT: u64 = 1_000_000;
@@ -150,11 +150,11 @@ impl Expression {
     }
 
     /// Evaluates against `activation`, charging `budget`.
-    pub fn eval(&self, activation: &Activation, budget: &mut Budget) -> Result<Value, EvalError> {
+    pub fn eval(&self, activation: &Activation, budget: &mut Budget) -> Result<Data, EvalError> {
         let limit = budget.left.min(budget.per_call);
         let (result, spent, exhausted) = cel::cost::with_budget(limit, || {
             std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-                self.program.execute(&activation.ctx)
+                self.program.execute_val(&activation.ctx)
             }))
         });
         budget.left = budget.left.saturating_sub(spent);
@@ -162,7 +162,7 @@ impl Expression {
             return Err(EvalError::Budget);
         }
         match result {
-            Ok(Ok(v)) => Ok(v),
+            Ok(Ok(v)) => Ok(Data(v)),
             Ok(Err(e)) => Err(EvalError::Runtime(e.to_string())),
             Err(_) => Err(EvalError::Runtime(
                 "internal error in the CEL interpreter".into(),
@@ -174,7 +174,7 @@ impl Expression {
 /// The variables of one evaluation, converted for the interpreter once
 /// when set (not once per expression evaluated against them).
 pub struct Activation {
-    vars: Vec<(String, Value)>,
+    vars: Vec<(String, Data)>,
     ctx: Context<'static>,
 }
 
@@ -211,9 +211,9 @@ impl Activation {
         Activation::default()
     }
 
-    /// Sets `name` (replacing an earlier value).
-    pub fn set(&mut self, name: &str, value: Value) {
-        self.ctx.add_variable_from_value(name, value.clone());
+    /// Sets `name` (replacing an earlier value); lists and maps are shared.
+    pub fn set(&mut self, name: &str, value: Data) {
+        self.ctx.add_variable_as_val(name, value.0.clone_as_boxed());
         match self.vars.iter_mut().find(|(n, _)| n == name) {
             Some(slot) => slot.1 = value,
             None => self.vars.push((name.to_string(), value)),
@@ -222,7 +222,7 @@ impl Activation {
 
     /// Sets `name` from JSON.
     pub fn set_json(&mut self, name: &str, value: &serde_json::Value) {
-        self.set(name, from_json(value));
+        self.set(name, Data::from_json(value));
     }
 }
 

@@ -1,4 +1,5 @@
 use super::*;
+use kube_cel::cel::Value;
 use serde_json::json;
 
 fn eval(src: &str, object: serde_json::Value) -> Result<Value, EvalError> {
@@ -6,6 +7,7 @@ fn eval(src: &str, object: serde_json::Value) -> Result<Value, EvalError> {
     let mut a = Activation::new();
     a.set_json("object", &object);
     e.eval(&a, &mut Budget::new(RUNTIME_BUDGET, PER_CALL_LIMIT))
+        .map(|d| d.to_value())
 }
 
 #[test]
@@ -73,7 +75,7 @@ fn shared_budget_runs_out_across_expressions() {
     let mut b = Budget::new(1_000_000, PER_CALL_LIMIT);
     let mut results = Vec::new();
     for _ in 0..10 {
-        results.push(e.eval(&a, &mut b));
+        results.push(e.eval(&a, &mut b).map(|d| d.to_value()));
     }
     assert_eq!(results[0], Ok(Value::Bool(true)));
     assert_eq!(results[9], Err(EvalError::Budget));

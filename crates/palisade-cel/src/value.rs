@@ -1,15 +1,100 @@
-//! JSON ⇄ CEL values. Integers stay `int` (the API server types every
-//! integer field of an object as `int`); serde's own conversion would make
-//! non-negative ones `uint`, and `object.spec.replicas + 1` would fail.
+//! Values for the interpreter: JSON converted once into the form the
+//! interpreter evaluates on ([`Data`]), whose lists and maps are shared,
+//! so binding one to a variable or reading it costs a reference count.
+//!
+//! Integers stay `int` (the API server types every integer field of an
+//! object as `int`); serde's own conversion would make non-negative ones
+//! `uint`, and `object.spec.replicas + 1` would fail.
 
 use std::collections::HashMap;
 use std::sync::Arc;
 
+use kube_cel::cel::common::types::{
+    CelBool, CelDouble, CelInt, CelList, CelMap, CelMapKey, CelNull, CelString, CelUInt,
+};
+use kube_cel::cel::common::value::Val;
 use kube_cel::cel::objects::{Key, Map};
 use kube_cel::cel::Value;
 use serde_json::Value as Json;
 
-/// A JSON value as CEL sees it.
+/// A value ready for the interpreter. Cloning shares lists and maps.
+pub struct Data(pub(crate) Box<dyn Val>);
+
+impl Clone for Data {
+    fn clone(&self) -> Self {
+        Data(self.0.clone_as_boxed())
+    }
+}
+
+impl std::fmt::Debug for Data {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{:?}", self.0)
+    }
+}
+
+impl PartialEq for Data {
+    fn eq(&self, other: &Self) -> bool {
+        self.0.equals(other.0.as_ref())
+    }
+}
+
+impl Data {
+    /// `null`.
+    pub fn null() -> Data {
+        Data(Box::new(CelNull))
+    }
+
+    /// A JSON value, converted once.
+    pub fn from_json(v: &Json) -> Data {
+        Data(val_of(v))
+    }
+
+    /// A map with string keys.
+    pub fn map(entries: impl Iterator<Item = (String, Data)>) -> Data {
+        let map: HashMap<CelMapKey, Box<dyn Val>> = entries
+            .map(|(k, v)| (CelMapKey::String(CelString::from(k)), v.0))
+            .collect();
+        Data(Box::new(CelMap::from(map)))
+    }
+
+    /// The boolean, if it is one.
+    pub fn as_bool(&self) -> Option<bool> {
+        self.0.downcast_ref::<CelBool>().map(|b| *b.inner())
+    }
+
+    /// The string, if it is one.
+    pub fn as_str(&self) -> Option<&str> {
+        self.0.downcast_ref::<CelString>().map(|s| s.inner())
+    }
+
+    /// As the interpreter's [`Value`] (a copy).
+    pub fn to_value(&self) -> Value {
+        Value::try_from(self.0.as_ref()).unwrap_or(Value::Null)
+    }
+}
+
+fn val_of(v: &Json) -> Box<dyn Val> {
+    match v {
+        Json::Null => Box::new(CelNull),
+        Json::Bool(b) => Box::new(CelBool::from(*b)),
+        Json::Number(n) => match (n.as_i64(), n.as_u64()) {
+            (Some(i), _) => Box::new(CelInt::from(i)),
+            (None, Some(u)) => Box::new(CelUInt::from(u)),
+            _ => Box::new(CelDouble::from(n.as_f64().unwrap_or(f64::NAN))),
+        },
+        Json::String(s) => Box::new(CelString::from(s.clone())),
+        Json::Array(a) => Box::new(CelList::from(a.iter().map(val_of).collect::<Vec<_>>())),
+        Json::Object(o) => {
+            let map: HashMap<CelMapKey, Box<dyn Val>> = o
+                .iter()
+                .map(|(k, v)| (CelMapKey::String(CelString::from(k.clone())), val_of(v)))
+                .collect();
+            Box::new(CelMap::from(map))
+        }
+    }
+}
+
+/// A JSON value as the interpreter's [`Value`].
 pub fn from_json(v: &Json) -> Value {
     match v {
         Json::Null => Value::Null,
@@ -29,14 +114,6 @@ pub fn from_json(v: &Json) -> Value {
             Value::Map(Map { map: Arc::new(map) })
         }
     }
-}
-
-/// A CEL map with string keys.
-pub fn map_value(entries: impl Iterator<Item = (String, Value)>) -> Value {
-    let map: HashMap<Key, Value> = entries
-        .map(|(k, v)| (Key::String(Arc::new(k)), v))
-        .collect();
-    Value::Map(Map { map: Arc::new(map) })
 }
 
 /// A CEL value as JSON (for messages and audit annotations); types JSON

@@ -10,7 +10,7 @@
 
 use std::sync::Arc;
 
-use palisade_cel::{Activation, Budget, CelValue, EvalError as CelError, Expression};
+use palisade_cel::{Activation, Budget, Data, EvalError as CelError, Expression};
 use palisade_core::{Node, Pos};
 use serde_json::{json, Value as Json};
 
@@ -306,7 +306,7 @@ pub(crate) fn review_activation(r: &RequestInfo<'_>, ns_object: Option<&Json>) -
     let mut a = Activation::new();
     let (group, version, kind) = &review.kind;
     if r.op == "DELETE" {
-        a.set("object", CelValue::Null);
+        a.set("object", Data::null());
     } else {
         a.set_json("object", &review.object);
     }
@@ -350,7 +350,7 @@ fn describe(e: &CelError) -> String {
 /// The variables of one evaluation, computed when first needed.
 struct Lazy<'p> {
     program: &'p Program,
-    values: Vec<Option<Result<CelValue, String>>>,
+    values: Vec<Option<Result<Data, String>>>,
 }
 
 impl Lazy<'_> {
@@ -398,7 +398,7 @@ impl Lazy<'_> {
                 Some(Ok(value)) => Some((n.name.clone(), value.clone())),
                 _ => None,
             });
-        a.set("variables", palisade_cel::map_value(map));
+        a.set("variables", Data::map(map));
     }
 
     fn eval(
@@ -406,7 +406,7 @@ impl Lazy<'_> {
         c: &Compiled,
         a: &mut Activation,
         budget: &mut Budget,
-    ) -> Result<CelValue, Option<String>> {
+    ) -> Result<Data, Option<String>> {
         self.ensure(&c.deps, a, budget)?;
         match c.expr.eval(a, budget) {
             Ok(v) => Ok(v),
@@ -427,10 +427,10 @@ pub(crate) fn run(program: &Program, a: &mut Activation, budget: &mut Budget) ->
     vars.publish(a);
     let mut out = Vec::new();
     for c in &program.match_conditions {
-        match vars.eval(&c.expr, a, budget) {
-            Ok(CelValue::Bool(true)) => {}
-            Ok(CelValue::Bool(false)) => return out,
-            Ok(other) => {
+        match vars.eval(&c.expr, a, budget).map(|d| (d.as_bool(), d)) {
+            Ok((Some(true), _)) => {}
+            Ok((Some(false), _)) => return out,
+            Ok((None, other)) => {
                 out.push(Outcome::Error(format!(
                     "matchCondition {:?} must return bool, got {other:?}",
                     c.name
@@ -450,16 +450,16 @@ pub(crate) fn run(program: &Program, a: &mut Activation, budget: &mut Budget) ->
     }
     for v in &program.validations {
         let src = v.expr.expr.source();
-        match vars.eval(&v.expr, a, budget) {
-            Ok(CelValue::Bool(true)) => {}
-            Ok(CelValue::Bool(false)) => match message(v, &mut vars, a, budget) {
+        match vars.eval(&v.expr, a, budget).map(|d| (d.as_bool(), d)) {
+            Ok((Some(true), _)) => {}
+            Ok((Some(false), _)) => match message(v, &mut vars, a, budget) {
                 Some(m) => out.push(Outcome::Failed(m, v.reason.clone())),
                 None => {
                     out.push(Outcome::Error(OUT_OF_BUDGET.into()));
                     return out;
                 }
             },
-            Ok(other) => out.push(Outcome::Error(format!(
+            Ok((None, other)) => out.push(Outcome::Error(format!(
                 "expression {src:?} must return bool, got {other:?}"
             ))),
             Err(None) => {
@@ -483,8 +483,8 @@ fn message(
 ) -> Option<String> {
     if let Some(m) = &v.message_expr {
         match vars.eval(m, a, budget) {
-            Ok(CelValue::String(s)) => {
-                let t = s.trim();
+            Ok(d) if d.as_str().is_some() => {
+                let t = d.as_str().unwrap_or("").trim();
                 if !t.is_empty() && !t.contains('\n') && t.len() <= 5 * 1024 {
                     return Some(t.to_string());
                 }

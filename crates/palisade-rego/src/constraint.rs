@@ -11,7 +11,6 @@ use std::sync::Arc;
 use palisade_core::node::Seg;
 use palisade_core::{Node, Object, Pos, Severity};
 use serde::Serialize;
-use serde_json::Value as Json;
 
 use crate::error::LoadError;
 use crate::matcher::Match;
@@ -85,8 +84,9 @@ pub(crate) struct Constraint {
     pub parameters: regorus::Value,
     /// Index of its template.
     pub template: usize,
-    /// The whole constraint, which a CEL template sees as `params`.
-    pub object: Json,
+    /// The whole constraint, which a CEL template sees as `params`
+    /// (converted once).
+    pub object: palisade_cel::Data,
 }
 
 /// Why a constraint was refused.
@@ -209,7 +209,7 @@ pub(crate) fn parse(
         matcher,
         parameters,
         template,
-        object: root.to_json(),
+        object: palisade_cel::Data::from_json(&root.to_json()),
     })
 }
 

@@ -19,9 +19,8 @@
 
 use std::sync::Arc;
 
-use palisade_cel::{Activation, Budget};
+use palisade_cel::{Activation, Budget, Data};
 use palisade_core::{Node, Pos};
-use serde_json::Value as Json;
 
 use crate::cel_program::{run, Outcome, Parser, Program};
 use crate::error::LoadError;
@@ -162,9 +161,9 @@ impl NativeCode {
     pub(crate) fn evaluate(
         &self,
         a: &mut Activation,
-        constraint: &Json,
+        constraint: &Data,
     ) -> Result<Vec<String>, String> {
-        a.set_json("params", constraint);
+        a.set("params", constraint.clone());
         let mut budget = Budget::new(palisade_cel::PER_CALL_LIMIT, palisade_cel::PER_CALL_LIMIT);
         let mut messages = Vec::new();
         for outcome in run(&self.program, a, &mut budget) {

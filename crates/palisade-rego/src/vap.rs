@@ -23,7 +23,7 @@ mod load;
 use eval::evaluate;
 use load::{parse_binding, parse_policy};
 
-use palisade_cel::{Activation, CelValue};
+use palisade_cel::{Activation, Data};
 use palisade_core::{Node, Object, Pos};
 use serde_json::Value as Json;
 
@@ -101,7 +101,8 @@ pub(crate) struct Binding {
 pub(crate) struct VapSet {
     policies: Vec<Policy>,
     bindings: Vec<Binding>,
-    params: Vec<Json>,
+    /// Each param as read and as CEL sees it (converted once).
+    params: Vec<(Json, Data)>,
 }
 
 /// A violation or an error of one policy and binding.
@@ -335,7 +336,7 @@ impl VapSet {
             .map(|(v, k)| (v.as_str(), k.as_str()))
             .collect();
         let mut ids: std::collections::HashSet<(String, String, String, String)> =
-            set.params.iter().map(param_id).collect();
+            set.params.iter().map(|(j, _)| param_id(j)).collect();
         let mut params = Vec::new();
         for obj in objects.iter().filter(|o| !is_vap_object(o)) {
             let id = &obj.id;
@@ -344,7 +345,8 @@ impl VapSet {
             }
             let json = obj.root.to_json();
             if ids.insert(param_id(&json)) || id.name.is_empty() {
-                params.push(json);
+                let data = Data::from_json(&json);
+                params.push((json, data));
             }
         }
         set.params.extend(params);
@@ -436,23 +438,23 @@ impl VapSet {
         b: &Binding,
         review: &Review,
         cluster: bool,
-    ) -> Result<Vec<CelValue>, String> {
+    ) -> Result<Vec<Data>, String> {
         let (Some((api_version, kind)), Some(r)) = (&policy.param_kind, &b.param_ref) else {
-            return Ok(vec![CelValue::Null]);
+            return Ok(vec![Data::null()]);
         };
         let namespace = match &r.namespace {
             Some(n) => Some(n.as_str()),
             None if cluster => None,
             None => Some(review.namespace.as_str()),
         };
-        let found: Vec<CelValue> = self
+        let found: Vec<Data> = self
             .params
             .iter()
-            .filter(|p| {
+            .filter(|(p, _)| {
                 p.get("apiVersion").and_then(Json::as_str) == Some(api_version.as_str())
                     && p.get("kind").and_then(Json::as_str) == Some(kind.as_str())
             })
-            .filter(|p| {
+            .filter(|(p, _)| {
                 let ns = p.pointer("/metadata/namespace").and_then(Json::as_str);
                 match (namespace, ns) {
                     (Some(want), Some(got)) => want == got,
@@ -460,14 +462,14 @@ impl VapSet {
                     (None, got) => got.is_none(),
                 }
             })
-            .filter(|p| match (&r.name, &r.selector) {
+            .filter(|(p, _)| match (&r.name, &r.selector) {
                 (Some(name), _) => {
                     p.pointer("/metadata/name").and_then(Json::as_str) == Some(name.as_str())
                 }
                 (None, Some(sel)) => sel.matches(&labels_of(p)),
                 (None, None) => false,
             })
-            .map(palisade_cel::from_json)
+            .map(|(_, d)| d.clone())
             .collect();
         if found.is_empty() && r.deny_if_missing {
             return Err(format!(

@@ -174,6 +174,15 @@ impl Program {
         Value::resolve(&self.expression, context)
     }
 
+    /// palisade: the result as the interpreter holds it, without the
+    /// conversion to [`Value`] (a deep copy of lists and maps).
+    pub fn execute_val(
+        &self,
+        context: &Context,
+    ) -> Result<Box<dyn common::value::Val>, ExecutionError> {
+        Value::resolve_val(&self.expression, context).map(|v| v.into_owned())
+    }
+
     /// Returns the variables and functions referenced by the CEL program
     ///
     /// # Example
