@@ -10,7 +10,8 @@ use std::collections::HashMap;
 use std::sync::Arc;
 
 use kube_cel::cel::common::types::{
-    CelBool, CelDouble, CelInt, CelList, CelMap, CelMapKey, CelNull, CelString, CelUInt,
+    CelBool, CelDouble, CelInt, CelList, CelMap, CelMapEntries, CelMapKey, CelNull, CelString,
+    CelUInt,
 };
 use kube_cel::cel::common::value::Val;
 use kube_cel::cel::objects::{Key, Map};
@@ -51,7 +52,7 @@ impl Data {
 
     /// A map with string keys.
     pub fn map(entries: impl Iterator<Item = (String, Data)>) -> Data {
-        let map: HashMap<CelMapKey, Box<dyn Val>> = entries
+        let map: CelMapEntries = entries
             .map(|(k, v)| (CelMapKey::String(CelString::from(k)), v.0))
             .collect();
         Data(Box::new(CelMap::from(map)))
@@ -85,7 +86,7 @@ fn val_of(v: &Json) -> Box<dyn Val> {
         Json::String(s) => Box::new(CelString::from(s.clone())),
         Json::Array(a) => Box::new(CelList::from(a.iter().map(val_of).collect::<Vec<_>>())),
         Json::Object(o) => {
-            let map: HashMap<CelMapKey, Box<dyn Val>> = o
+            let map: CelMapEntries = o
                 .iter()
                 .map(|(k, v)| (CelMapKey::String(CelString::from(k.clone())), val_of(v)))
                 .collect();

@@ -61,7 +61,9 @@ const FIVE: [(&str, &str); 5] = [
 fn vap_five() -> String {
     let mut v = String::new();
     for (name, expr) in FIVE {
-        v.push_str(&format!("  - expression: \"{expr}\"\n    message: {name}\n"));
+        v.push_str(&format!(
+            "  - expression: \"{expr}\"\n    message: {name}\n"
+        ));
     }
     format!(
         "apiVersion: admissionregistration.k8s.io/v1\nkind: ValidatingAdmissionPolicy\nmetadata: {{name: restricted-five}}\nspec:\n  matchConstraints:\n    resourceRules: [{{apiGroups: [\"\"], apiVersions: [v1], operations: [CREATE, UPDATE], resources: [pods]}}]\n  validations:\n{v}---\napiVersion: admissionregistration.k8s.io/v1\nkind: ValidatingAdmissionPolicyBinding\nmetadata: {{name: restricted-five}}\nspec:\n  policyName: restricted-five\n  validationActions: [Deny]\n"
@@ -71,7 +73,9 @@ fn vap_five() -> String {
 fn native_five() -> String {
     let mut v = String::new();
     for (name, expr) in FIVE {
-        v.push_str(&format!("          - expression: \"{expr}\"\n            message: {name}\n"));
+        v.push_str(&format!(
+            "          - expression: \"{expr}\"\n            message: {name}\n"
+        ));
     }
     format!(
         "apiVersion: templates.gatekeeper.sh/v1\nkind: ConstraintTemplate\nmetadata: {{name: k8sfivecel}}\nspec:\n  crd: {{spec: {{names: {{kind: K8sFiveCel}}}}}}\n  targets:\n  - target: admission.k8s.gatekeeper.sh\n    code:\n    - engine: K8sNativeValidation\n      source:\n        validations:\n{v}---\napiVersion: constraints.gatekeeper.sh/v1beta1\nkind: K8sFiveCel\nmetadata: {{name: five}}\nspec:\n  match:\n    kinds: [{{apiGroups: [\"\"], kinds: [Pod]}}]\n"
@@ -144,7 +148,10 @@ fn twenty_vaps() -> PolicySet {
     opts.trusted_registries = vec!["registry.example.com".into(), "ghcr.io/acme/".into()];
     let docs = export(&opts);
     let policy = &docs[0];
-    let validations = policy["spec"]["validations"].as_array().cloned().unwrap_or_default();
+    let validations = policy["spec"]["validations"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default();
     let mut out = Vec::new();
     for (i, v) in validations.iter().enumerate() {
         let mut p = policy.clone();
@@ -235,12 +242,27 @@ fn main() {
     // Each must pass the restricted Pod and deny an open one.
     let open = json!({"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "open"},
         "spec": {"containers": [{"name": "c", "image": "nginx", "securityContext": {"privileged": true}}]}});
-    for (what, s) in [("VAP", &vap), ("K8sNativeValidation", &native), ("Rego", &rego)] {
+    for (what, s) in [
+        ("VAP", &vap),
+        ("K8sNativeValidation", &native),
+        ("Rego", &rego),
+    ] {
         let ok = s.review_all(&Review::create(&pod), &inv);
         let bad = s.review_all(&Review::create(&open), &inv);
         if !ok.violations.is_empty() || !ok.errors.is_empty() || bad.violations.len() != 5 {
-            die(&format!("{what}: restricted pod {ok:?}, open pod {} violations", bad.violations.len()));
+            die(&format!(
+                "{what}: restricted pod {ok:?}, open pod {} violations",
+                bad.violations.len()
+            ));
         }
+    }
+    if std::env::var_os("CEL_BENCH_PROFILE").is_some() {
+        // Only the VAP loop, for a profiler.
+        let start = Instant::now();
+        while start.elapsed() < Duration::from_secs(8) {
+            black_box(vap.review_all(&Review::create(black_box(&pod)), &inv));
+        }
+        return;
     }
     let t = Duration::from_millis(2000);
     let us = |d: Duration| d.as_secs_f64() * 1e6;

@@ -92,13 +92,16 @@ impl<'a> Context<'a> {
     /// palisade: public, to bind a value already converted (and shared).
     pub fn add_variable_as_val<S>(&mut self, name: S, value: Box<dyn Val>)
     where
-        S: Into<String>,
+        S: Into<String> + AsRef<str>,
     {
-        match self {
-            Context::Root { variables, .. } => {
-                variables.insert(name.into(), value);
-            }
-            Context::Child { variables, .. } => {
+        let variables = match self {
+            Context::Root { variables, .. } | Context::Child { variables, .. } => variables,
+        };
+        // palisade: a comprehension rebinds its variables on every step;
+        // replacing the value in place saves allocating the name each time.
+        match variables.get_mut(name.as_ref()) {
+            Some(slot) => *slot = value,
+            None => {
                 variables.insert(name.into(), value);
             }
         }

@@ -1334,6 +1334,26 @@ impl Value {
                 .ok_or_else(|| ExecutionError::UndeclaredReference(Arc::new(name.to_string())))?),
             Expr::Select(select) => {
                 let left = Value::resolve_val(select.operand.deref(), ctx)?;
+                // palisade: a field of a map is looked up by its name, and
+                // borrowed when the map is (no copy, no key allocation).
+                if let Some(map) = left.downcast_ref::<CelMap>() {
+                    let field = select.field.as_str();
+                    if select.test {
+                        return Ok(bool(map.contains_str(field)));
+                    }
+                    return match left {
+                        Cow::Borrowed(l) => l
+                            .downcast_ref::<CelMap>()
+                            .and_then(|m| m.get_str(field))
+                            .map(Cow::Borrowed)
+                            .ok_or_else(|| ExecutionError::NoSuchKey(Arc::new(field.to_string()))),
+                        Cow::Owned(ref l) => l
+                            .downcast_ref::<CelMap>()
+                            .and_then(|m| m.get_str(field))
+                            .map(|v| Cow::<dyn Val>::Owned(v.clone_as_boxed()))
+                            .ok_or_else(|| ExecutionError::NoSuchKey(Arc::new(field.to_string()))),
+                    };
+                }
                 match left.get_type() {
                     MAP_TYPE => {
                         let key: CelString = select.field.as_str().into();

@@ -14,11 +14,15 @@ use std::sync::Arc;
 
 // palisade: the entries are shared, so a clone costs a reference count,
 // not a copy of the whole map (see DefaultList).
+/// palisade: the entries of a map, hashed with foldhash (fast, and seeded
+/// per process, so keys written to collide do not degrade lookups).
+pub type MapEntries = HashMap<Key, Box<dyn Val>, foldhash::fast::RandomState>;
+
 #[derive(Debug, Default)]
-pub struct DefaultMap(Arc<HashMap<Key, Box<dyn Val>>>);
+pub struct DefaultMap(Arc<MapEntries>);
 
 impl DefaultMap {
-    pub fn into_inner(self) -> HashMap<Key, Box<dyn Val>> {
+    pub fn into_inner(self) -> MapEntries {
         Arc::try_unwrap(self.0).unwrap_or_else(|shared| {
             shared
                 .iter()
@@ -27,13 +31,25 @@ impl DefaultMap {
         })
     }
 
-    pub fn inner(&self) -> &HashMap<Key, Box<dyn Val>> {
+    pub fn inner(&self) -> &MapEntries {
         &self.0
+    }
+
+    /// palisade: the value at a string key, without building a key value.
+    pub fn get_str(&self, key: &str) -> Option<&dyn Val> {
+        self.0
+            .get(&KeyRef::String(key) as &dyn AsKeyRef)
+            .map(|v| v.as_ref())
+    }
+
+    /// palisade: whether a string key is present, without building a key value.
+    pub fn contains_str(&self, key: &str) -> bool {
+        self.0.contains_key(&KeyRef::String(key) as &dyn AsKeyRef)
     }
 }
 
 impl Deref for DefaultMap {
-    type Target = HashMap<Key, Box<dyn Val>>;
+    type Target = MapEntries;
 
     fn deref(&self) -> &Self::Target {
         &self.0
@@ -140,6 +156,12 @@ impl Iterable for DefaultMap {
 
 impl From<HashMap<Key, Box<dyn Val>>> for DefaultMap {
     fn from(value: HashMap<Key, Box<dyn Val>>) -> Self {
+        Self(Arc::new(value.into_iter().collect()))
+    }
+}
+
+impl From<MapEntries> for DefaultMap {
+    fn from(value: MapEntries) -> Self {
         Self(Arc::new(value))
     }
 }
