@@ -13,6 +13,7 @@
 //! The functions are those of the `cel` interpreter and the Kubernetes
 //! libraries of `kube-cel`; what neither has is listed in docs/cel.md.
 
+mod check;
 mod value;
 
 use std::sync::{Arc, OnceLock};
@@ -20,6 +21,7 @@ use std::sync::{Arc, OnceLock};
 use kube_cel::cel::{self, Context, Program};
 use kube_cel::KubeCelExt;
 
+pub use check::{known_kind, FieldWarning};
 pub use value::{from_json, to_json, Data};
 
 /// The API server's limit for one expression (`PerCallLimit`).

@@ -116,3 +116,47 @@ fn struct_literals_are_errors_not_panics() {
     let r = eval("Foo{a: 1}", json!({}));
     assert!(matches!(r, Err(EvalError::Runtime(_))), "{r:?}");
 }
+
+#[test]
+fn fields_the_kind_does_not_have_are_warned_at_their_column() {
+    let check = |src: &str, kind: &str| {
+        Expression::compile(src)
+            .expect("compiles")
+            .check_fields(kind)
+    };
+    // The Kubernetes docs' type-checking example: a misspelt field.
+    let w = check("object.spec.replicass <= 5", "Deployment");
+    assert_eq!(w.len(), 1, "{w:?}");
+    assert_eq!(w[0].message, "undefined field 'replicass'");
+    assert_eq!((w[0].line, w[0].column), (1, 12));
+    // Known fields, open maps (labels), has() and comprehension variables.
+    assert!(check("object.spec.replicas <= 5 && has(object.metadata.labels) && object.metadata.labels.app == 'x'", "Deployment").is_empty());
+    assert!(check(
+        "object.spec.containers.all(c, c.securityContext.privileged == false)",
+        "Pod"
+    )
+    .is_empty());
+    let w = check(
+        "object.spec.containers.all(c, c.securityContxt.privileged == false)",
+        "Pod",
+    );
+    assert_eq!(w[0].message, "undefined field 'securityContxt'");
+    let w = check("has(object.spec.template.spec.hostPid)", "Deployment");
+    assert_eq!(w[0].message, "undefined field 'hostPid'");
+    assert!(check(
+        "object.spec.template.spec.containers[0].image != ''",
+        "Deployment"
+    )
+    .is_empty());
+    let w = check(
+        "object.spec.template.spec.containers[0].imag != ''",
+        "Deployment",
+    );
+    assert_eq!(w[0].message, "undefined field 'imag'");
+    // A field of Pod's spec that a Deployment's spec lacks.
+    assert_eq!(check("object.spec.hostPID", "Deployment").len(), 1);
+    // Kinds without a schema, and what is not typed, are not checked.
+    assert!(check("object.spec.anything", "Widget").is_empty());
+    assert!(check("variables.x.y && params.spec.z", "Pod").is_empty());
+    assert!(known_kind("CronJob") && !known_kind("Widget"));
+}

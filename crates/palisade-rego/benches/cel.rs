@@ -147,7 +147,9 @@ fn twenty_vaps() -> PolicySet {
     opts.require_digest = true;
     opts.trusted_registries = vec!["registry.example.com".into(), "ghcr.io/acme/".into()];
     let docs = export(&opts);
-    let policy = &docs[0];
+    // The policy for workloads (Deployments, StatefulSets, DaemonSets,
+    // ReplicaSets, Jobs: most of the corpus).
+    let policy = &docs[2];
     let validations = policy["spec"]["validations"]
         .as_array()
         .cloned()

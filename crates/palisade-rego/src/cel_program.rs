@@ -23,6 +23,9 @@ use crate::review::Review;
 pub(crate) struct Compiled {
     pub expr: Expression,
     deps: Vec<usize>,
+    /// Where the expression's string starts, and its field path, for warnings.
+    at: Pos,
+    what: String,
 }
 
 #[derive(Debug, Clone)]
@@ -99,17 +102,50 @@ fn deps_of(src: &str, names: &[String]) -> Vec<usize> {
 
 /// Where a position inside an expression is in the file: exact for an
 /// expression on one line; for a block scalar, the line inside it.
-fn expr_pos(node: &Node, line: u32, column: u32) -> Pos {
+fn expr_pos(at: Pos, line: u32, column: u32) -> Pos {
     if line <= 1 {
         Pos {
-            line: node.pos.line,
-            col: node.pos.col + column.saturating_sub(1),
+            line: at.line,
+            col: at.col + column.saturating_sub(1),
         }
     } else {
         Pos {
-            line: node.pos.line + line - 1,
+            line: at.line + line - 1,
             col: column,
         }
+    }
+}
+
+impl Program {
+    /// Every expression of the program, with its field path.
+    fn expressions(&self) -> impl Iterator<Item = &Compiled> {
+        self.variables
+            .iter()
+            .map(|v| &v.expr)
+            .chain(self.match_conditions.iter().map(|c| &c.expr))
+            .chain(
+                self.validations
+                    .iter()
+                    .flat_map(|v| std::iter::once(&v.expr).chain(v.message_expr.iter())),
+            )
+    }
+
+    /// Warnings for the fields of `object` and `oldObject` that `kinds`
+    /// do not have, at their file positions.
+    pub fn check_fields(&self, file: &Arc<str>, kinds: &[&str]) -> Vec<LoadError> {
+        let mut out = Vec::new();
+        for c in self.expressions().filter(|c| !c.what.is_empty()) {
+            for kind in kinds {
+                for w in c.expr.check_fields(kind) {
+                    out.push(LoadError::new(
+                        file,
+                        expr_pos(c.at, w.line, w.column),
+                        format!("warning: {}: {} (on {kind})", c.what, w.message),
+                    ));
+                }
+            }
+        }
+        out
     }
 }
 
@@ -148,9 +184,11 @@ impl<'a> Parser<'a> {
             Ok(expr) => Some(Compiled {
                 deps: deps_of(src, &self.names),
                 expr,
+                at: node.pos,
+                what: what.to_string(),
             }),
             Err(e) => {
-                let pos = expr_pos(node, e.line, e.column);
+                let pos = expr_pos(node.pos, e.line, e.column);
                 self.err(
                     pos,
                     format!(
@@ -202,7 +240,12 @@ impl<'a> Parser<'a> {
                 let deps = deps_of(src, &self.names);
                 program.variables.push(Named {
                     name: name.to_string(),
-                    expr: Compiled { expr, deps },
+                    expr: Compiled {
+                        expr,
+                        deps,
+                        at: Pos::default(),
+                        what: String::new(),
+                    },
                 });
                 self.names.push(name.to_string());
             }

@@ -267,6 +267,13 @@ impl PolicySet {
         })
     }
 
+    /// Warnings found while loading: fields a ValidatingAdmissionPolicy
+    /// reads that the kinds it matches do not have (as the API server's
+    /// type checker warns), each at its file:line:col.
+    pub fn warnings(&self) -> Vec<LoadError> {
+        self.vaps.warnings()
+    }
+
     /// Whether any ValidatingAdmissionPolicy binding is loaded.
     pub fn has_vaps(&self) -> bool {
         !self.vaps.is_empty()

@@ -68,6 +68,8 @@ struct MatchResources {
 
 #[derive(Debug, Clone)]
 pub(crate) struct Policy {
+    /// Fields the matched kinds do not have, as warnings.
+    warnings: Vec<LoadError>,
     name: String,
     /// Where it was read.
     at: (Arc<str>, u32),
@@ -374,6 +376,14 @@ impl VapSet {
             *self = set;
             Err(errors)
         }
+    }
+
+    /// The warnings of the policies' type check.
+    pub(crate) fn warnings(&self) -> Vec<LoadError> {
+        self.policies
+            .iter()
+            .flat_map(|p| p.warnings.clone())
+            .collect()
     }
 
     /// Whether nothing would ever be evaluated.

@@ -367,3 +367,24 @@ fn bad_input_is_reported_with_its_location() {
         "{errors:?}"
     );
 }
+
+/// The docs' type-checking example (typechecking.yaml): `object.replicas`
+/// on Deployments is a field Deployments do not have, a warning at its
+/// position; a policy matching two kinds is checked against each.
+#[test]
+fn fields_the_matched_kinds_do_not_have_are_warnings() {
+    let policy = "apiVersion: admissionregistration.k8s.io/v1\nkind: ValidatingAdmissionPolicy\nmetadata:\n  name: deploy-replica-policy.example.com\nspec:\n  matchConstraints:\n    resourceRules:\n    - apiGroups:   [apps]\n      apiVersions: [v1]\n      operations:  [CREATE, UPDATE]\n      resources:   [deployments, replicasets]\n  validations:\n  - expression: object.replicas > 1\n    message: must be replicated\n  - expression: object.spec.replicas > 1 && object.spec.template.spec.containers.all(c, has(c.securityContext))\n---\napiVersion: admissionregistration.k8s.io/v1\nkind: ValidatingAdmissionPolicyBinding\nmetadata: {name: b}\nspec: {policyName: deploy-replica-policy.example.com, validationActions: [Warn]}\n";
+    let s = set("typecheck", policy);
+    let w = s.warnings();
+    let text: Vec<String> = w.iter().map(|e| e.message.clone()).collect();
+    assert_eq!(
+        text,
+        [
+            "warning: spec.validations[0].expression: undefined field 'replicas' (on Deployment)",
+            "warning: spec.validations[0].expression: undefined field 'replicas' (on ReplicaSet)",
+        ],
+        "{w:?}"
+    );
+    // Line 13, the dot after `object` (the expression starts at column 17).
+    assert_eq!((w[0].line, w[0].column), (13, 23));
+}

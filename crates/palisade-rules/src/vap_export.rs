@@ -1,6 +1,7 @@
 //! `palisade export vap`: palisade's Pod Security Standards checks (at one
-//! level and version) and its image-reference rules, written as one
-//! ValidatingAdmissionPolicy and its binding, so the API server enforces
+//! level and version) and its image-reference rules, written as
+//! ValidatingAdmissionPolicies with their bindings (one pair per place a
+//! pod template sits, so each is well typed), so the API server enforces
 //! them in-process, without a webhook.
 //!
 //! Each check is one variable (the list of what breaks it, empty when
@@ -375,19 +376,59 @@ fn proc_mount() -> String {
     )
 }
 
+/// Where the pod template sits, per group of kinds: one policy each, so
+/// every expression is well typed for the kinds its policy matches (the
+/// API server's type checker warns otherwise).
+struct Placement {
+    /// Suffix of the policy name.
+    suffix: &'static str,
+    /// (API group, resources).
+    rules: &'static [(&'static str, &'static [&'static str])],
+    /// Path from `object` to the pod template (empty for a Pod).
+    template: &'static str,
+}
+
+const PLACEMENTS: [Placement; 4] = [
+    Placement {
+        suffix: "pods",
+        rules: &[("", &["pods"])],
+        template: "",
+    },
+    Placement {
+        suffix: "workloads",
+        rules: &[
+            ("", &["replicationcontrollers"]),
+            (
+                "apps",
+                &["deployments", "replicasets", "statefulsets", "daemonsets"],
+            ),
+            ("batch", &["jobs"]),
+        ],
+        template: ".spec.template",
+    },
+    Placement {
+        suffix: "cronjobs",
+        rules: &[("batch", &["cronjobs"])],
+        template: ".spec.jobTemplate.spec.template",
+    },
+    Placement {
+        suffix: "podtemplates",
+        rules: &[("", &["podtemplates"])],
+        template: ".template",
+    },
+];
+
 /// The variables every check reads.
-fn base_variables() -> Vec<(&'static str, String)> {
-    let template = |field: &str| {
-        format!(
-            "object.kind == 'Pod' ? object.{field} : object.kind == 'CronJob' ? object.spec.jobTemplate.spec.template.{field} : object.kind == 'PodTemplate' ? object.template.{field} : object.spec.template.{field}"
-        )
+fn base_variables(place: &Placement) -> Vec<(&'static str, String)> {
+    let t = place.template;
+    let meta = if t.is_empty() {
+        "object.metadata".to_string()
+    } else {
+        format!("has(object{t}.metadata) ? object{t}.metadata : {{}}")
     };
     vec![
-        ("spec", template("spec")),
-        (
-            "meta",
-            "object.kind == 'Pod' ? object.metadata : object.kind == 'CronJob' ? (has(object.spec.jobTemplate.spec.template.metadata) ? object.spec.jobTemplate.spec.template.metadata : {}) : object.kind == 'PodTemplate' ? (has(object.template.metadata) ? object.template.metadata : {}) : (has(object.spec.template.metadata) ? object.spec.template.metadata : {})".into(),
-        ),
+        ("spec", format!("object{t}.spec")),
+        ("meta", meta),
         (
             "containers",
             "(has(variables.spec.initContainers) ? variables.spec.initContainers : []) + (has(variables.spec.containers) ? variables.spec.containers : []) + (has(variables.spec.ephemeralContainers) ? variables.spec.ephemeralContainers : [])".into(),
@@ -515,14 +556,23 @@ fn glob_regex(glob: &str) -> String {
     out
 }
 
-/// The name of the exported policy.
+/// The exported policies' common name prefix (each adds where the pod
+/// template sits: `-pods`, `-workloads`, `-cronjobs`, `-podtemplates`).
 pub fn policy_name(opts: &VapExport) -> String {
     format!("palisade-pss-{}-{}", opts.level, opts.version)
 }
 
-/// The policy and its binding.
+/// The policies and their bindings: one pair per place a pod template
+/// sits (Pods, workloads, CronJobs, PodTemplates).
 pub fn export(opts: &VapExport) -> Vec<Json> {
-    let mut variables: Vec<Json> = base_variables()
+    PLACEMENTS
+        .iter()
+        .flat_map(|p| export_one(opts, p))
+        .collect()
+}
+
+fn export_one(opts: &VapExport, place: &Placement) -> Vec<Json> {
+    let mut variables: Vec<Json> = base_variables(place)
         .into_iter()
         .map(|(name, expression)| json!({"name": name, "expression": expression}))
         .collect();
@@ -555,11 +605,15 @@ pub fn export(opts: &VapExport) -> Vec<Json> {
             "reason": "Forbidden",
         }));
     }
-    let name = policy_name(opts);
-    let rule = |group: &str, resources: &[&str]| {
-        json!({"apiGroups": [group], "apiVersions": ["*"], "operations": ["CREATE", "UPDATE"],
-            "resources": resources})
-    };
+    let name = format!("{}-{}", policy_name(opts), place.suffix);
+    let rules: Vec<Json> = place
+        .rules
+        .iter()
+        .map(|(group, resources)| {
+            json!({"apiGroups": [group], "apiVersions": ["*"], "operations": ["CREATE", "UPDATE"],
+                "resources": resources})
+        })
+        .collect();
     let policy = json!({
         "apiVersion": "admissionregistration.k8s.io/v1",
         "kind": "ValidatingAdmissionPolicy",
@@ -568,11 +622,7 @@ pub fn export(opts: &VapExport) -> Vec<Json> {
                 "palisade.dev/version": opts.version.to_string()}},
         "spec": {
             "failurePolicy": "Fail",
-            "matchConstraints": {"resourceRules": [
-                rule("", &["pods", "replicationcontrollers", "podtemplates"]),
-                rule("apps", &["deployments", "replicasets", "statefulsets", "daemonsets"]),
-                rule("batch", &["jobs", "cronjobs"]),
-            ]},
+            "matchConstraints": {"resourceRules": rules},
             "variables": variables,
             "validations": validations,
         }

@@ -25,7 +25,10 @@ fn corpus_dir() -> PathBuf {
 fn policy_set(opts: &VapExport, dir: &Path) -> PolicySet {
     let f = dir.join(format!("{}-{}.yaml", opts.level, opts.version));
     std::fs::write(&f, export_yaml(opts)).unwrap_or_else(|e| panic!("{e}"));
-    PolicySet::load(&[f]).unwrap_or_else(|e| panic!("{opts:?}: {e:#?}"))
+    let set = PolicySet::load(&[f]).unwrap_or_else(|e| panic!("{opts:?}: {e:#?}"));
+    // Every expression is well typed for the kinds its policy matches.
+    assert!(set.warnings().is_empty(), "{opts:?}: {:#?}", set.warnings());
+    set
 }
 
 fn to_json(text: &str) -> Value {
@@ -203,12 +206,21 @@ fn the_binding_carries_the_actions_and_excluded_namespaces() {
     opts.exclude_namespaces = vec!["kube-system".into()];
     let docs = export(&opts);
     assert_eq!(
+        docs.len(),
+        8,
+        "a policy and a binding per place of the pod template"
+    );
+    assert_eq!(
         docs[0]["metadata"]["name"],
-        "palisade-pss-restricted-latest"
+        "palisade-pss-restricted-latest-pods"
     );
     assert_eq!(
         docs[1]["spec"]["policyName"],
-        "palisade-pss-restricted-latest"
+        "palisade-pss-restricted-latest-pods"
+    );
+    assert_eq!(
+        docs[2]["metadata"]["name"],
+        "palisade-pss-restricted-latest-workloads"
     );
     assert_eq!(
         docs[1]["spec"]["validationActions"],

@@ -135,6 +135,11 @@ pub fn build(cfg: &mut ScanConfig, extras: &Extras) -> Result<Scan> {
         })
         .collect();
     let input_vaps = palisade_scan::paths_mention(&paths, "ValidatingAdmissionPolicyBinding");
+    if let Some((set, _)) = &constraints {
+        for w in set.warnings() {
+            scan = scan.with_note(w.to_string());
+        }
+    }
     match (constraints, input_vaps) {
         (Some((set, inventory)), false) => scan = scan.with(Constraints::new(set, inventory)),
         (Some((set, inventory)), true) => {

@@ -208,11 +208,11 @@ fn an_exported_policy_denies_what_the_built_in_rules_report() {
         .as_array()
         .unwrap()
         .iter()
-        .find(|f| f["rule"] == "vap/palisade-pss-baseline-latest")
+        .find(|f| f["rule"] == "vap/palisade-pss-baseline-latest-pods")
         .unwrap_or_else(|| panic!("{rules:?}"));
     assert_eq!(
         vap["message"],
-        "ValidatingAdmissionPolicy 'palisade-pss-baseline-latest' with binding 'palisade-pss-baseline-latest' denied request: host namespaces: hostPID=true"
+        "ValidatingAdmissionPolicy 'palisade-pss-baseline-latest-pods' with binding 'palisade-pss-baseline-latest-pods' denied request: host namespaces: hostPID=true"
     );
     // Bad flags are usage errors.
     let o = run(&["export", "vap", "--action", "Deny", "--action", "Warn"]);

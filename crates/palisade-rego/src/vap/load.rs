@@ -57,6 +57,36 @@ impl Parser<'_> {
     }
 }
 
+/// The kinds with a shipped schema that `rules` match.
+fn typed_kinds(rules: &[ResourceRule]) -> Vec<&'static str> {
+    const KINDS: [(&str, &str); 12] = [
+        ("", "Pod"),
+        ("", "PodTemplate"),
+        ("", "ReplicationController"),
+        ("", "Namespace"),
+        ("", "ConfigMap"),
+        ("", "Service"),
+        ("apps", "Deployment"),
+        ("apps", "ReplicaSet"),
+        ("apps", "StatefulSet"),
+        ("apps", "DaemonSet"),
+        ("batch", "Job"),
+        ("batch", "CronJob"),
+    ];
+    KINDS
+        .iter()
+        .filter(|(group, kind)| {
+            let resource = resource_of(kind);
+            palisade_cel::known_kind(kind)
+                && rules.iter().any(|r| {
+                    r.groups.iter().any(|g| g == group)
+                        && r.resources.iter().any(|x| *x == resource)
+                })
+        })
+        .map(|(_, kind)| *kind)
+        .collect()
+}
+
 pub(super) fn parse_policy(obj: &Object) -> Result<Policy, Vec<LoadError>> {
     let mut p = Parser::new(&obj.file);
     let at = object_pos(obj);
@@ -102,7 +132,10 @@ pub(super) fn parse_policy(obj: &Object) -> Result<Policy, Vec<LoadError>> {
     if !p.errors.is_empty() {
         return Err(p.errors);
     }
+    let kinds = typed_kinds(&constraints.rules);
+    let warnings = program.check_fields(&obj.file, &kinds);
     Ok(Policy {
+        warnings,
         name: obj.id.name.clone(),
         at: (obj.file.clone(), at.line),
         param_kind,

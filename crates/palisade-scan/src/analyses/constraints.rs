@@ -64,6 +64,7 @@ impl Analysis for Constraints {
                     .cloned()
                     .collect()
             };
+            let known = self.set.warnings().len();
             if let Err(errors) = s.add_vap_objects(&objects) {
                 for e in errors {
                     out.error(InputError {
@@ -73,6 +74,9 @@ impl Analysis for Constraints {
                         message: format!("{} (not evaluated)", e.message),
                     });
                 }
+            }
+            for w in s.warnings().into_iter().skip(known) {
+                out.note(w.to_string());
             }
             with_inputs = s;
             &with_inputs
