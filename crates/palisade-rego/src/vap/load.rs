@@ -78,10 +78,9 @@ fn typed_kinds(rules: &[ResourceRule]) -> Vec<&'static str> {
         .filter(|(group, kind)| {
             let resource = resource_of(kind);
             palisade_cel::known_kind(kind)
-                && rules.iter().any(|r| {
-                    r.groups.iter().any(|g| g == group)
-                        && r.resources.iter().any(|x| *x == resource)
-                })
+                && rules
+                    .iter()
+                    .any(|r| r.groups.iter().any(|g| g == group) && r.resources.contains(&resource))
         })
         .map(|(_, kind)| *kind)
         .collect()
