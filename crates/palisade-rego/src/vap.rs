@@ -60,6 +60,9 @@ struct ResourceRule {
 
 #[derive(Debug, Clone, Default)]
 struct MatchResources {
+    /// `matchPolicy: Equivalent` (the API's default): a rule also matches
+    /// the same resource requested through another API version.
+    equivalent: bool,
     rules: Vec<ResourceRule>,
     exclude: Vec<ResourceRule>,
     namespace_selector: Option<LabelSelector>,
@@ -169,6 +172,49 @@ fn param_id(p: &Json) -> (String, String, String, String) {
     )
 }
 
+/// The API versions that serve the same objects, as the API server's
+/// equivalent-resource mapping has them for built-in resources.
+const EQUIVALENT: &[(&[&str], &[(&str, &str)])] = &[
+    (
+        &["deployments", "daemonsets", "replicasets"],
+        &[("apps", "v1"), ("apps", "v1beta2"), ("apps", "v1beta1"), ("extensions", "v1beta1")],
+    ),
+    (
+        &["statefulsets", "controllerrevisions"],
+        &[("apps", "v1"), ("apps", "v1beta2"), ("apps", "v1beta1")],
+    ),
+    (&["cronjobs"], &[("batch", "v1"), ("batch", "v1beta1")]),
+    (
+        &["ingresses"],
+        &[("networking.k8s.io", "v1"), ("networking.k8s.io", "v1beta1"), ("extensions", "v1beta1")],
+    ),
+    (
+        &["networkpolicies"],
+        &[("networking.k8s.io", "v1"), ("extensions", "v1beta1")],
+    ),
+    (&["poddisruptionbudgets"], &[("policy", "v1"), ("policy", "v1beta1")]),
+    (
+        &["horizontalpodautoscalers"],
+        &[("autoscaling", "v2"), ("autoscaling", "v2beta2"), ("autoscaling", "v2beta1"), ("autoscaling", "v1")],
+    ),
+    (
+        &["validatingadmissionpolicies", "validatingadmissionpolicybindings"],
+        &[("admissionregistration.k8s.io", "v1"), ("admissionregistration.k8s.io", "v1beta1"), ("admissionregistration.k8s.io", "v1alpha1")],
+    ),
+];
+
+/// The other group/versions `resource` in `group/version` is served as.
+fn equivalents(group: &str, version: &str, resource: &str) -> Vec<(&'static str, &'static str)> {
+    EQUIVALENT
+        .iter()
+        .filter(|(resources, gvs)| {
+            resources.contains(&resource) && gvs.contains(&(group, version))
+        })
+        .flat_map(|(_, gvs)| gvs.iter().copied())
+        .filter(|gv| *gv != (group, version))
+        .collect()
+}
+
 /// The request's operation (CREATE when the review has none), resource
 /// and scope.
 pub(crate) fn request_info(review: &Review) -> RequestInfo<'_> {
@@ -191,6 +237,19 @@ fn any_or(list: &[String], value: &str) -> bool {
 impl ResourceRule {
     fn matches(&self, op: &str, review: &Review, resource: &str, cluster: bool) -> bool {
         let (group, version, _) = &review.kind;
+        self.matches_version(op, review, group, version, resource, cluster)
+    }
+
+    /// Whether the rule matches the request as `group/version` of `resource`.
+    fn matches_version(
+        &self,
+        op: &str,
+        review: &Review,
+        group: &str,
+        version: &str,
+        resource: &str,
+        cluster: bool,
+    ) -> bool {
         let scope_ok = match self.scope.as_str() {
             "Cluster" => cluster,
             "Namespaced" => !cluster,
@@ -212,15 +271,19 @@ impl MatchResources {
     /// Whether the request matches. An empty rule list matches everything
     /// (a binding without `matchResources` rules).
     fn matches(&self, ctx: &Request<'_>) -> bool {
+        let i = &ctx.info;
         let hit = |rules: &[ResourceRule]| {
-            rules.iter().any(|r| {
-                r.matches(
-                    ctx.info.op,
-                    ctx.info.review,
-                    &ctx.info.resource,
-                    ctx.info.cluster,
-                )
-            })
+            rules
+                .iter()
+                .any(|r| r.matches(i.op, i.review, &i.resource, i.cluster))
+                || (self.equivalent
+                    && equivalents(&i.review.kind.0, &i.review.kind.1, &i.resource)
+                        .into_iter()
+                        .any(|(g, v)| {
+                            rules.iter().any(|r| {
+                                r.matches_version(i.op, i.review, g, v, &i.resource, i.cluster)
+                            })
+                        }))
         };
         if hit(&self.exclude) {
             return false;

@@ -388,3 +388,24 @@ fn fields_the_matched_kinds_do_not_have_are_warnings() {
     // Line 13, the dot after `object` (the expression starts at column 17).
     assert_eq!((w[0].line, w[0].column), (13, 23));
 }
+
+/// `matchPolicy: Equivalent` (the default) matches a Deployment requested
+/// through another API version that serves it; `Exact` does not.
+#[test]
+fn equivalent_match_policy_matches_other_versions_of_a_resource() {
+    let policy = |match_policy: &str| {
+        format!("apiVersion: admissionregistration.k8s.io/v1\nkind: ValidatingAdmissionPolicy\nmetadata: {{name: p}}\nspec:\n  matchConstraints:\n    {match_policy}\n    resourceRules:\n    - apiGroups: [apps]\n      apiVersions: [v1]\n      operations: [CREATE]\n      resources: [deployments]\n  validations:\n  - expression: 'false'\n    message: matched\n---\napiVersion: admissionregistration.k8s.io/v1\nkind: ValidatingAdmissionPolicyBinding\nmetadata: {{name: b}}\nspec: {{policyName: p, validationActions: [Deny]}}\n")
+    };
+    let old = json!({"apiVersion": "extensions/v1beta1", "kind": "Deployment",
+        "metadata": {"name": "d", "namespace": "shop"}, "spec": {"replicas": 1}});
+    let other = json!({"apiVersion": "apps/v1", "kind": "StatefulSet",
+        "metadata": {"name": "s", "namespace": "shop"}, "spec": {"replicas": 1}});
+    let default = set("equivalent", &policy("matchPolicy: Equivalent"));
+    assert_eq!(violations(&default, &old).len(), 1);
+    assert!(violations(&default, &other).is_empty());
+    let unset = set("equivalent-unset", &policy(""));
+    assert_eq!(violations(&unset, &old).len(), 1);
+    let exact = set("exact", &policy("matchPolicy: Exact"));
+    assert!(violations(&exact, &old).is_empty());
+    assert_eq!(violations(&exact, &deployment("shop", 1, json!({}))).len(), 1);
+}

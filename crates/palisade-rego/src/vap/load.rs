@@ -48,7 +48,17 @@ impl Parser<'_> {
         let Some(node) = node else {
             return MatchResources::default();
         };
+        let equivalent = match node.get("matchPolicy").and_then(Node::as_str) {
+            None | Some("Equivalent") => true,
+            Some("Exact") => false,
+            Some(other) => {
+                let pos = node.get("matchPolicy").map_or(node.pos, |n| n.pos);
+                self.err(pos, format!("matchPolicy {other:?} is not Exact or Equivalent"));
+                true
+            }
+        };
         MatchResources {
+            equivalent,
             rules: self.rules(node.get("resourceRules")),
             exclude: self.rules(node.get("excludeResourceRules")),
             namespace_selector: self.selector(node.get("namespaceSelector"), "namespaceSelector"),
