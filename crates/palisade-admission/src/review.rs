@@ -344,7 +344,7 @@ impl Evaluator {
             |level, version| self.scan_at(level, version, true),
             &mut verdict,
         );
-        verdict.finish(d, found.dryrun, req.dry_run)
+        verdict.finish(d, found.dryrun, found.annotations, req.dry_run)
     }
 
     /// A request with nothing to check: skipped, or refused when it is of
@@ -403,6 +403,7 @@ impl Evaluator {
         let mut findings = scan_objects(&scan, r.objects())?;
         findings.extend(self.online_findings(scan.engine(), r.object(), online));
         let mut dryrun: Vec<String> = Vec::new();
+        let mut annotations = BTreeMap::new();
         if let Some(set) = &self.constraints {
             let review = ConstraintReview {
                 req,
@@ -412,9 +413,13 @@ impl Evaluator {
                 labels,
                 id: r.object().id.clone(),
             };
-            review.run(set, &mut findings, &mut dryrun);
+            review.run(set, &mut findings, &mut dryrun, &mut annotations);
         }
-        Ok(Found { findings, dryrun })
+        Ok(Found {
+            findings,
+            dryrun,
+            annotations,
+        })
     }
 
     /// Decides a mutating request: the patch of the defaults the policy

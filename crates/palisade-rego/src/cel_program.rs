@@ -57,6 +57,8 @@ pub(crate) struct Program {
     pub match_conditions: Vec<Named>,
     pub variables: Vec<Named>,
     pub validations: Vec<Validation>,
+    /// `auditAnnotations`: key and `valueExpression`.
+    pub annotations: Vec<Named>,
 }
 
 /// What one validation gave.
@@ -66,6 +68,8 @@ pub(crate) enum Outcome {
     Failed(String, String),
     /// It could not be evaluated (under `failurePolicy: Fail`, an error).
     Error(String),
+    /// An audit annotation: key and value.
+    Annotation(String, String),
 }
 
 /// The variables `variables.<name>` names in `src`; every variable when
@@ -128,6 +132,7 @@ impl Program {
                     .iter()
                     .flat_map(|v| std::iter::once(&v.expr).chain(v.message_expr.iter())),
             )
+            .chain(self.annotations.iter().map(|a| &a.expr))
     }
 
     /// Warnings for the fields of `object` and `oldObject` that `kinds`
@@ -512,7 +517,39 @@ pub(crate) fn run(program: &Program, a: &mut Activation, budget: &mut Budget) ->
             Err(Some(m)) => out.push(Outcome::Error(format!("expression {src:?}: {m}"))),
         }
     }
+    // Audit annotations, under a budget of their own (as in the API server).
+    let mut own = Budget::new(palisade_cel::RUNTIME_BUDGET, palisade_cel::PER_CALL_LIMIT);
+    for an in &program.annotations {
+        let src = an.expr.expr.source();
+        match vars.eval(&an.expr, a, &mut own) {
+            Ok(d) if d.as_str().is_some() => {
+                let v = d.as_str().unwrap_or("");
+                if !v.is_empty() {
+                    out.push(Outcome::Annotation(an.name.clone(), truncate(v, 10 * 1024)));
+                }
+            }
+            Ok(d) if d == Data::null() => {}
+            Ok(other) => out.push(Outcome::Error(format!(
+                "auditAnnotation {:?}: valueExpression {src:?} must return a string or null, got {other:?}",
+                an.name
+            ))),
+            Err(None) => out.push(Outcome::Error(OUT_OF_BUDGET.into())),
+            Err(Some(m)) => out.push(Outcome::Error(format!(
+                "auditAnnotation {:?}: valueExpression {src:?}: {m}",
+                an.name
+            ))),
+        }
+    }
     out
+}
+
+/// At most `max` bytes of `s`, cut at a character boundary.
+fn truncate(s: &str, max: usize) -> String {
+    let mut end = s.len().min(max);
+    while !s.is_char_boundary(end) {
+        end -= 1;
+    }
+    s[..end].to_string()
 }
 
 /// The message of a failed validation: `messageExpression` if it gives a

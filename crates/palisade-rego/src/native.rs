@@ -170,7 +170,7 @@ impl NativeCode {
             match outcome {
                 Outcome::Failed(m, _) => messages.push(m),
                 Outcome::Error(e) if self.fail => return Err(e),
-                Outcome::Error(_) => {}
+                Outcome::Error(_) | Outcome::Annotation(..) => {}
             }
         }
         Ok(messages)

@@ -65,6 +65,9 @@ pub struct Outcome {
     pub violations: Vec<Violation>,
     /// Constraints that failed on this object.
     pub errors: Vec<EvalError>,
+    /// ValidatingAdmissionPolicies' `auditAnnotations`: `<policy>/<key>`
+    /// to value (distinct values of several bindings joined with ", ").
+    pub annotations: std::collections::BTreeMap<String, String>,
 }
 
 /// A loaded constraint, as listed to users.
@@ -442,6 +445,15 @@ impl PolicySet {
                             details: serde_json::json!({ "reason": reason }),
                             action,
                         })
+                    }
+                    Decision::Annotation(key, value) => {
+                        let slot = out.annotations.entry(key).or_default();
+                        if !slot.split(", ").any(|v| v == value) {
+                            if !slot.is_empty() {
+                                slot.push_str(", ");
+                            }
+                            slot.push_str(&value);
+                        }
                     }
                     Decision::Error(policy, message) => out.errors.push(EvalError {
                         constraint_kind: vap::POLICY_KIND.to_string(),

@@ -117,6 +117,8 @@ pub(crate) enum Decision {
     Violation(String, String, EnforcementAction, String),
     /// The policy name and what failed.
     Error(String, String),
+    /// An audit annotation: `<policy>/<key>` and its value.
+    Annotation(String, String),
 }
 
 /// Kinds that are not namespaced (the rest are).
@@ -174,10 +176,16 @@ fn param_id(p: &Json) -> (String, String, String, String) {
 
 /// The API versions that serve the same objects, as the API server's
 /// equivalent-resource mapping has them for built-in resources.
-const EQUIVALENT: &[(&[&str], &[(&str, &str)])] = &[
+type GroupVersions = &'static [(&'static str, &'static str)];
+const EQUIVALENT: &[(&[&str], GroupVersions)] = &[
     (
         &["deployments", "daemonsets", "replicasets"],
-        &[("apps", "v1"), ("apps", "v1beta2"), ("apps", "v1beta1"), ("extensions", "v1beta1")],
+        &[
+            ("apps", "v1"),
+            ("apps", "v1beta2"),
+            ("apps", "v1beta1"),
+            ("extensions", "v1beta1"),
+        ],
     ),
     (
         &["statefulsets", "controllerrevisions"],
@@ -186,20 +194,39 @@ const EQUIVALENT: &[(&[&str], &[(&str, &str)])] = &[
     (&["cronjobs"], &[("batch", "v1"), ("batch", "v1beta1")]),
     (
         &["ingresses"],
-        &[("networking.k8s.io", "v1"), ("networking.k8s.io", "v1beta1"), ("extensions", "v1beta1")],
+        &[
+            ("networking.k8s.io", "v1"),
+            ("networking.k8s.io", "v1beta1"),
+            ("extensions", "v1beta1"),
+        ],
     ),
     (
         &["networkpolicies"],
         &[("networking.k8s.io", "v1"), ("extensions", "v1beta1")],
     ),
-    (&["poddisruptionbudgets"], &[("policy", "v1"), ("policy", "v1beta1")]),
     (
-        &["horizontalpodautoscalers"],
-        &[("autoscaling", "v2"), ("autoscaling", "v2beta2"), ("autoscaling", "v2beta1"), ("autoscaling", "v1")],
+        &["poddisruptionbudgets"],
+        &[("policy", "v1"), ("policy", "v1beta1")],
     ),
     (
-        &["validatingadmissionpolicies", "validatingadmissionpolicybindings"],
-        &[("admissionregistration.k8s.io", "v1"), ("admissionregistration.k8s.io", "v1beta1"), ("admissionregistration.k8s.io", "v1alpha1")],
+        &["horizontalpodautoscalers"],
+        &[
+            ("autoscaling", "v2"),
+            ("autoscaling", "v2beta2"),
+            ("autoscaling", "v2beta1"),
+            ("autoscaling", "v1"),
+        ],
+    ),
+    (
+        &[
+            "validatingadmissionpolicies",
+            "validatingadmissionpolicybindings",
+        ],
+        &[
+            ("admissionregistration.k8s.io", "v1"),
+            ("admissionregistration.k8s.io", "v1beta1"),
+            ("admissionregistration.k8s.io", "v1alpha1"),
+        ],
     ),
 ];
 
@@ -207,9 +234,7 @@ const EQUIVALENT: &[(&[&str], &[(&str, &str)])] = &[
 fn equivalents(group: &str, version: &str, resource: &str) -> Vec<(&'static str, &'static str)> {
     EQUIVALENT
         .iter()
-        .filter(|(resources, gvs)| {
-            resources.contains(&resource) && gvs.contains(&(group, version))
-        })
+        .filter(|(resources, gvs)| resources.contains(&resource) && gvs.contains(&(group, version)))
         .flat_map(|(_, gvs)| gvs.iter().copied())
         .filter(|gv| *gv != (group, version))
         .collect()

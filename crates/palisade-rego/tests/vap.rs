@@ -407,5 +407,8 @@ fn equivalent_match_policy_matches_other_versions_of_a_resource() {
     assert_eq!(violations(&unset, &old).len(), 1);
     let exact = set("exact", &policy("matchPolicy: Exact"));
     assert!(violations(&exact, &old).is_empty());
-    assert_eq!(violations(&exact, &deployment("shop", 1, json!({}))).len(), 1);
+    assert_eq!(
+        violations(&exact, &deployment("shop", 1, json!({}))).len(),
+        1
+    );
 }

@@ -23,6 +23,7 @@ impl ConstraintReview<'_> {
         set: &palisade_rego::PolicySet,
         findings: &mut Vec<Finding>,
         dryrun: &mut Vec<String>,
+        annotations: &mut BTreeMap<String, String>,
     ) {
         let req = self.req;
         let namespace = self.namespace;
@@ -46,6 +47,11 @@ impl ConstraintReview<'_> {
             extra: serde_json::Map::new(),
         };
         let outcome = set.review_all(&review, &palisade_rego::Inventory::new());
+        // A ValidatingAdmissionPolicy's `<policy>/<key>`, as one annotation
+        // key (the API server adds the webhook's name before a `/`).
+        for (key, value) in &outcome.annotations {
+            annotations.insert(key.replace('/', "."), value.clone());
+        }
         let id = self.id;
         let file: Arc<str> = ADMISSION_FILE.into();
         let finding = |rule: String, severity: Severity, message: String| Finding {

@@ -280,3 +280,38 @@ fn without_registry_checks_no_image_is_asked_about() {
         .images_to_check(&req)
         .is_empty());
 }
+
+/// The Kubernetes docs' audit-annotation example: a ValidatingAdmissionPolicy's
+/// `auditAnnotations` reach the response as `<policy>.<key>` (the API
+/// server prefixes the webhook's name).
+#[test]
+fn a_validating_admission_policys_audit_annotations_are_in_the_response() {
+    const POLICY: &str = "apiVersion: admissionregistration.k8s.io/v1\nkind: ValidatingAdmissionPolicy\nmetadata:\n  name: demo-policy.example.com\nspec:\n  failurePolicy: Fail\n  matchConstraints:\n    resourceRules:\n    - apiGroups: [apps]\n      apiVersions: [v1]\n      operations: [CREATE, UPDATE]\n      resources: [deployments]\n  validations:\n  - expression: object.spec.replicas > 50\n    messageExpression: \"'Deployment spec.replicas set to ' + string(object.spec.replicas)\"\n  auditAnnotations:\n  - key: high-replica-count\n    valueExpression: \"object.spec.replicas > 50 ? 'Deployment spec.replicas set to ' + string(object.spec.replicas) : null\"\n---\napiVersion: admissionregistration.k8s.io/v1\nkind: ValidatingAdmissionPolicyBinding\nmetadata: {name: demo-binding.example.com}\nspec: {policyName: demo-policy.example.com, validationActions: [Audit]}\n";
+    let dir = std::env::temp_dir().join(format!("palisade-vap-audit-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let f = dir.join("p.yaml");
+    std::fs::write(&f, POLICY).unwrap();
+    let set = palisade_rego::PolicySet::load(&[f]).unwrap();
+    let _ = std::fs::remove_dir_all(&dir);
+    let ev = evaluator(Policy::default()).with_constraints(Some(Arc::new(set)));
+    let key = "demo-policy.example.com.high-replica-count";
+    let d = ev.validate(&request(
+        "CREATE",
+        ("apps", "v1", "Deployment"),
+        "shop",
+        deployment(false, 128),
+    ));
+    assert_eq!(
+        d.response.audit_annotations.get(key).map(String::as_str),
+        Some("Deployment spec.replicas set to 128"),
+        "{:?}",
+        d.response.audit_annotations
+    );
+    let d = ev.validate(&request(
+        "CREATE",
+        ("apps", "v1", "Deployment"),
+        "shop",
+        deployment(false, 3),
+    ));
+    assert!(!d.response.audit_annotations.contains_key(key));
+}

@@ -28,6 +28,8 @@ pub(super) struct Found {
     pub(super) findings: Vec<Finding>,
     /// `rego/…` ids of `dryrun` constraints: recorded, never enforced.
     pub(super) dryrun: Vec<String>,
+    /// ValidatingAdmissionPolicies' audit annotations.
+    pub(super) annotations: BTreeMap<String, String>,
 }
 
 /// Applies the namespace's mode (`d.mode`) to `findings`: denies `d` in
@@ -84,8 +86,10 @@ impl Verdict {
         mut self,
         mut d: Decision,
         mut dryrun: Vec<String>,
+        annotations: BTreeMap<String, String>,
         dry_run: bool,
     ) -> Decision {
+        self.audit.extend(annotations);
         if !dryrun.is_empty() {
             dryrun.sort_unstable();
             dryrun.dedup();

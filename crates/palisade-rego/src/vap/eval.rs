@@ -28,6 +28,10 @@ pub(super) fn evaluate(policy: &Policy, b: &Binding, a: &mut Activation, out: &m
                     reason,
                 ));
             }
+            Outcome::Annotation(key, value) => out.push(Decision::Annotation(
+                format!("{}/{key}", policy.name),
+                value,
+            )),
             Outcome::Error(what) => {
                 if policy.fail {
                     out.push(Decision::Error(policy.name.clone(), what));

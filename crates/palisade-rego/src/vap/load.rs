@@ -53,7 +53,10 @@ impl Parser<'_> {
             Some("Exact") => false,
             Some(other) => {
                 let pos = node.get("matchPolicy").map_or(node.pos, |n| n.pos);
-                self.err(pos, format!("matchPolicy {other:?} is not Exact or Equivalent"));
+                self.err(
+                    pos,
+                    format!("matchPolicy {other:?} is not Exact or Equivalent"),
+                );
                 true
             }
         };
@@ -108,11 +111,43 @@ pub(super) fn parse_policy(obj: &Object) -> Result<Policy, Vec<LoadError>> {
         (get("validations"), "spec.validations"),
         "spec.variables",
     );
+    let mut program = program;
+    for (i, an) in get("auditAnnotations")
+        .map(Node::items)
+        .unwrap_or_default()
+        .iter()
+        .enumerate()
+    {
+        let key = an.get("key").and_then(Node::as_str).unwrap_or("");
+        let valid = !key.is_empty()
+            && key.len() <= 63
+            && key
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'))
+            && key.starts_with(|c: char| c.is_ascii_alphanumeric())
+            && key.ends_with(|c: char| c.is_ascii_alphanumeric());
+        if !valid {
+            p.err(
+                an.pos,
+                format!("spec.auditAnnotations[{i}].key {key:?} must be a qualified name of at most 63 characters"),
+            );
+        }
+        if let Some(expr) = p.compile(
+            an.get("valueExpression"),
+            &format!("spec.auditAnnotations[{i}].valueExpression"),
+            an.pos,
+        ) {
+            program.annotations.push(crate::cel_program::Named {
+                name: key.to_string(),
+                expr,
+            });
+        }
+    }
     let constraints = p.match_resources(get("matchConstraints"));
     if constraints.rules.is_empty() {
         p.err(at, "spec.matchConstraints.resourceRules is required".into());
     }
-    if program.validations.is_empty() && p.errors.is_empty() {
+    if program.validations.is_empty() && program.annotations.is_empty() && p.errors.is_empty() {
         p.err(at, "spec.validations: the policy validates nothing".into());
     }
     let param_kind = get("paramKind").map(|k| {
