@@ -13,6 +13,7 @@
 //! The functions are those of the `cel` interpreter and the Kubernetes
 //! libraries of `kube-cel`; what neither has is listed in docs/cel.md.
 
+mod authz;
 mod check;
 mod value;
 
@@ -21,6 +22,7 @@ use std::sync::{Arc, OnceLock};
 use kube_cel::cel::{self, Context, Program};
 use kube_cel::KubeCelExt;
 
+pub use authz::{authorizer_value, Authorizer, AuthzDecision, AuthzRequest};
 pub use check::{known_kind, FieldWarning};
 pub use value::{from_json, to_json, Data};
 
@@ -38,6 +40,7 @@ fn root() -> &'static Context<'static> {
     ROOT.get_or_init(|| {
         let mut ctx = Context::default();
         ctx.register_all();
+        authz::register(&mut ctx);
         ctx
     })
 }

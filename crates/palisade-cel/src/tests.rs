@@ -160,3 +160,70 @@ fn fields_the_kind_does_not_have_are_warned_at_their_column() {
     assert!(check("variables.x.y && params.spec.z", "Pod").is_empty());
     assert!(known_kind("CronJob") && !known_kind("Widget"));
 }
+
+#[derive(Debug)]
+struct OnlyDeployments;
+
+impl Authorizer for OnlyDeployments {
+    fn authorize(&self, r: &AuthzRequest) -> AuthzDecision {
+        let allowed = r.user == "alice"
+            && r.group == "apps"
+            && r.resource == "deployments"
+            && r.verb == "create"
+            && (r.namespace.is_empty() || r.namespace == "shop");
+        AuthzDecision {
+            allowed,
+            reason: format!("{} {} {}/{}", r.user, r.verb, r.group, r.resource),
+        }
+    }
+}
+
+#[test]
+fn the_authorizer_library_asks_the_authorizer() {
+    let request = AuthzRequest {
+        user: "alice".into(),
+        group: "apps".into(),
+        resource: "deployments".into(),
+        namespace: "shop".into(),
+        name: "web".into(),
+        ..AuthzRequest::default()
+    };
+    let mut a = Activation::new();
+    a.set(
+        "authorizer",
+        authorizer_value(std::sync::Arc::new(OnlyDeployments), request),
+    );
+    let eval = |src: &str| {
+        Expression::compile(src)
+            .expect("compiles")
+            .eval(&a, &mut Budget::new(RUNTIME_BUDGET, PER_CALL_LIMIT))
+            .map(|d| d.to_value())
+    };
+    let yes = Ok(Value::Bool(true));
+    let no = Ok(Value::Bool(false));
+    assert_eq!(eval("authorizer.group('apps').resource('deployments').namespace('shop').check('create').allowed()"), yes);
+    assert_eq!(eval("authorizer.group('apps').resource('deployments').namespace('dev').check('create').allowed()"), no);
+    assert_eq!(
+        eval("authorizer.group('').resource('pods').check('create').allowed()"),
+        no
+    );
+    assert_eq!(
+        eval("authorizer.requestResource.check('create').allowed()"),
+        yes
+    );
+    assert_eq!(
+        eval("authorizer.requestResource.check('delete').allowed()"),
+        no
+    );
+    assert_eq!(eval("authorizer.serviceAccount('shop', 'ci').group('apps').resource('deployments').check('create').allowed()"), no);
+    assert_eq!(
+        eval("authorizer.requestResource.check('create').errored()"),
+        no
+    );
+    assert_eq!(
+        eval("authorizer.requestResource.check('create').reason()"),
+        Ok(Value::String(std::sync::Arc::new(
+            "alice create apps/deployments".into()
+        )))
+    );
+}

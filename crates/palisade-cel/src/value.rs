@@ -58,6 +58,11 @@ impl Data {
         Data(Box::new(CelMap::from(map)))
     }
 
+    /// An interpreter value (converted once).
+    pub fn from_value(v: Value) -> Data {
+        Data(Box::<dyn Val>::try_from(v).unwrap_or_else(|_| Box::new(CelNull)))
+    }
+
     /// The boolean, if it is one.
     pub fn as_bool(&self) -> Option<bool> {
         self.0.downcast_ref::<CelBool>().map(|b| *b.inner())

@@ -121,6 +121,12 @@ fn expr_pos(at: Pos, line: u32, column: u32) -> Pos {
 }
 
 impl Program {
+    /// Whether an expression reads the `authorizer` variable.
+    pub fn uses_authorizer(&self) -> bool {
+        self.expressions()
+            .any(|c| c.expr.uses_variable("authorizer"))
+    }
+
     /// Every expression of the program, with its field path.
     fn expressions(&self) -> impl Iterator<Item = &Compiled> {
         self.variables
@@ -349,7 +355,11 @@ pub(crate) struct RequestInfo<'a> {
 }
 
 /// `object` (null on DELETE), `oldObject`, `request` and `namespaceObject`.
-pub(crate) fn review_activation(r: &RequestInfo<'_>, ns_object: Option<&Json>) -> Activation {
+pub(crate) fn review_activation(
+    r: &RequestInfo<'_>,
+    ns_object: Option<&Json>,
+    authorizer: Option<&Arc<dyn palisade_cel::Authorizer>>,
+) -> Activation {
     let review = r.review;
     let mut a = Activation::new();
     let (group, version, kind) = &review.kind;
@@ -381,6 +391,34 @@ pub(crate) fn review_activation(r: &RequestInfo<'_>, ns_object: Option<&Json>) -
         ns_object.cloned().unwrap_or(Json::Null)
     };
     a.set_json("namespaceObject", &ns);
+    if let Some(authz) = authorizer {
+        let info = &review.user_info;
+        let request = palisade_cel::AuthzRequest {
+            user: info
+                .get("username")
+                .and_then(Json::as_str)
+                .unwrap_or("")
+                .to_string(),
+            groups: info
+                .get("groups")
+                .and_then(Json::as_array)
+                .map(|g| {
+                    g.iter()
+                        .filter_map(|x| x.as_str().map(str::to_string))
+                        .collect()
+                })
+                .unwrap_or_default(),
+            group: group.clone(),
+            resource: r.resource.clone(),
+            namespace: review.namespace.clone(),
+            name: review.name.clone(),
+            ..Default::default()
+        };
+        a.set(
+            "authorizer",
+            palisade_cel::authorizer_value(authz.clone(), request),
+        );
+    }
     a
 }
 

@@ -277,6 +277,18 @@ impl PolicySet {
         self.vaps.warnings()
     }
 
+    /// Answers ValidatingAdmissionPolicies' `authorizer` checks with
+    /// `authorizer` (without one the variable is not set, and a policy that
+    /// reads it fails as an expression error).
+    pub fn set_authorizer(&mut self, authorizer: Arc<dyn palisade_cel::Authorizer>) {
+        self.vaps.authorizer = Some(authorizer);
+    }
+
+    /// Whether a ValidatingAdmissionPolicy reads the `authorizer` variable.
+    pub fn uses_authorizer(&self) -> bool {
+        self.vaps.uses_authorizer()
+    }
+
     /// Whether any ValidatingAdmissionPolicy binding is loaded.
     pub fn has_vaps(&self) -> bool {
         !self.vaps.is_empty()
@@ -399,8 +411,9 @@ impl PolicySet {
                 action: c.action,
             };
             if let Code::Cel(code) = &t.code {
-                let base = activation
-                    .get_or_insert_with(|| review_activation(&vap::request_info(review), ns_json));
+                let base = activation.get_or_insert_with(|| {
+                    review_activation(&vap::request_info(review), ns_json, None)
+                });
                 match code.evaluate(base, &c.object) {
                     Ok(messages) => out.violations.extend(
                         messages

@@ -104,6 +104,8 @@ pub(crate) struct Binding {
 /// Policies, bindings and the objects params are taken from.
 #[derive(Debug, Clone, Default)]
 pub(crate) struct VapSet {
+    /// What answers `authorizer` checks (none: the variable is not set).
+    pub(crate) authorizer: Option<Arc<dyn palisade_cel::Authorizer>>,
     policies: Vec<Policy>,
     bindings: Vec<Binding>,
     /// Each param as read and as CEL sees it (converted once).
@@ -466,6 +468,11 @@ impl VapSet {
         }
     }
 
+    /// Whether a policy reads the `authorizer` variable.
+    pub(crate) fn uses_authorizer(&self) -> bool {
+        self.policies.iter().any(|p| p.program.uses_authorizer())
+    }
+
     /// The warnings of the policies' type check.
     pub(crate) fn warnings(&self) -> Vec<LoadError> {
         self.policies
@@ -504,7 +511,9 @@ impl VapSet {
                         continue;
                     }
                 }
-                let act = base.get_or_insert_with(|| review_activation(&ctx.info, ns_object));
+                let act = base.get_or_insert_with(|| {
+                    review_activation(&ctx.info, ns_object, self.authorizer.as_ref())
+                });
                 let params = match self.params_for(policy, b, review, cluster) {
                     Ok(p) => p,
                     Err(e) => {

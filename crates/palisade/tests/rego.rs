@@ -329,3 +329,74 @@ fn policies_and_params_among_the_scanned_files_are_used() {
         "Validation failed for ValidatingAdmissionPolicy 'max-replicas' with binding 'max-replicas': at most 2 replicas"
     );
 }
+
+/// `authorizer` answers from the scanned RBAC objects: a policy denies
+/// Pods whose ServiceAccount may read Secrets.
+#[test]
+fn the_authorizer_answers_from_the_scanned_rbac_objects() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("all.yaml"),
+        r#"apiVersion: admissionregistration.k8s.io/v1
+kind: ValidatingAdmissionPolicy
+metadata: {name: no-secret-readers}
+spec:
+  matchConstraints:
+    resourceRules: [{apiGroups: [""], apiVersions: [v1], operations: [CREATE], resources: [pods]}]
+  variables:
+  - name: sa
+    expression: "has(object.spec.serviceAccountName) ? object.spec.serviceAccountName : 'default'"
+  validations:
+  - expression: "!authorizer.serviceAccount(object.metadata.namespace, variables.sa).group('').resource('secrets').namespace(object.metadata.namespace).check('get').allowed()"
+    messageExpression: "'ServiceAccount ' + variables.sa + ' can read Secrets: ' + authorizer.serviceAccount(object.metadata.namespace, variables.sa).group('').resource('secrets').namespace(object.metadata.namespace).check('get').reason()"
+---
+apiVersion: admissionregistration.k8s.io/v1
+kind: ValidatingAdmissionPolicyBinding
+metadata: {name: no-secret-readers}
+spec: {policyName: no-secret-readers, validationActions: [Deny]}
+---
+apiVersion: rbac.authorization.k8s.io/v1
+kind: Role
+metadata: {name: secret-reader, namespace: shop}
+rules: [{apiGroups: [""], resources: [secrets], verbs: [get, list]}]
+---
+apiVersion: rbac.authorization.k8s.io/v1
+kind: RoleBinding
+metadata: {name: reader-reads, namespace: shop}
+roleRef: {apiGroup: rbac.authorization.k8s.io, kind: Role, name: secret-reader}
+subjects: [{kind: ServiceAccount, name: reader, namespace: shop}]
+---
+apiVersion: v1
+kind: Pod
+metadata: {name: nosy, namespace: shop}
+spec:
+  serviceAccountName: reader
+  containers: [{name: c, image: nginx:1.27}]
+---
+apiVersion: v1
+kind: Pod
+metadata: {name: plain, namespace: shop}
+spec:
+  serviceAccountName: web
+  containers: [{name: c, image: nginx:1.27}]
+"#,
+    )
+    .unwrap();
+    let o = run(&["scan", "--format", "json", dir.path().to_str().unwrap()]);
+    let json: Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert!(json["errors"].as_array().unwrap().is_empty(), "{json:#}");
+    let found: Vec<&Value> = json["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|f| f["rule"] == "vap/no-secret-readers")
+        .collect();
+    assert_eq!(found.len(), 1, "{json:#}");
+    assert_eq!(found[0]["object"]["name"], "nosy");
+    let message = found[0]["message"].as_str().unwrap();
+    assert!(
+        message
+            .contains("ServiceAccount reader can read Secrets: RoleBinding \"shop/reader-reads\""),
+        "{message}"
+    );
+}

@@ -83,6 +83,22 @@ impl Analysis for Constraints {
         } else {
             &self.set
         };
+        // `authorizer` checks are answered from the run's RBAC objects.
+        let with_authz;
+        let set = if set.uses_authorizer() {
+            let input = palisade_rbac::Input {
+                objects: std::borrow::Cow::Borrowed(run.objects),
+                pods: std::borrow::Cow::Borrowed(run.pods),
+            };
+            let mut s = set.clone();
+            s.set_authorizer(std::sync::Arc::new(super::authorizer::RbacAuthorizer(
+                palisade_rbac::analyze(&input),
+            )));
+            with_authz = s;
+            &with_authz
+        } else {
+            set
+        };
         let docs: Vec<serde_json::Value> = run.objects.iter().map(|o| o.root.to_json()).collect();
         let mut inventory = self.inventory.clone();
         for d in &docs {

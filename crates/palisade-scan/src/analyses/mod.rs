@@ -1,5 +1,6 @@
 //! The built-in whole-input analyses, one file each.
 
+mod authorizer;
 pub mod cluster;
 mod constraints;
 pub mod encryption_files;
