@@ -39,8 +39,7 @@ impl Authorizer for RbacAuthorizer {
             .into_iter()
             .find(|g| {
                 is_me(&g.subject)
-                    && (g.rule.resource_names.is_empty()
-                        || g.rule.resource_names.iter().any(|n| *n == r.name))
+                    && (g.rule.resource_names.is_empty() || g.rule.resource_names.contains(&r.name))
             });
         match grant {
             Some(g) => AuthzDecision {
