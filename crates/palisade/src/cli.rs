@@ -36,7 +36,7 @@ pub enum Command {
     Config(ConfigCommand),
     /// Run the admission webhook (HTTPS): /validate, /mutate, /imagereview.
     Serve(ServeArgs),
-    /// Run gator test suites (test.gatekeeper.sh/v1alpha1 Suite) for Rego policies.
+    /// Run gator test suites (test.gatekeeper.sh/v1alpha1 Suite) for Gatekeeper policies (Rego or CEL).
     Verify(VerifyArgs),
     /// Query RBAC: who can do what, a subject's rights, escalation paths.
     #[command(subcommand)]
