@@ -53,6 +53,8 @@ pub enum Command {
     /// a ValidatingAdmissionPolicy the API server runs itself).
     #[command(subcommand)]
     Export(crate::export_cmd::ExportCommand),
+    /// Verify a Sigstore bundle over a file (keyless or keyed), offline.
+    VerifyBundle(crate::verify_bundle_cmd::VerifyBundleArgs),
 }
 
 /// `palisade image`.

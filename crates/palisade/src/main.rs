@@ -18,6 +18,7 @@ mod resolve_cmd;
 mod rules_cmd;
 mod scan;
 mod serve_cmd;
+mod verify_bundle_cmd;
 mod verify_cmd;
 
 use clap::Parser;
@@ -51,6 +52,7 @@ fn main() {
         cli::Command::Image(args) => image_cmd::run(args),
         cli::Command::Db(cmd) => image_cmd::run_db(cmd),
         cli::Command::Export(cmd) => export_cmd::run(cmd),
+        cli::Command::VerifyBundle(args) => verify_bundle_cmd::run(args),
     };
     match result {
         Ok(code) => std::process::exit(code),
