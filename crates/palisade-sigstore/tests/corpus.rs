@@ -116,11 +116,10 @@ fn every_bundle_with_a_known_verdict_agrees_with_upstream() {
             None => Signed::Blob(&blob),
         };
         let result = verify_blob(signed, &read(&file), &signer_of(&entry), &root);
-        let ok = match (expect, &result) {
-            ("pass", Ok(_)) => true,
-            ("fail", Err(Failure::NotVerified(_))) => true,
-            _ => false,
-        };
+        let ok = matches!(
+            (expect, &result),
+            ("pass", Ok(_)) | ("fail", Err(Failure::NotVerified(_)))
+        );
         if ok {
             agreed += 1;
         } else {
