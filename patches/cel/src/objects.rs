@@ -987,17 +987,17 @@ impl Value {
                         operators::LOGICAL_OR => {
                             let left = try_bool(Value::resolve_val(&call.args[0], ctx));
                             return if Ok(true) == left {
-                                Ok(Cow::<dyn Val>::Owned(Box::new(CelBool::from(true))))
+                                Ok(bool(true))
                             } else {
                                 let right = Value::resolve_val(&call.args[1], ctx)?
                                     .downcast_ref::<CelBool>()
                                     .map(|b| *b.inner());
                                 match (&left, right) {
                                     (Ok(false), Some(right)) => {
-                                        Ok(Cow::<dyn Val>::Owned(Box::new(CelBool::from(right))))
+                                        Ok(bool(right))
                                     }
                                     (Err(_), Some(true)) => {
-                                        Ok(Cow::<dyn Val>::Owned(Box::new(CelBool::from(true))))
+                                        Ok(bool(true))
                                     }
                                     (_, _) => Err(left.err().unwrap_or(NoSuchOverload)),
                                 }
@@ -1006,17 +1006,17 @@ impl Value {
                         operators::LOGICAL_AND => {
                             let left = try_bool(Value::resolve_val(&call.args[0], ctx));
                             return if Ok(false) == left {
-                                Ok(Cow::<dyn Val>::Owned(Box::new(CelBool::from(false))))
+                                Ok(bool(false))
                             } else {
                                 let right = Value::resolve_val(&call.args[1], ctx)?
                                     .downcast_ref::<CelBool>()
                                     .map(|b| *b.inner());
                                 match (&left, right) {
                                     (Ok(true), Some(right)) => {
-                                        Ok(Cow::<dyn Val>::Owned(Box::new(CelBool::from(right))))
+                                        Ok(bool(right))
                                     }
                                     (Err(_), Some(false)) => {
-                                        Ok(Cow::<dyn Val>::Owned(Box::new(CelBool::from(false))))
+                                        Ok(bool(false))
                                     }
                                     (_, _) => Err(left.err().unwrap_or(NoSuchOverload)),
                                 }
@@ -1465,8 +1465,13 @@ impl Value {
     }
 }
 
+// palisade: booleans are borrowed from two statics, not allocated for
+// every comparison and `has()`.
+static TRUE: CelBool = CelBool::constant(true);
+static FALSE: CelBool = CelBool::constant(false);
+
 fn bool<'a>(boolean: bool) -> Cow<'a, dyn Val> {
-    Cow::<dyn Val>::Owned(Box::new(CelBool::from(boolean)))
+    Cow::Borrowed(if boolean { &TRUE } else { &FALSE })
 }
 
 fn try_bool(val: Result<Cow<dyn Val>, ExecutionError>) -> Result<bool, ExecutionError> {

@@ -8,6 +8,13 @@ use std::ops::Deref;
 pub struct Bool(bool);
 
 impl Bool {
+    /// palisade: a constant, for the interpreter's two shared booleans.
+    pub(crate) const fn constant(b: bool) -> Self {
+        Bool(b)
+    }
+}
+
+impl Bool {
     pub fn negate(&self) -> Self {
         Self(!self.0)
     }
