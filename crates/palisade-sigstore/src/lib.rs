@@ -14,6 +14,10 @@
 
 pub use sigstore_verify::trust_root::TrustedRoot;
 use sigstore_verify::trust_root::SIGSTORE_PRODUCTION_TRUSTED_ROOT;
+
+mod attestation;
+
+pub use attestation::{check_statement, statement, AttestationCheck};
 use sigstore_verify::types::{Artifact, ArtifactDigest, Bundle, DerPublicKey, HashAlgorithm};
 use sigstore_verify::{
     CertificateError, Error, IdentityMatcher, PublicKeyVerificationPolicy, TimestampError,

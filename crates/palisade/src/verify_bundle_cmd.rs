@@ -31,6 +31,14 @@ pub struct VerifyBundleArgs {
     /// embedded in palisade).
     #[arg(long, value_name = "FILE")]
     pub trusted_root: Option<PathBuf>,
+    /// For an attestation: its in-toto `predicateType`, exactly
+    /// (`https://slsa.dev/provenance/v1`).
+    #[arg(long, value_name = "URI")]
+    pub predicate_type: Option<String>,
+    /// For an attestation: a CEL expression that must be true, over
+    /// `predicate`, `predicateType`, `subject` and `statement` (repeatable).
+    #[arg(long = "condition", value_name = "CEL")]
+    pub conditions: Vec<String>,
 }
 
 /// 0 verified, 1 not verified, 2 usage or unreadable input.
@@ -83,7 +91,13 @@ pub fn run(args: VerifyBundleArgs) -> Result<i32> {
             .with_context(|| format!("cannot read {}", args.artifact))?;
         Signed::Blob(&blob)
     };
-    match verify_blob(signed, &bundle, &signer, &root) {
+    let check = palisade_sigstore::AttestationCheck {
+        predicate_type: args.predicate_type.clone(),
+        conditions: args.conditions.clone(),
+    };
+    let result = verify_blob(signed, &bundle, &signer, &root)
+        .and_then(|v| palisade_sigstore::check_statement(&bundle, &check).map(|()| v));
+    match result {
         Ok(v) => {
             let who = match (&v.identity, &v.issuer) {
                 (Some(i), Some(iss)) => format!("{i} (issuer {iss})"),

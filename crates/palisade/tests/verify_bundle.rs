@@ -100,3 +100,57 @@ fn a_keyed_bundle_verifies_with_its_key_and_digest() {
         String::from_utf8_lossy(&o.stdout)
     );
 }
+
+/// A SLSA provenance attestation (sigstore-js 2.0.0, signed keyless from
+/// GitHub Actions): its predicate type and CEL conditions on the predicate.
+#[test]
+fn an_attestations_predicate_type_and_conditions_are_checked() {
+    let attest = |extra: &[&str]| {
+        let bundle = corpus(
+            "sigstore-go/pkg/testing/data/bundles/sigstore.js@2.0.0-provenance.sigstore.json",
+        );
+        let root = corpus("sigstore-go/pkg/testing/data/trusted-roots/public-good.json");
+        let mut args = vec![
+            "verify-bundle",
+            "--bundle",
+            &bundle,
+            "--certificate-identity-regexp",
+            "https://github.com/sigstore/sigstore-js/.*",
+            "--certificate-oidc-issuer",
+            "https://token.actions.githubusercontent.com",
+            "--trusted-root",
+            &root,
+        ];
+        args.extend_from_slice(extra);
+        args.push("sha512:46d4e2f74c4877316640000a6fdf8a8b59f1e0847667973e9859f774dd31b8f1e0937813b777fb66a2ac67d50540fe34640966eee9fc2ccca387082b4c85cd3c");
+        let o = run(&args);
+        (
+            o.status.code().unwrap_or(-1),
+            String::from_utf8_lossy(&o.stdout).into_owned(),
+        )
+    };
+    let (code, out) = attest(&[
+        "--predicate-type",
+        "https://slsa.dev/provenance/v1",
+        "--condition",
+        "predicate.buildDefinition.externalParameters.workflow.repository == 'https://github.com/sigstore/sigstore-js'",
+        "--condition",
+        "predicate.runDetails.builder.id.startsWith('https://github.com/actions/runner/')",
+    ]);
+    assert_eq!(code, 0, "{out}");
+    let (code, out) = attest(&["--predicate-type", "https://slsa.dev/provenance/v0.2"]);
+    assert_eq!(code, 1, "{out}");
+    assert!(
+        out.contains("predicate type mismatch: got \"https://slsa.dev/provenance/v1\""),
+        "{out}"
+    );
+    let (code, out) = attest(&[
+        "--condition",
+        "predicate.buildDefinition.externalParameters.workflow.ref == 'refs/tags/v2.0.0'",
+    ]);
+    assert_eq!(code, 1, "{out}");
+    assert!(out.contains("attestation condition is false"), "{out}");
+    let (code, out) = attest(&["--condition", "predicate.nothere.x == 1"]);
+    assert_eq!(code, 1, "{out}");
+    assert!(out.contains("cannot be evaluated"), "{out}");
+}
