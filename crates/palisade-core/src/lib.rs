@@ -26,8 +26,8 @@ pub use object::{
     CONTAINER_LISTS, CUSTOM_WORKLOADS,
 };
 pub use policy::{
-    AdmissionPolicy, ContentPolicy, FailurePolicy, ImagePolicy, Mode, Mutations, Policy, ScanIndex,
-    VerifyRule,
+    AdmissionPolicy, AttestationRule, ContentPolicy, FailurePolicy, ImagePolicy, KeylessSigner,
+    Mode, Mutations, Policy, ScanIndex, VerifyRule,
 };
 pub use rule::{Context, PssLevel, PssVersion, Rule, RuleMeta, Target, Violation};
 

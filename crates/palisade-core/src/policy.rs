@@ -243,6 +243,9 @@ pub struct ImagePolicy {
     pub require_digest: bool,
     /// cosign signature requirements (`images.verify`), checked against the registry.
     pub verify: Vec<VerifyRule>,
+    /// The Sigstore `trusted_root.json` of keyless entries without their
+    /// own (`images.trustedRoot`, relative to the policy file).
+    pub trusted_root: Option<String>,
     /// Whether `/mutate` pins image tags to the digest they point to now.
     pub mutate_digest: bool,
     /// What a registry failure (unreachable, unauthorized, malformed
@@ -281,7 +284,8 @@ impl Default for ContentPolicy {
 }
 
 /// One `images.verify` entry: images matching `images` must carry a cosign
-/// signature by one of `keys`.
+/// signature by one of `keys` or of the `keyless` signers, and the
+/// `attestations`.
 #[derive(Debug, Clone, PartialEq)]
 pub struct VerifyRule {
     /// Image globs, matched like `trustedRegistries` (`ghcr.io/acme/**`).
@@ -291,8 +295,48 @@ pub struct VerifyRule {
     /// Whether an unsigned image is a finding (`false`: only signatures
     /// present but invalid are reported).
     pub required: bool,
+    /// Keyless signers (`keyless`): a signature from any of them is accepted,
+    /// as is one by any of `keys`.
+    pub keyless: Vec<KeylessSigner>,
+    /// Attestations that must all be present and verified (`attestations`).
+    pub attestations: Vec<AttestationRule>,
+    /// A Sigstore `trusted_root.json` for this entry (`trustedRoot`,
+    /// relative to the policy file); else `images.trustedRoot`, else the
+    /// Sigstore production root embedded in the binary.
+    pub trusted_root: Option<String>,
     /// Line of the entry in the policy file (0 when built in code).
     pub line: u32,
+}
+
+/// One `images.verify[].keyless` entry: who may have signed, as the
+/// Fulcio certificate says.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Default)]
+pub struct KeylessSigner {
+    /// The OIDC issuer, exactly (`https://token.actions.githubusercontent.com`).
+    pub issuer: String,
+    /// The subject (SAN), exactly.
+    pub subject: Option<String>,
+    /// The subject as a regular expression matched whole.
+    pub subject_regexp: Option<String>,
+    /// GitHub workflow claims from the certificate, each exact:
+    /// repository (`owner/name`).
+    pub repository: Option<String>,
+    /// The git ref (`refs/heads/main`).
+    pub git_ref: Option<String>,
+    /// The workflow name.
+    pub workflow: Option<String>,
+    /// The triggering event (`push`).
+    pub trigger: Option<String>,
+}
+
+/// One `images.verify[].attestations` entry.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Default)]
+pub struct AttestationRule {
+    /// The in-toto `predicateType`, exactly.
+    pub predicate_type: String,
+    /// CEL expressions over `predicate` (and `predicateType`, `subject`,
+    /// `statement`) that must all be true.
+    pub conditions: Vec<String>,
 }
 
 /// `images.failurePolicy`, named as in Kubernetes webhook configurations.

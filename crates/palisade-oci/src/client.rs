@@ -51,6 +51,9 @@ pub struct ClientOptions {
     pub timeout: Duration,
     /// How long a tag → digest lookup is reused.
     pub cache_ttl: Duration,
+    /// How long a negative signature verdict (none found, none valid) is
+    /// reused; a positive one is kept for good, as a digest never changes.
+    pub negative_ttl: Duration,
 }
 
 impl Default for ClientOptions {
@@ -62,6 +65,7 @@ impl Default for ClientOptions {
             platform: Platform::default(),
             timeout: Duration::from_secs(30),
             cache_ttl: Duration::from_secs(300),
+            negative_ttl: Duration::from_secs(30),
         }
     }
 }
@@ -99,6 +103,9 @@ pub struct Client {
     /// Signature checks by (repository, digest, key fingerprints); the
     /// instant is set only for results that expire (see `cosign.rs`).
     pub(crate) signatures: Mutex<HashMap<String, (SignatureCheck, Option<Instant>)>>,
+    /// Verifications running now, by cache key: later callers wait on the
+    /// first one's turn instead of asking the registry again.
+    pub(crate) flights: Mutex<HashMap<String, std::sync::Arc<tokio::sync::Mutex<()>>>>,
 }
 
 impl std::fmt::Debug for Client {
@@ -142,6 +149,7 @@ impl Client {
             options,
             cache: Mutex::new(HashMap::new()),
             signatures: Mutex::new(HashMap::new()),
+            flights: Mutex::new(HashMap::new()),
         })
     }
 

@@ -5,13 +5,11 @@
 //! Written here rather than taken from the `sigstore` crate, which pulls in
 //! about 400 crates including openssl for what is, in the keyed case, one
 //! manifest, one blob per signature and one signature check with aws-lc-rs
-//! (see docs/dependencies.md). Keyless signatures and Rekor bundles are not
-//! handled.
+//! (see docs/dependencies.md). Keyless signatures are `keyless.rs`.
 //!
 //! Format: <https://github.com/sigstore/cosign/blob/main/specs/SIGNATURE_SPEC.md>.
 
 use std::fmt;
-use std::time::Instant;
 
 use aws_lc_rs::encoding::{AsDer, PublicKeyX509Der};
 use aws_lc_rs::signature::{self, ParsedPublicKey, VerificationAlgorithm};
@@ -247,7 +245,7 @@ struct Image {
 
 /// Checks a payload whose signature has been verified: it must be a cosign
 /// image signature naming `digest` and `repository` (normalised).
-fn check_payload(payload: &[u8], digest: &str, repository: &str) -> Result<(), String> {
+pub(crate) fn check_payload(payload: &[u8], digest: &str, repository: &str) -> Result<(), String> {
     let payload: Payload = serde_json::from_slice(payload)
         .map_err(|e| format!("payload is not a cosign simple signing document: {e}"))?;
     let critical = payload.critical;
@@ -280,7 +278,7 @@ fn normalise_repository(reference: &str) -> Option<String> {
 
 /// `registry/repository` of a parsed reference (the parser already maps
 /// `index.docker.io` to `docker.io` and adds `library/`).
-fn repository_of(reference: &Reference) -> String {
+pub(crate) fn repository_of(reference: &Reference) -> String {
     format!(
         "{}/{}",
         reference.registry().to_ascii_lowercase(),
@@ -325,32 +323,28 @@ impl Client {
         };
         let fingerprints: Vec<&str> = keys.iter().map(PublicKey::fingerprint).collect();
         let cache_key = format!("{repository}|{digest}|{}", fingerprints.join(","));
-        if let Some(hit) = self.cached_signature(&cache_key) {
-            return Ok(hit);
-        }
         let sig_ref = Reference::with_tag(
             image.registry().to_string(),
             image.repository().to_string(),
             tag,
         );
-        let check = self
-            .verify_uncached(&sig_ref, &repository, &digest, keys)
-            .await?;
-        tracing::debug!(repository, digest, ?check, "cosign signature check");
-        // A digest names fixed content, so a verdict on its signatures holds
-        // for good; only "no signature yet" may change when one is pushed.
-        let expires = matches!(check, SignatureCheck::Missing).then(Instant::now);
-        if let Ok(mut cache) = self.signatures.lock() {
-            cache.insert(cache_key, (check.clone(), expires));
-        }
-        Ok(check)
+        self.single_flight(&cache_key, || async {
+            let check = self
+                .verify_uncached(&sig_ref, &repository, &digest, keys)
+                .await?;
+            tracing::debug!(repository, digest, ?check, "cosign signature check");
+            Ok(check)
+        })
+        .await
     }
 
-    fn cached_signature(&self, key: &str) -> Option<SignatureCheck> {
+    pub(crate) fn cached_signature(&self, key: &str) -> Option<SignatureCheck> {
         let mut cache = self.signatures.lock().ok()?;
         match cache.get(key) {
             Some((check, None)) => Some(check.clone()),
-            Some((check, Some(at))) if at.elapsed() < self.options.cache_ttl => Some(check.clone()),
+            Some((check, Some(at))) if at.elapsed() < self.options.negative_ttl => {
+                Some(check.clone())
+            }
             Some(_) => {
                 cache.remove(key);
                 None

@@ -13,7 +13,8 @@
 //! lookups. It does no policy work: callers decide what a digest means.
 //!
 //! It also fetches blobs and raw manifests with the same checks, and verifies
-//! keyed cosign signatures of an image digest (see [`Client::verify_cosign`]).
+//! keyed cosign signatures of an image digest (see [`Client::verify_cosign`])
+//! and keyless ones with their attestations ([`Client::verify_keyless`]).
 
 mod reference;
 
@@ -28,6 +29,8 @@ mod cosign;
 #[cfg(feature = "client")]
 mod error;
 #[cfg(feature = "client")]
+pub mod keyless;
+#[cfg(feature = "client")]
 mod platform;
 
 #[cfg(feature = "client")]
@@ -36,5 +39,7 @@ pub use client::*;
 pub use cosign::{PublicKey, SignatureCheck};
 #[cfg(feature = "client")]
 pub use error::OciError;
+#[cfg(feature = "client")]
+pub use keyless::{Identity, KeylessPolicy};
 #[cfg(feature = "client")]
 pub use platform::Platform;

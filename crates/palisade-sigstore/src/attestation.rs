@@ -31,6 +31,13 @@ pub fn statement(bundle_json: &str) -> Option<Json> {
     serde_json::from_slice(&bytes).ok()
 }
 
+/// Whether a condition compiles: `Err` gives the column and the message.
+pub fn check_condition(src: &str) -> Result<(), String> {
+    palisade_cel::Expression::compile(src)
+        .map(|_| ())
+        .map_err(|e| format!("column {}: {}", e.column, e.message))
+}
+
 /// Checks a verified bundle's statement against `check`.
 pub fn check_statement(bundle_json: &str, check: &AttestationCheck) -> Result<(), Failure> {
     if check.predicate_type.is_none() && check.conditions.is_empty() {

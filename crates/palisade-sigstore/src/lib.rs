@@ -16,8 +16,10 @@ pub use sigstore_verify::trust_root::TrustedRoot;
 use sigstore_verify::trust_root::SIGSTORE_PRODUCTION_TRUSTED_ROOT;
 
 mod attestation;
+mod claims;
 
-pub use attestation::{check_statement, statement, AttestationCheck};
+pub use attestation::{check_condition, check_statement, statement, AttestationCheck};
+pub use claims::{claims, Claims, ClaimsPolicy};
 use sigstore_verify::types::{Artifact, ArtifactDigest, Bundle, DerPublicKey, HashAlgorithm};
 use sigstore_verify::{
     CertificateError, Error, IdentityMatcher, PublicKeyVerificationPolicy, TimestampError,
@@ -43,6 +45,9 @@ pub enum Signer {
         issuer: String,
         /// The subject.
         subject: Subject,
+        /// Workflow claims the certificate must carry (GitHub's
+        /// repository, ref, workflow, trigger).
+        claims: ClaimsPolicy,
     },
     /// A signature by this public key (PEM).
     Key(String),
@@ -100,6 +105,8 @@ pub struct Verified {
     pub signed_at: Option<String>,
     /// Whether a transparency log entry was verified.
     pub tlog: bool,
+    /// The workflow claims of the certificate (keyless).
+    pub claims: Claims,
 }
 
 /// Why a bundle did not verify, or could not be checked.
@@ -200,7 +207,9 @@ pub fn verify_blob(
                 DerPublicKey::from_pem(pem).map_err(|e| Failure::Input(format!("--key: {e}")))?;
             verifier.verify(artifact, &bundle, &PublicKeyVerificationPolicy::new(key))
         }
-        Signer::Keyless { issuer, subject } => {
+        Signer::Keyless {
+            issuer, subject, ..
+        } => {
             let mut policy = VerificationPolicy::any_identity().require_issuer(issuer.clone());
             // SCTs are checked where the root lists CT logs (a private
             // Fulcio without a CT log issues certificates without them).
@@ -230,8 +239,16 @@ pub fn verify_blob(
             )));
         }
     }
+    let claims = bundle
+        .signing_certificate()
+        .map(|c| claims::claims(c.as_bytes()))
+        .unwrap_or_default();
+    if let Signer::Keyless { claims: want, .. } = signer {
+        want.check(&claims).map_err(Failure::NotVerified)?;
+    }
     Ok(Verified {
         identity,
+        claims,
         issuer: result.issuer().map(str::to_string),
         signed_at: result.integrated_time().map(|t| t.to_string()),
         tlog: result.tlog_verified(),

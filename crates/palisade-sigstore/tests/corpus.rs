@@ -83,10 +83,12 @@ fn signer_of(entry: &Value) -> Signer {
         Some(id) => Signer::Keyless {
             issuer: id["issuer"].as_str().unwrap_or("").to_string(),
             subject: Subject::Exact(id["subject"].as_str().unwrap_or("").to_string()),
+            claims: Default::default(),
         },
         None => Signer::Keyless {
             issuer: String::new(),
             subject: Subject::Regex(".*".into()),
+            claims: Default::default(),
         },
     }
 }
@@ -160,6 +162,7 @@ fn each_failing_step_has_its_own_reason() {
     let keyless = |issuer: &str, subject: Subject| Signer::Keyless {
         issuer: issuer.into(),
         subject,
+        claims: Default::default(),
     };
     let good = keyless(&issuer, Subject::Exact(subject.clone()));
     assert!(verify_blob(Signed::Blob(&artifact), &bundle, &good, &root).is_ok());

@@ -5,149 +5,17 @@
 //! Cases: valid, wrong identity, wrong issuer, signed outside the
 //! certificate's validity, missing proof, tampered bundle, another artifact.
 
-use base64::Engine as _;
-use palisade_sigstore::{trusted_root, verify_blob, Failure, Signed, Signer, Subject};
-use rcgen::{
-    date_time_ymd, BasicConstraints, CertificateParams, CustomExtension, DnType,
-    ExtendedKeyUsagePurpose, IsCa, Issuer, KeyPair, KeyUsagePurpose, PublicKeyData, SanType,
-    SigningKey,
-};
-use sha2::{Digest, Sha256};
+#[path = "common/fulcio.rs"]
+mod fulcio;
 
-fn b64(b: &[u8]) -> String {
-    base64::engine::general_purpose::STANDARD.encode(b)
-}
-
-fn hex(b: &[u8]) -> String {
-    b.iter().map(|x| format!("{x:02x}")).collect()
-}
-
-/// DER of a UTF8String.
-fn utf8_der(s: &str) -> Vec<u8> {
-    let mut v = vec![0x0c, s.len() as u8];
-    v.extend_from_slice(s.as_bytes());
-    v
-}
-
-struct World {
-    ca_key: KeyPair,
-    ca_params: CertificateParams,
-    ca_der: Vec<u8>,
-    log_key: KeyPair,
-}
-
-const ISSUER: &str = "https://issuer.test";
-const SUBJECT: &str = "builder@example.test";
-/// 2025-06-01T12:00:00Z, inside the leaf's validity (the whole of 2025-06-01).
-const SIGNED_AT: i64 = 1_748_779_200;
-
-impl World {
-    fn new() -> World {
-        let ca_key = KeyPair::generate().unwrap();
-        let mut ca_params = CertificateParams::new(Vec::<String>::new()).unwrap();
-        ca_params
-            .distinguished_name
-            .push(DnType::CommonName, "test fulcio");
-        ca_params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
-        ca_params.key_usages = vec![KeyUsagePurpose::KeyCertSign, KeyUsagePurpose::CrlSign];
-        ca_params.not_before = date_time_ymd(2024, 1, 1);
-        ca_params.not_after = date_time_ymd(2030, 1, 1);
-        let ca_der = ca_params.self_signed(&ca_key).unwrap().der().to_vec();
-        World {
-            ca_key,
-            ca_params,
-            ca_der,
-            log_key: KeyPair::generate().unwrap(),
-        }
-    }
-
-    fn log_id(&self) -> Vec<u8> {
-        Sha256::digest(self.log_key.subject_public_key_info()).to_vec()
-    }
-
-    fn root(&self) -> palisade_sigstore::TrustedRoot {
-        let root = serde_json::json!({
-            "mediaType": "application/vnd.dev.sigstore.trustedroot+json;version=0.1",
-            "tlogs": [{"baseUrl": "https://log.test", "hashAlgorithm": "SHA2_256",
-                "publicKey": {"rawBytes": b64(&self.log_key.subject_public_key_info()),
-                    "keyDetails": "PKIX_ECDSA_P256_SHA_256", "validFor": {"start": "2024-01-01T00:00:00Z"}},
-                "logId": {"keyId": b64(&self.log_id())}}],
-            "certificateAuthorities": [{"subject": {"organization": "test", "commonName": "test fulcio"},
-                "uri": "https://fulcio.test",
-                "certChain": {"certificates": [{"rawBytes": b64(&self.ca_der)}]},
-                "validFor": {"start": "2024-01-01T00:00:00Z"}}],
-            "ctlogs": [],
-            "timestampAuthorities": []
-        });
-        trusted_root(&root.to_string()).unwrap_or_else(|e| panic!("{e}"))
-    }
-
-    /// A leaf for `subject` from `issuer`, valid on 2025-06-01, and its key.
-    fn leaf(&self, subject: &str, issuer: &str) -> (Vec<u8>, KeyPair) {
-        let key = KeyPair::generate().unwrap();
-        let mut p = CertificateParams::new(Vec::<String>::new()).unwrap();
-        p.subject_alt_names = vec![SanType::Rfc822Name(subject.try_into().unwrap())];
-        p.key_usages = vec![KeyUsagePurpose::DigitalSignature];
-        p.extended_key_usages = vec![ExtendedKeyUsagePurpose::CodeSigning];
-        p.not_before = date_time_ymd(2025, 6, 1);
-        p.not_after = date_time_ymd(2025, 6, 2);
-        p.custom_extensions = vec![CustomExtension::from_oid_content(
-            &[1, 3, 6, 1, 4, 1, 57264, 1, 8],
-            utf8_der(issuer),
-        )];
-        let ca = Issuer::from_params(&self.ca_params, &self.ca_key);
-        let der = p.signed_by(&key, &ca).unwrap().der().to_vec();
-        (der, key)
-    }
-
-    /// A v0.1 bundle over `artifact`: the signature, the leaf, and a log
-    /// entry with its signed entry timestamp (unless `promise` is false).
-    fn bundle(
-        &self,
-        artifact: &[u8],
-        leaf: &[u8],
-        key: &KeyPair,
-        at: i64,
-        promise: bool,
-    ) -> String {
-        let sig = key.sign(artifact).unwrap();
-        let digest = Sha256::digest(artifact);
-        let cert_pem = format!(
-            "-----BEGIN CERTIFICATE-----\n{}\n-----END CERTIFICATE-----\n",
-            b64(leaf)
-        );
-        let body = serde_json::json!({"apiVersion": "0.0.1", "kind": "hashedrekord",
-            "spec": {"data": {"hash": {"algorithm": "sha256", "value": hex(&digest)}},
-                "signature": {"content": b64(&sig), "publicKey": {"content": b64(cert_pem.as_bytes())}}}});
-        let body_b64 = b64(body.to_string().as_bytes());
-        // The signed entry timestamp: the log's signature over the entry's
-        // canonical JSON (keys in order).
-        let set_payload = format!(
-            "{{\"body\":\"{body_b64}\",\"integratedTime\":{at},\"logID\":\"{}\",\"logIndex\":7}}",
-            hex(&self.log_id())
-        );
-        let set = self.log_key.sign(set_payload.as_bytes()).unwrap();
-        let mut entry = serde_json::json!({"logIndex": "7", "logId": {"keyId": b64(&self.log_id())},
-            "kindVersion": {"kind": "hashedrekord", "version": "0.0.1"},
-            "integratedTime": at.to_string(), "canonicalizedBody": body_b64});
-        if promise {
-            entry["inclusionPromise"] = serde_json::json!({"signedEntryTimestamp": b64(&set)});
-        }
-        serde_json::json!({
-            "mediaType": "application/vnd.dev.sigstore.bundle+json;version=0.1",
-            "verificationMaterial": {"x509CertificateChain": {"certificates": [{"rawBytes": b64(leaf)}]},
-                "tlogEntries": [entry]},
-            "messageSignature": {"messageDigest": {"algorithm": "SHA2_256", "digest": b64(&digest)},
-                "signature": b64(&sig)}
-        })
-        .to_string()
-    }
-}
+use fulcio::{World, ISSUER, SIGNED_AT, SUBJECT};
+use palisade_sigstore::{verify_blob, ClaimsPolicy, Failure, Signed, Signer, Subject};
 
 fn signer(issuer: &str, subject: &str) -> Signer {
     Signer::Keyless {
         issuer: issuer.into(),
         subject: Subject::Exact(subject.into()),
+        claims: Default::default(),
     }
 }
 
@@ -251,4 +119,81 @@ fn bundles_from_a_test_fulcio_and_log_verify_and_fail_for_the_right_reason() {
         r.starts_with("certificate not issued by a trusted Fulcio"),
         "{r}"
     );
+}
+
+#[test]
+fn github_workflow_claims_are_read_from_the_certificate_and_required() {
+    let w = World::new();
+    let root = w.root();
+    let artifact = b"release 1.0";
+    // The first extensions (raw strings) for trigger, workflow, repository
+    // and ref; the later source-repository one (UTF8String) wins over .1.5.
+    let (leaf, key) = w.leaf_with(
+        SUBJECT,
+        ISSUER,
+        &[
+            (2, "push"),
+            (4, "release"),
+            (5, "acme/old-name"),
+            (6, "refs/heads/main"),
+            (12, "https://github.com/acme/app"),
+        ],
+    );
+    let bundle = w.bundle(artifact, &leaf, &key, SIGNED_AT, true);
+    let with = |claims: ClaimsPolicy| Signer::Keyless {
+        issuer: ISSUER.into(),
+        subject: Subject::Exact(SUBJECT.into()),
+        claims,
+    };
+    let v = verify_blob(
+        Signed::Blob(artifact),
+        &bundle,
+        &with(ClaimsPolicy::default()),
+        &root,
+    )
+    .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(v.claims.repository.as_deref(), Some("acme/app"));
+    assert_eq!(v.claims.git_ref.as_deref(), Some("refs/heads/main"));
+    assert_eq!(v.claims.workflow.as_deref(), Some("release"));
+    assert_eq!(v.claims.trigger.as_deref(), Some("push"));
+    let all = ClaimsPolicy {
+        repository: Some("acme/app".into()),
+        git_ref: Some("refs/heads/main".into()),
+        workflow: Some("release".into()),
+        trigger: Some("push".into()),
+    };
+    assert!(verify_blob(Signed::Blob(artifact), &bundle, &with(all.clone()), &root).is_ok());
+    let wrong_ref = ClaimsPolicy {
+        git_ref: Some("refs/tags/v1".into()),
+        ..all
+    };
+    let r = reason(verify_blob(
+        Signed::Blob(artifact),
+        &bundle,
+        &with(wrong_ref),
+        &root,
+    ));
+    assert_eq!(
+        r,
+        "identity mismatch: workflow ref is \"refs/heads/main\", not \"refs/tags/v1\""
+    );
+}
+
+#[test]
+fn dsse_attestations_verify_for_their_subject_only() {
+    let w = World::new();
+    let root = w.root();
+    let digest = format!("sha256:{}", "ab".repeat(32));
+    let st = fulcio::statement(
+        &digest,
+        "https://slsa.dev/provenance/v1",
+        serde_json::json!({"buildDefinition": {"buildType": "https://actions.github.io/buildtypes/workflow/v1"}}),
+    );
+    let (leaf, key) = w.leaf(SUBJECT, ISSUER);
+    let bundle = w.dsse_bundle(&st, &leaf, &key, SIGNED_AT);
+    let s = signer(ISSUER, SUBJECT);
+    verify_blob(Signed::Digest(&digest), &bundle, &s, &root).unwrap_or_else(|e| panic!("{e}"));
+    let other = format!("sha256:{}", "cd".repeat(32));
+    let r = reason(verify_blob(Signed::Digest(&other), &bundle, &s, &root));
+    assert!(r.contains("not for this artifact"), "{r}");
 }

@@ -25,7 +25,7 @@ use palisade_secrets::detector_for;
 
 pub use content::{ContentGate, ContentState, Mode};
 use palisade_oci::{registry_pattern, ImageRef};
-use palisade_oci::{Client, ClientOptions, PublicKey, SignatureCheck};
+use palisade_oci::{Client, ClientOptions, Identity, KeylessPolicy, PublicKey, SignatureCheck};
 use rules::{REGISTRY_ERROR, RESOLVED_DIGEST, SIGNATURE};
 
 /// Registry lookups run at once for one scan or request.
@@ -36,6 +36,8 @@ const CONCURRENCY: usize = 16;
 struct Entry {
     patterns: Vec<String>,
     keys: Vec<PublicKey>,
+    /// Keyless signers and attestations, when the entry has any.
+    keyless: Option<KeylessPolicy>,
     required: bool,
     line: u32,
 }
@@ -202,16 +204,81 @@ impl Supply {
             out.content = Some(gate.state(image, &digest).await);
         }
         if let Some(i) = entry {
-            match self
-                .client
-                .verify_cosign(image, &digest, &self.entries[i].keys)
-                .await
-            {
+            match self.verify(image, &digest, &self.entries[i]).await {
                 Ok(check) => out.signature = Some((i, check)),
                 Err(e) => out.error = Some(e.to_string()),
             }
         }
         out
+    }
+
+    /// The signature verdict of one entry for `digest`: a keyed signature
+    /// or a keyless one (its index counts after the keys), and the
+    /// entry's attestations.
+    async fn verify(
+        &self,
+        image: &str,
+        digest: &str,
+        entry: &Entry,
+    ) -> Result<SignatureCheck, palisade_oci::OciError> {
+        let keyed = match entry.keys.is_empty() {
+            true => None,
+            false => Some(
+                self.client
+                    .verify_cosign(image, digest, &entry.keys)
+                    .await?,
+            ),
+        };
+        let Some(keyless) = &entry.keyless else {
+            return Ok(keyed.unwrap_or(SignatureCheck::Missing));
+        };
+        let signed = matches!(keyed, Some(SignatureCheck::Verified { .. }));
+        if signed && keyless.attestations.is_empty() {
+            return Ok(keyed.unwrap_or(SignatureCheck::Missing));
+        }
+        let mut policy = keyless.clone();
+        policy.require_signature = !signed && !policy.identities.is_empty();
+        let other = self.client.verify_keyless(image, digest, &policy).await?;
+        Ok(match (keyed, other) {
+            (Some(k @ SignatureCheck::Verified { .. }), SignatureCheck::Verified { .. }) => k,
+            (
+                _,
+                SignatureCheck::Verified {
+                    key,
+                    signature_digest,
+                },
+            ) => SignatureCheck::Verified {
+                key: entry.keys.len() + key,
+                signature_digest,
+            },
+            (None | Some(SignatureCheck::Missing), other) => other,
+            (Some(SignatureCheck::Invalid { reasons }), SignatureCheck::Missing) => {
+                SignatureCheck::Invalid { reasons }
+            }
+            (
+                Some(SignatureCheck::Invalid { mut reasons }),
+                SignatureCheck::Invalid { reasons: more },
+            ) => {
+                reasons.extend(more);
+                SignatureCheck::Invalid { reasons }
+            }
+            // A verified key with attestations missing or failing.
+            (Some(SignatureCheck::Verified { .. }), SignatureCheck::Missing) => {
+                SignatureCheck::Invalid {
+                    reasons: keyless
+                        .attestations
+                        .iter()
+                        .map(|a| {
+                            format!(
+                                "no attestation of type {}",
+                                a.predicate_type.as_deref().unwrap_or("(any)")
+                            )
+                        })
+                        .collect(),
+                }
+            }
+            (Some(SignatureCheck::Verified { .. }), invalid) => invalid,
+        })
     }
 
     /// Checks every distinct image of `images` that needs the registry,
@@ -316,18 +383,34 @@ impl Supply {
             let digest = checked.digest.as_deref().unwrap_or_default();
             let problem = match check {
                 SignatureCheck::Verified { .. } => None,
-                SignatureCheck::Missing if entry.required => Some(format!(
-                    "has no cosign signature (nothing at the {} tag)",
-                    signature_tag(digest)
-                )),
+                SignatureCheck::Missing if entry.required => Some(match &entry.keyless {
+                    None => format!(
+                        "has no cosign signature (nothing at the {} tag)",
+                        signature_tag(digest)
+                    ),
+                    Some(_) => format!(
+                        "has no signature (nothing at the {} or {} tags, and no Sigstore bundle among its referrers)",
+                        signature_tag(digest),
+                        signature_tag(digest).replace(".sig", ".att")
+                    ),
+                }),
                 SignatureCheck::Missing => None,
                 SignatureCheck::Invalid { reasons } => Some(format!(
-                    "has no valid cosign signature: {}",
+                    "has no valid signature: {}",
                     reasons.join("; ")
                 )),
             };
             if let Some(problem) = problem {
-                let keys: Vec<String> = entry.keys.iter().map(PublicKey::describe).collect();
+                let mut keys: Vec<String> = entry.keys.iter().map(PublicKey::describe).collect();
+                if let Some(k) = &entry.keyless {
+                    keys.extend(k.identities.iter().map(Identity::describe));
+                    keys.extend(k.attestations.iter().map(|a| {
+                        format!(
+                            "and requires a {} attestation",
+                            a.predicate_type.as_deref().unwrap_or("(any)")
+                        )
+                    }));
+                }
                 out.push(finding(
                     SIGNATURE.id,
                     SIGNATURE.severity,
@@ -387,6 +470,7 @@ pub fn signature_tag(digest: &str) -> String {
 /// inline PEM, or a PEM file relative to the policy file.
 fn verify_entries(policy: &Policy) -> Result<Vec<Entry>, String> {
     let mut out = Vec::new();
+    let mut roots = Roots::default();
     for rule in &policy.images.verify {
         let mut keys = Vec::new();
         for key in &rule.keys {
@@ -407,14 +491,116 @@ fn verify_entries(policy: &Policy) -> Result<Vec<Entry>, String> {
                 .map_err(|e| format!("images.verify entry at line {}: {name}: {e}", rule.line))?;
             keys.push(parsed);
         }
+        let keyless = keyless_policy(policy, rule, &mut roots)?;
         out.push(Entry {
             patterns: rule.images.iter().map(|p| registry_pattern(p)).collect(),
             keys,
+            keyless,
             required: rule.required,
             line: rule.line,
         });
     }
     Ok(out)
+}
+
+/// Trusted roots read so far, by the path they came from (`None`: the
+/// embedded production root), with the id that names them in cache keys.
+#[derive(Default)]
+struct Roots(HashMap<Option<std::path::PathBuf>, (Arc<palisade_sigstore::TrustedRoot>, u64)>);
+
+impl Roots {
+    fn get(
+        &mut self,
+        path: Option<std::path::PathBuf>,
+    ) -> Result<(Arc<palisade_sigstore::TrustedRoot>, u64), String> {
+        if let Some(hit) = self.0.get(&path) {
+            return Ok(hit.clone());
+        }
+        let (root, id) = match &path {
+            None => (
+                palisade_sigstore::production_root().map_err(|e| e.to_string())?,
+                0,
+            ),
+            Some(p) => {
+                let text = std::fs::read_to_string(p)
+                    .map_err(|e| format!("cannot read trusted root {}: {e}", p.display()))?;
+                let root = palisade_sigstore::trusted_root(&text)
+                    .map_err(|e| format!("{}: {e}", p.display()))?;
+                (root, hash_of(&text))
+            }
+        };
+        let got = (Arc::new(root), id);
+        self.0.insert(path, got.clone());
+        Ok(got)
+    }
+}
+
+fn hash_of(value: &impl std::hash::Hash) -> u64 {
+    use std::hash::{BuildHasher, BuildHasherDefault, DefaultHasher};
+    BuildHasherDefault::<DefaultHasher>::default().hash_one(value)
+}
+
+/// The keyless part of a verify entry: its signers, attestations and trusted root.
+fn keyless_policy(
+    policy: &Policy,
+    rule: &palisade_core::VerifyRule,
+    roots: &mut Roots,
+) -> Result<Option<KeylessPolicy>, String> {
+    if rule.keyless.is_empty() && rule.attestations.is_empty() {
+        return Ok(None);
+    }
+    let at = |e: String| format!("images.verify entry at line {}: {e}", rule.line);
+    let root_file = rule
+        .trusted_root
+        .as_ref()
+        .or(policy.images.trusted_root.as_ref())
+        .map(|f| policy.relative_path(f));
+    let (root, root_id) = roots.get(root_file).map_err(at)?;
+    let identities = rule
+        .keyless
+        .iter()
+        .map(|k| Identity {
+            issuer: k.issuer.clone(),
+            subject: match (&k.subject, &k.subject_regexp) {
+                (Some(s), _) => palisade_sigstore::Subject::Exact(s.clone()),
+                (None, Some(r)) => palisade_sigstore::Subject::Regex(r.clone()),
+                (None, None) => palisade_sigstore::Subject::Regex(".*".into()),
+            },
+            claims: palisade_sigstore::ClaimsPolicy {
+                repository: k.repository.clone(),
+                git_ref: k.git_ref.clone(),
+                workflow: k.workflow.clone(),
+                trigger: k.trigger.clone(),
+            },
+        })
+        .collect();
+    let attestations = rule
+        .attestations
+        .iter()
+        .map(|a| palisade_sigstore::AttestationCheck {
+            predicate_type: Some(a.predicate_type.clone()),
+            conditions: a.conditions.clone(),
+        })
+        .collect();
+    for a in &rule.attestations {
+        for c in &a.conditions {
+            palisade_cel_check(c).map_err(|e| at(format!("attestation condition {c:?}: {e}")))?;
+        }
+    }
+    let id = hash_of(&(&rule.keyless, &rule.attestations, root_id));
+    Ok(Some(KeylessPolicy {
+        identities,
+        require_signature: !rule.keyless.is_empty(),
+        attestations,
+        root,
+        id: format!("{id:016x}"),
+    }))
+}
+
+/// Whether a condition compiles, so that a typo is an error when the
+/// policy is read rather than a rejected image later.
+fn palisade_cel_check(src: &str) -> Result<(), String> {
+    palisade_sigstore::check_condition(src)
 }
 
 #[cfg(test)]
@@ -445,6 +631,9 @@ mod tests {
         p.images.verify.push(palisade_core::VerifyRule {
             images: vec!["registry.example.com/**".into()],
             keys: vec!["no-such-key.pub".into()],
+            keyless: Vec::new(),
+            attestations: Vec::new(),
+            trusted_root: None,
             required: true,
             line: 7,
         });

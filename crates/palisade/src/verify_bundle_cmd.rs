@@ -5,7 +5,7 @@ use std::path::PathBuf;
 
 use anyhow::{anyhow, Context as _, Result};
 use clap::Args;
-use palisade_sigstore::{verify_blob, Failure, Signed, Signer, Subject};
+use palisade_sigstore::{verify_blob, ClaimsPolicy, Failure, Signed, Signer, Subject};
 
 /// `palisade verify-bundle`.
 #[derive(Debug, Args)]
@@ -24,6 +24,18 @@ pub struct VerifyBundleArgs {
     /// The certificate's OIDC issuer, exactly.
     #[arg(long, value_name = "URL", conflicts_with = "key")]
     pub certificate_oidc_issuer: Option<String>,
+    /// The certificate's GitHub workflow repository (`owner/name`), exactly.
+    #[arg(long, value_name = "OWNER/NAME", conflicts_with = "key")]
+    pub certificate_github_workflow_repository: Option<String>,
+    /// The certificate's GitHub workflow ref (`refs/heads/main`), exactly.
+    #[arg(long, value_name = "REF", conflicts_with = "key")]
+    pub certificate_github_workflow_ref: Option<String>,
+    /// The certificate's GitHub workflow name, exactly.
+    #[arg(long, value_name = "NAME", conflicts_with = "key")]
+    pub certificate_github_workflow_name: Option<String>,
+    /// The certificate's GitHub workflow trigger (`push`), exactly.
+    #[arg(long, value_name = "EVENT", conflicts_with = "key")]
+    pub certificate_github_workflow_trigger: Option<String>,
     /// Verify a keyed signature with this public key (PEM) instead.
     #[arg(long, value_name = "PEM")]
     pub key: Option<PathBuf>,
@@ -57,6 +69,12 @@ pub fn run(args: VerifyBundleArgs) -> Result<i32> {
                         "give --certificate-identity or --certificate-identity-regexp with --certificate-oidc-issuer"
                     ))
                 }
+            },
+            claims: ClaimsPolicy {
+                repository: args.certificate_github_workflow_repository.clone(),
+                git_ref: args.certificate_github_workflow_ref.clone(),
+                workflow: args.certificate_github_workflow_name.clone(),
+                trigger: args.certificate_github_workflow_trigger.clone(),
             },
         },
         (None, None) => {

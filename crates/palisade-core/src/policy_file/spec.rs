@@ -5,8 +5,8 @@
 use crate::finding::Severity;
 use crate::node::{Node, Value};
 use crate::policy::{
-    ContentPolicy, Date, Exemption, ExtraPattern, FailurePolicy, Policy, RuleSetting, VerifyRule,
-    WorkloadDef,
+    AttestationRule, ContentPolicy, Date, Exemption, ExtraPattern, FailurePolicy, KeylessSigner,
+    Policy, RuleSetting, VerifyRule, WorkloadDef,
 };
 use crate::rule::{PssLevel, PssVersion};
 
@@ -180,6 +180,7 @@ impl Decoder<'_> {
                 "mutateDigest",
                 "failurePolicy",
                 "content",
+                "trustedRoot",
             ],
         ) else {
             return;
@@ -203,6 +204,9 @@ impl Decoder<'_> {
             }) {
                 p.images.failure_policy = f;
             }
+        }
+        if let Some(n) = images.get("trustedRoot") {
+            p.images.trusted_root = self.string(n, "spec.images.trustedRoot");
         }
         if let Some(n) = images.get("verify") {
             self.verify_rules(n, p);
@@ -385,7 +389,14 @@ impl Decoder<'_> {
             let Some(m) = self.map(
                 item,
                 "spec.images.verify[]",
-                &["images", "keys", "required"],
+                &[
+                    "images",
+                    "keys",
+                    "keyless",
+                    "attestations",
+                    "trustedRoot",
+                    "required",
+                ],
             ) else {
                 continue;
             };
@@ -399,10 +410,21 @@ impl Decoder<'_> {
             if images.is_empty() {
                 self.error(item.pos, "a verify entry needs images: [globs]");
             }
-            if keys.is_empty() {
+            let keyless = m
+                .get("keyless")
+                .map(|n| self.keyless_signers(n))
+                .unwrap_or_default();
+            let attestations = m
+                .get("attestations")
+                .map(|n| self.attestation_rules(n))
+                .unwrap_or_default();
+            let trusted_root = m
+                .get("trustedRoot")
+                .and_then(|n| self.string(n, "spec.images.verify[].trustedRoot"));
+            if keys.is_empty() && keyless.is_empty() && attestations.is_empty() {
                 self.error(
                     item.pos,
-                    "a verify entry needs keys: [PEM files or inline PEM public keys]",
+                    "a verify entry needs keys: [PEM files or inline PEM public keys], keyless: [{issuer, subject}] or attestations: [{predicateType}]",
                 );
             }
             let required = m
@@ -412,10 +434,114 @@ impl Decoder<'_> {
             p.images.verify.push(VerifyRule {
                 images,
                 keys,
+                keyless,
+                attestations,
+                trusted_root,
                 required,
                 line: item.pos.line,
             });
         }
+    }
+
+    /// `verify[].keyless`: a list of `{issuer, subject | subjectRegExp,
+    /// repository, ref, workflow, trigger}`.
+    fn keyless_signers(&mut self, node: &Node) -> Vec<KeylessSigner> {
+        const WHAT: &str = "spec.images.verify[].keyless";
+        let Value::Seq(items) = &node.value else {
+            self.error(
+                node.pos,
+                format!("{WHAT} must be a list of {{issuer, subject | subjectRegExp}}"),
+            );
+            return Vec::new();
+        };
+        let mut out = Vec::new();
+        for item in items {
+            let keys = [
+                "issuer",
+                "subject",
+                "subjectRegExp",
+                "repository",
+                "ref",
+                "workflow",
+                "trigger",
+            ];
+            let Some(m) = self.map(item, &format!("{WHAT}[]"), &keys) else {
+                continue;
+            };
+            let field = |d: &mut Self, k: &str| {
+                m.get(k).and_then(|n| d.string(n, &format!("{WHAT}[].{k}")))
+            };
+            let signer = KeylessSigner {
+                issuer: field(self, "issuer").unwrap_or_default(),
+                subject: field(self, "subject"),
+                subject_regexp: field(self, "subjectRegExp"),
+                repository: field(self, "repository"),
+                git_ref: field(self, "ref"),
+                workflow: field(self, "workflow"),
+                trigger: field(self, "trigger"),
+            };
+            if signer.issuer.is_empty() {
+                self.error(
+                    item.pos,
+                    "a keyless signer needs issuer: (the OIDC issuer URL)",
+                );
+            }
+            match (&signer.subject, &signer.subject_regexp) {
+                (None, None) => self.error(
+                    item.pos,
+                    "a keyless signer needs subject: or subjectRegExp: (the certificate identity)",
+                ),
+                (Some(_), Some(_)) => {
+                    self.error(item.pos, "give subject: or subjectRegExp:, not both")
+                }
+                (None, Some(re)) => {
+                    if let Err(e) = regex::Regex::new(re) {
+                        self.error(item.pos, format!("subjectRegExp: {e}"));
+                    }
+                }
+                _ => {}
+            }
+            out.push(signer);
+        }
+        out
+    }
+
+    /// `verify[].attestations`: a list of `{predicateType, conditions}`.
+    fn attestation_rules(&mut self, node: &Node) -> Vec<AttestationRule> {
+        const WHAT: &str = "spec.images.verify[].attestations";
+        let Value::Seq(items) = &node.value else {
+            self.error(
+                node.pos,
+                format!("{WHAT} must be a list of {{predicateType, conditions}}"),
+            );
+            return Vec::new();
+        };
+        let mut out = Vec::new();
+        for item in items {
+            let Some(m) = self.map(item, &format!("{WHAT}[]"), &["predicateType", "conditions"])
+            else {
+                continue;
+            };
+            let predicate_type = m
+                .get("predicateType")
+                .and_then(|n| self.string(n, &format!("{WHAT}[].predicateType")))
+                .unwrap_or_default();
+            if predicate_type.is_empty() {
+                self.error(
+                    item.pos,
+                    "an attestation needs predicateType: (e.g. https://slsa.dev/provenance/v1)",
+                );
+            }
+            let conditions = m
+                .get("conditions")
+                .map(|n| self.strings(n, &format!("{WHAT}[].conditions")))
+                .unwrap_or_default();
+            out.push(AttestationRule {
+                predicate_type,
+                conditions,
+            });
+        }
+        out
     }
 
     fn exemption(&mut self, item: &Node) -> Option<Exemption> {
