@@ -106,6 +106,8 @@ pub struct Client {
     /// Verifications running now, by cache key: later callers wait on the
     /// first one's turn instead of asking the registry again.
     pub(crate) flights: Mutex<HashMap<String, std::sync::Arc<tokio::sync::Mutex<()>>>>,
+    /// Signature verifications that went to the registry (not cached).
+    pub(crate) verifications: std::sync::atomic::AtomicU64,
 }
 
 impl std::fmt::Debug for Client {
@@ -150,6 +152,7 @@ impl Client {
             cache: Mutex::new(HashMap::new()),
             signatures: Mutex::new(HashMap::new()),
             flights: Mutex::new(HashMap::new()),
+            verifications: std::sync::atomic::AtomicU64::new(0),
         })
     }
 
@@ -213,6 +216,13 @@ impl Client {
             media_type,
             platform_digest,
         })
+    }
+
+    /// How many signature verifications asked the registry (cache misses),
+    /// for tests and benchmarks of the cache and of request sharing.
+    pub fn verifications_run(&self) -> u64 {
+        self.verifications
+            .load(std::sync::atomic::Ordering::Relaxed)
     }
 
     /// Fetches the raw manifest bytes of `reference` (tag or digest) and

@@ -186,6 +186,8 @@ impl Client {
         if let Some(hit) = self.cached_signature(cache_key) {
             return Ok(hit);
         }
+        self.verifications
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         let outcome = verify().await;
         if let Ok(check) = &outcome {
             // A digest names fixed content, so a positive verdict holds for
@@ -489,16 +491,18 @@ impl Client {
             Err(e) => return Err(e),
         };
         let mut out = Vec::new();
+        // Entries name their artifact type; where a tool dropped it from
+        // the index, the manifest's layers tell.
         let bundles = index.manifests.iter().filter(|m| {
             m.artifact_type
                 .as_deref()
-                .is_some_and(|t| t.starts_with(BUNDLE_PREFIX))
+                .is_none_or(|t| t.starts_with(BUNDLE_PREFIX))
         });
         for (n, entry) in bundles.enumerate() {
-            found.any = true;
             if *budget == 0 {
+                found.any = true;
                 found.reasons.push(format!(
-                    "referrers of {name}: bundles from {n} on not checked (at most {MAX_CANDIDATES} artifacts per image)"
+                    "referrers of {name}: entries from {n} on not checked (at most {MAX_CANDIDATES} artifacts per image)"
                 ));
                 break;
             }
@@ -515,12 +519,20 @@ impl Client {
                 Err(e @ OciError::NotFound { .. }) => Err(e.to_string()),
                 Err(e) => return Err(e),
             };
-            let layer = manifest.and_then(|m| {
-                m.layers
+            let layer = match manifest {
+                Ok(m) => match m
+                    .layers
                     .into_iter()
                     .find(|l| l.media_type.starts_with(BUNDLE_PREFIX))
-                    .ok_or_else(|| "no Sigstore bundle layer".to_string())
-            });
+                {
+                    Some(layer) => Ok(layer),
+                    // Another kind of referrer (an SBOM, a Notary signature).
+                    None if entry.artifact_type.is_none() => continue,
+                    None => Err("no Sigstore bundle layer".to_string()),
+                },
+                Err(r) => Err(r),
+            };
+            found.any = true;
             let blob = match layer {
                 Ok(layer) => self.layer_blob(&at, &layer).await?,
                 Err(r) => Err(r),

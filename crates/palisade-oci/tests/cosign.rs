@@ -18,6 +18,7 @@ fn client(host: &str, cache_ttl: Duration) -> Client {
         insecure_registries: vec![host.to_string()],
         timeout: Duration::from_secs(10),
         cache_ttl,
+        negative_ttl: cache_ttl,
         ..ClientOptions::default()
     })
     .unwrap()
@@ -409,7 +410,7 @@ fn unreachable_registry_is_an_error() {
 }
 
 #[test]
-fn verdicts_are_cached_but_missing_expires_with_ttl() {
+fn positive_verdicts_are_kept_and_negative_ones_expire() {
     let s = Scene::new();
     let signed = s.digest.clone();
     let unsigned = format!("sha256:{}", "34".repeat(32));
@@ -422,7 +423,8 @@ fn verdicts_are_cached_but_missing_expires_with_ttl() {
             payload(&s.repo("test/app"), &signed),
         )],
     );
-    // A zero TTL: only results cached without expiry survive.
+    // A zero TTL: only results cached without expiry survive. A signature
+    // may be pushed later, so "none found" and "none valid" expire.
     let c = client(&s.registry.host, Duration::ZERO);
     let rt = rt();
     let verified = SignatureCheck::Verified {
@@ -443,7 +445,8 @@ fn verdicts_are_cached_but_missing_expires_with_ttl() {
     } = s;
     drop(registry);
     assert_eq!(check(&signed, &k1).unwrap(), verified);
-    assert_eq!(check(&signed, &k2).unwrap(), invalid);
+    let err = check(&signed, &k2).unwrap_err();
+    assert!(matches!(err, OciError::Unreachable { .. }), "{err}");
     let err = check(&unsigned, &k1).unwrap_err();
     assert!(matches!(err, OciError::Unreachable { .. }), "{err}");
 }
