@@ -16,11 +16,17 @@ use serde_json::{json, Map, Value};
 
 /// Replaces every image written with a tag only by the same reference
 /// pinned to the digest the registry gave (`nginx:1.27` becomes
-/// `nginx:1.27@sha256:...`): what runs is what was verified.
+/// `nginx:1.27@sha256:...`): what runs is what was verified. An image
+/// whose signature did not verify is not pinned (it is denied or warned
+/// about by `/validate`; a pin would only hide which tag was refused).
 pub fn pin_digests(uses: &[ImageUse], online: &crate::review::Online) -> Vec<PatchOperation> {
     uses.iter()
         .filter_map(|at| {
-            let pinned = online.get(&at.image)?.pinned()?;
+            let checked = online.get(&at.image)?;
+            if !checked.signature_holds() {
+                return None;
+            }
+            let pinned = checked.pinned()?;
             let path = PointerBuf::parse(&at.pointer).ok()?;
             Some(PatchOperation::Replace(ReplaceOperation {
                 path,

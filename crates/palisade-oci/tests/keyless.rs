@@ -11,150 +11,21 @@
 mod common;
 #[path = "../../palisade-sigstore/tests/common/fulcio.rs"]
 mod fulcio;
+#[path = "common/keyless_sign.rs"]
+mod keyless_sign;
 #[path = "common/sign.rs"]
 mod sign;
 
-use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::Duration;
 
-use common::{Layout, Registry, OCI_INDEX, OCI_MANIFEST};
-use fulcio::{b64, cert_pem, statement, World, ISSUER, SIGNED_AT, SUBJECT};
+use common::{Layout, Registry, OCI_MANIFEST};
+use fulcio::{statement, World, ISSUER, SIGNED_AT, SUBJECT};
+use keyless_sign::{att_layer, push, push_referrers, sig_layer, Layer, SLSA};
 use palisade_oci::{Client, ClientOptions, Identity, KeylessPolicy, SignatureCheck};
 use palisade_sigstore::{AttestationCheck, ClaimsPolicy, Subject};
-use rcgen::{KeyPair, SigningKey};
-use sign::{payload, SIMPLE_SIGNING};
-
-const DSSE: &str = "application/vnd.dsse.envelope.v1+json";
-const BUNDLE: &str = "application/vnd.dev.sigstore.bundle.v0.3+json";
-const SLSA: &str = "https://slsa.dev/provenance/v1";
-
-/// One layer of a pushed artifact.
-struct Layer {
-    media_type: String,
-    bytes: Vec<u8>,
-    annotations: BTreeMap<String, String>,
-}
-
-/// Writes a manifest of `layers` (with `artifact_type` and `subject` when
-/// given, as a referrer) into `layout`; returns its digest and size.
-fn manifest(layout: &Layout, layers: &[Layer], artifact: Option<(&str, &str)>) -> (String, usize) {
-    let descriptors: Vec<serde_json::Value> = layers
-        .iter()
-        .map(|l| {
-            let b = layout.blob(&l.bytes);
-            serde_json::json!({"mediaType": l.media_type, "digest": b.digest, "size": b.size,
-                "annotations": l.annotations})
-        })
-        .collect();
-    let config = layout.blob(b"{}");
-    let mut manifest = serde_json::json!({
-        "schemaVersion": 2, "mediaType": OCI_MANIFEST,
-        "config": {"mediaType": "application/vnd.oci.image.config.v1+json", "digest": config.digest, "size": config.size},
-        "layers": descriptors,
-    });
-    if let Some((artifact_type, subject)) = artifact {
-        manifest["artifactType"] = artifact_type.into();
-        manifest["subject"] =
-            serde_json::json!({"mediaType": OCI_MANIFEST, "digest": subject, "size": 1});
-    }
-    let blob = layout.blob(&serde_json::to_vec(&manifest).unwrap());
-    (blob.digest, blob.size)
-}
-
-/// Pushes a manifest of `layers` to `repo:tag`.
-fn push(r: &Registry, repo: &str, tag: &str, layers: &[Layer]) {
-    let mut layout = Layout::new();
-    let (digest, size) = manifest(&layout, layers, None);
-    let blob = common::Blob { digest, size };
-    layout.tag("t", &blob, OCI_MANIFEST);
-    r.push(&layout.dir, "t", &format!("{repo}:{tag}"));
-}
-
-/// Pushes referrers of `subject`, one Sigstore bundle each, with the
-/// tag-schema index (`sha256-<hex>`) listing them, as a client does for a
-/// registry without the referrers API.
-fn push_referrers(r: &Registry, repo: &str, subject: &str, bundles: &[String]) {
-    let mut layout = Layout::new();
-    let manifests: Vec<serde_json::Value> = bundles
-        .iter()
-        .map(|bundle| {
-            let layer = Layer {
-                media_type: BUNDLE.into(),
-                bytes: bundle.clone().into_bytes(),
-                annotations: BTreeMap::new(),
-            };
-            let (digest, size) = manifest(&layout, &[layer], Some((BUNDLE, subject)));
-            serde_json::json!({"mediaType": OCI_MANIFEST, "digest": digest, "size": size,
-                "artifactType": BUNDLE})
-        })
-        .collect();
-    let index =
-        serde_json::json!({"schemaVersion": 2, "mediaType": OCI_INDEX, "manifests": manifests});
-    let blob = layout.blob(&serde_json::to_vec(&index).unwrap());
-    layout.tag("i", &blob, OCI_INDEX);
-    r.push(
-        &layout.dir,
-        "i",
-        &format!("{repo}:{}", subject.replacen(':', "-", 1)),
-    );
-}
-
-/// The cosign annotations of a keyless layer: certificate, chain, and the
-/// Rekor bundle of `body` (unless `logged` is false).
-fn annotations(
-    w: &World,
-    leaf: &[u8],
-    body: &serde_json::Value,
-    at: i64,
-    logged: bool,
-) -> BTreeMap<String, String> {
-    let mut a = BTreeMap::new();
-    a.insert("dev.sigstore.cosign/certificate".into(), cert_pem(leaf));
-    a.insert("dev.sigstore.cosign/chain".into(), w.ca_pem());
-    if logged {
-        let (body_b64, set) = w.log(body, at);
-        a.insert(
-            "dev.sigstore.cosign/bundle".into(),
-            w.rekor_annotation(&body_b64, &set, at),
-        );
-    }
-    a
-}
-
-/// A classic keyless `.sig` layer over `payload`, signed with `signed`
-/// (normally the payload itself) and logged at `at`.
-fn sig_layer(
-    w: &World,
-    leaf: &[u8],
-    key: &KeyPair,
-    payload: Vec<u8>,
-    signed: &[u8],
-    at: i64,
-    logged: bool,
-) -> Layer {
-    let sig = key.sign(signed).unwrap();
-    let body = w.hashedrekord(signed, &sig, leaf);
-    let mut a = annotations(w, leaf, &body, at, logged);
-    a.insert("dev.cosignproject.cosign/signature".into(), b64(&sig));
-    Layer {
-        media_type: SIMPLE_SIGNING.into(),
-        bytes: payload,
-        annotations: a,
-    }
-}
-
-/// A classic keyless `.att` layer: a DSSE envelope over `statement`.
-fn att_layer(w: &World, leaf: &[u8], key: &KeyPair, statement: &[u8]) -> Layer {
-    let (envelope, body) = w.dsse(statement, leaf, key);
-    let mut a = annotations(w, leaf, &body, SIGNED_AT, true);
-    a.insert("predicateType".into(), SLSA.into());
-    Layer {
-        media_type: DSSE.into(),
-        bytes: serde_json::to_vec(&envelope).unwrap(),
-        annotations: a,
-    }
-}
+use rcgen::KeyPair;
+use sign::payload;
 
 struct Scene {
     registry: Registry,

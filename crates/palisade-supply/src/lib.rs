@@ -83,6 +83,14 @@ impl Checked {
         let digest = self.digest.as_ref()?;
         self.by_tag.then(|| format!("{}@{digest}", self.image))
     }
+
+    /// Whether no signature was asked for or the one asked for verified:
+    /// `/mutate` pins a tag to its digest only then.
+    pub fn signature_holds(&self) -> bool {
+        self.signature
+            .as_ref()
+            .is_none_or(|(_, c)| matches!(c, SignatureCheck::Verified { .. }))
+    }
 }
 
 impl Supply {
@@ -396,7 +404,7 @@ impl Supply {
                 }),
                 SignatureCheck::Missing => None,
                 SignatureCheck::Invalid { reasons } => Some(format!(
-                    "has no valid signature: {}",
+                    "has no valid cosign signature: {}",
                     reasons.join("; ")
                 )),
             };

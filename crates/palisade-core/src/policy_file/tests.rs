@@ -108,3 +108,57 @@ fn workloads_are_read_and_bad_paths_are_errors_with_lines() {
         errs[0].message
     );
 }
+
+#[test]
+fn keyless_verification_settings_are_read_and_mistakes_are_errors() {
+    let text = "apiVersion: palisade.dev/v1alpha1\nkind: Policy\nspec:\n  images:\n    trustedRoot: roots/trusted_root.json\n    verify:\n    - images: [ghcr.io/acme/**]\n      keyless:\n      - issuer: https://token.actions.githubusercontent.com\n        subjectRegExp: https://github.com/acme/.*\n        repository: acme/app\n        ref: refs/heads/main\n        workflow: release\n        trigger: push\n      attestations:\n      - predicateType: https://slsa.dev/provenance/v1\n        conditions: [\"predicate.runDetails.builder.id != ''\"]\n      trustedRoot: own.json\n";
+    let p = parse_policy("p.yaml", text).expect("parses");
+    assert_eq!(
+        p.images.trusted_root.as_deref(),
+        Some("roots/trusted_root.json")
+    );
+    let v = &p.images.verify[0];
+    assert!(v.keys.is_empty());
+    assert_eq!(v.trusted_root.as_deref(), Some("own.json"));
+    let k = &v.keyless[0];
+    assert_eq!(k.issuer, "https://token.actions.githubusercontent.com");
+    assert_eq!(
+        k.subject_regexp.as_deref(),
+        Some("https://github.com/acme/.*")
+    );
+    assert_eq!(k.subject, None);
+    assert_eq!(k.repository.as_deref(), Some("acme/app"));
+    assert_eq!(k.git_ref.as_deref(), Some("refs/heads/main"));
+    assert_eq!(k.workflow.as_deref(), Some("release"));
+    assert_eq!(k.trigger.as_deref(), Some("push"));
+    assert_eq!(
+        v.attestations[0].predicate_type,
+        "https://slsa.dev/provenance/v1"
+    );
+    assert_eq!(v.attestations[0].conditions.len(), 1);
+
+    let bad = "apiVersion: palisade.dev/v1alpha1\nkind: Policy\nspec:\n  images:\n    verify:\n    - images: [a/**]\n      keyless:\n      - subject: x\n      - issuer: https://i\n      - issuer: https://i\n        subject: x\n        subjectRegExp: z\n      - issuer: https://i\n        subjectRegExp: '(unclosed'\n      attestations:\n      - conditions: [x]\n";
+    let errs = parse_policy("p.yaml", bad).expect_err("invalid");
+    let got: Vec<(u32, &str)> = errs
+        .iter()
+        .map(|e| (e.pos.line, e.message.as_str()))
+        .collect();
+    assert_eq!(got.len(), 5, "{got:?}");
+    assert!(
+        got[0].0 == 8 && got[0].1.contains("needs issuer"),
+        "{got:?}"
+    );
+    assert!(
+        got[1].0 == 9 && got[1].1.contains("needs subject"),
+        "{got:?}"
+    );
+    assert!(got[2].0 == 10 && got[2].1.contains("not both"), "{got:?}");
+    assert!(
+        got[3].0 == 13 && got[3].1.contains("subjectRegExp"),
+        "{got:?}"
+    );
+    assert!(
+        got[4].0 == 16 && got[4].1.contains("needs predicateType"),
+        "{got:?}"
+    );
+}
