@@ -42,14 +42,16 @@ find_oha() { # CARGO_ROOT: sets OHA, installing oha from crates.io under CARGO_R
 }
 
 start_registry() { # HOST DIR: Debian's docker-registry on HOST, storage and log under DIR; sets REG_PID
-    local host=$1 dir=$2
+    # REGISTRY_ACCESS_LOG=1 logs every request (for counting them).
+    local host=$1 dir=$2 quiet=true
+    [ "${REGISTRY_ACCESS_LOG:-0}" = 1 ] && quiet=false
     mkdir -p "$dir"
     cat >"$dir/config.yml" <<CONF
 version: 0.1
 log:
   level: error
   accesslog:
-    disabled: true
+    disabled: $quiet
 storage:
   filesystem:
     rootdirectory: $PWD/$dir/storage

@@ -24,6 +24,14 @@
 #   (3) the registry floor: the same three round trips for the images of (1)
 #       made directly by the client, with nothing else;
 #   (4) warm, same client: COUNT requests for one image already verified;
+#   (K) keyless: COUNT more images signed keyless (a test CA standing in
+#       for Fulcio, a test log key for Rekor, listed in a trusted_root.json
+#       the policy names; see images.py): cold by tag (tag, .sig manifest,
+#       payload, certificate chain + signed entry timestamp + signature
+#       verified), the registry floor for the same images, 100 concurrent
+#       requests for one unverified keyless digest (oha -n 100 -c 100: the
+#       registry requests they cause show they share one verification),
+#       and warm at RATE like (5);
 #   (5) warm under load: after a discarded warm-up, oha at RATE requests/s
 #       for RATE_DURATION with --latency-correction over CONNS keep-alive
 #       connections, one image already verified, by tag and then by digest
@@ -125,6 +133,12 @@ spec:
     level: restricted
   images:
     verify:
+    - images: ["$HOST/bench/kl-*"]
+      keyless:
+      - issuer: https://issuer.bench.test
+        subject: builder@bench.test
+      trustedRoot: trusted_root.json
+      required: true
     - images: ["$HOST/bench/**"]
       keys: [cosign.pub]
       required: true
@@ -174,7 +188,7 @@ step "docker-registry on $HOST"
 if curl -s -o /dev/null --max-time 2 "http://$HOST/v2/"; then
     die "something already answers on port $REGISTRY_PORT (set REGISTRY_PORT=...)"
 fi
-start_registry "$HOST" "$OUT/registry"
+REGISTRY_ACCESS_LOG=1 start_registry "$HOST" "$OUT/registry"
 note "ready (pid $REG_PID)"
 
 # Every GET or HEAD of the registry's API, from its access log, and of them
@@ -214,13 +228,14 @@ measure() {
     return "$rc"
 }
 
-step "pushing $((2 * COUNT + 3)) images and their signatures (registry HTTP API)"
+IMAGES=$((3 * COUNT + 6))
+step "pushing $IMAGES images and their signatures, keyed and keyless (registry HTTP API)"
 t0=$(date +%s.%N)
-python3 bench/verify/images.py "$HOST" "$COUNT" "$OUT/cosign.key" "$OUT/other.key" >"$OUT/images.txt"
+python3 bench/verify/images.py "$HOST" "$COUNT" "$OUT/cosign.key" "$OUT/other.key" "$OUT" >"$OUT/images.txt"
 t1=$(date +%s.%N)
 PUSH_SECONDS=$(python3 -c "print(f'{$t1 - $t0:.1f}')")
-[ "$(wc -l <"$OUT/images.txt")" = $((2 * COUNT + 3)) ] || die "images.py wrote $(wc -l <"$OUT/images.txt") images"
-note "$((2 * COUNT + 3)) images in $PUSH_SECONDS s"
+[ "$(wc -l <"$OUT/images.txt")" = "$IMAGES" ] || die "images.py wrote $(wc -l <"$OUT/images.txt") images"
+note "$IMAGES images in $PUSH_SECONDS s"
 digest_of() { awk -v n="$1" '$1 == n {print $2}' "$OUT/images.txt"; }
 
 # An independent client must see what images.py pushed: the manifest digest
@@ -235,6 +250,10 @@ note "skopeo inspect agrees: bench/app-0:v1 is $APP0_DIGEST, with its .sig manif
 
 for n in $(seq 1 "$COUNT"); do echo "$HOST/bench/app-$n:v1"; done >"$OUT/lists/cold-tag.txt"
 for n in $(seq $((COUNT + 1)) $((2 * COUNT))); do echo "$HOST/bench/app-$n@$(digest_of "app-$n")"; done >"$OUT/lists/cold-digest.txt"
+for n in $(seq 1 "$COUNT"); do echo "$HOST/bench/kl-$n:v1"; done >"$OUT/lists/cold-keyless.txt"
+KL_WARM="$HOST/bench/kl-0@$(digest_of kl-0)"
+python3 "$CLIENT" body "$KL_WARM" warm-keyless >"$OUT/bodies/warm-keyless.json"
+python3 "$CLIENT" body "$HOST/bench/kl-herd@$(digest_of kl-herd)" herd-keyless >"$OUT/bodies/herd-keyless.json"
 WARM_TAG="$HOST/bench/app-0:v1"
 WARM_DIGEST="$HOST/bench/app-0@$APP0_DIGEST"
 for _ in $(seq 1 "$COUNT"); do echo "$WARM_TAG"; done >"$OUT/lists/warm-py.txt"
@@ -267,6 +286,8 @@ check "$WARM_TAG" allowed
 check "$WARM_DIGEST" allowed
 check "$HOST/bench/unsigned:v1" denied
 check "$HOST/bench/wrongkey:v1" denied
+check "$KL_WARM" allowed
+check "$HOST/bench/kl-stranger:v1" denied
 
 # ---------------------------------------------------------------- measure
 : >"$OUT/commands.txt"
@@ -300,6 +321,24 @@ step "registry floor: the same round trips for the cold-by-tag images, made dire
 measure floor python3 "$CLIENT" floor "$HOST" "$OUT/runs/floor.json" "$OUT/lists/cold-tag.txt" ||
     die "registry floor failed"
 py_stats "$OUT/runs/floor.json" "$REG_DELTA"
+step "cold keyless, by tag: $COUNT requests, each a new image (resolve tag, .sig manifest, payload, chain + SET + signature)"
+py_run cold-keyless "$OUT/lists/cold-keyless.txt"
+step "registry floor: the same round trips for the cold keyless images, made directly"
+measure floor-keyless python3 "$CLIENT" floor "$HOST" "$OUT/runs/floor-keyless.json" "$OUT/lists/cold-keyless.txt" ||
+    die "registry floor failed"
+py_stats "$OUT/runs/floor-keyless.json" "$REG_DELTA"
+step "100 concurrent requests for one unverified keyless digest (oha -n 100 -c 100)"
+herd=("$OHA" --no-tui --output-format json --ipv4 -m POST -H "Content-Type: application/json"
+    --cacert "$OUT/ca.crt" -n 100 -c 100 -D "$OUT/bodies/herd-keyless.json" "$URL")
+measure herd-keyless sh -c '"$@" >"$0.json" 2>"$0.log"' "$OUT/runs/herd-keyless" "${herd[@]}" || die "oha failed for herd-keyless"
+HERD_REQUESTS=$REG_DELTA
+python3 - "$OUT/runs/herd-keyless.json" "$HERD_REQUESTS" <<'EOF' >&2
+import json, sys
+d = json.load(open(sys.argv[1]))
+codes = d.get("statusCodeDistribution", {})
+print(f"    100 concurrent requests: status {codes}, registry requests {sys.argv[2]}"
+      f" (one verification by digest: the .sig manifest and its payload)")
+EOF
 step "warm, same client: $COUNT requests for one verified image"
 py_run warm-py "$OUT/lists/warm-py.txt"
 
@@ -335,6 +374,8 @@ step "warm, by tag: oha, $RATE requests/s for $RATE_DURATION, $CONNS connections
 run_oha warm-tag warm-tag "$RATE_DURATION"
 step "warm, by digest: oha, $RATE requests/s for $RATE_DURATION, $CONNS connections, latency correction"
 run_oha warm-digest warm-digest "$RATE_DURATION"
+step "warm keyless, by digest: oha, $RATE requests/s for $RATE_DURATION, $CONNS connections, latency correction"
+run_oha warm-keyless warm-keyless "$RATE_DURATION"
 
 # ---------------------------------------------------------------- stop
 step "stopping palisade (SIGTERM to pid $SPID) and the registry"

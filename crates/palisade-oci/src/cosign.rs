@@ -115,7 +115,7 @@ impl PublicKey {
             [] => {
                 let tags: Vec<&str> = blocks.iter().map(|b| b.tag()).collect();
                 let hint = if tags.contains(&"CERTIFICATE") {
-                    " (certificates are for keyless verification, which is not supported)"
+                    " (a certificate: for keyless signatures, list the signer under keyless: [{issuer, subject}] instead)"
                 } else {
                     ""
                 };

@@ -133,6 +133,7 @@ fn keyless_scenarios() {
     classic_signatures(&s);
     classic_attestations(&s);
     referrers_through_the_tag_fallback(&s);
+    hostile_referrers_are_bounded_and_rejected_with_reasons(&s);
     concurrent_requests_share_one_verification(&s);
 }
 
@@ -420,4 +421,23 @@ fn concurrent_requests_share_one_verification(s: &Scene) {
         1,
         "100 requests, one verification"
     );
+}
+
+fn hostile_referrers_are_bounded_and_rejected_with_reasons(s: &Scene) {
+    let d = s.image("test/hostile");
+    // A bundle of an unknown version, a truncated one, and 40 more: only
+    // the first 32 artifacts are looked at, each rejected with its reason.
+    let mut bundles = vec![
+        r#"{"mediaType":"application/vnd.dev.sigstore.bundle+json;version=9.9","verificationMaterial":{},"messageSignature":{}}"#.to_string(),
+        r#"{"mediaType":"application/vnd.dev.sigstore.bun"#.to_string(),
+    ];
+    bundles.extend((0..40).map(|i| format!("{{\"n\":{i}")));
+    push_referrers(&s.registry, "test/hostile", &d, &bundles);
+    let r = reasons(s.check("test/hostile", &d, &s.policy(ISSUER, SUBJECT, vec![])));
+    assert!(r.contains("not a Sigstore bundle"), "{r}");
+    assert!(
+        r.contains("entries from 32 on not checked (at most 32 artifacts per image)"),
+        "{r}"
+    );
+    assert_eq!(r.matches("not a Sigstore bundle").count(), 32, "{r}");
 }

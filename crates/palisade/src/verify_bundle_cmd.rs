@@ -39,8 +39,8 @@ pub struct VerifyBundleArgs {
     /// Verify a keyed signature with this public key (PEM) instead.
     #[arg(long, value_name = "PEM")]
     pub key: Option<PathBuf>,
-    /// A Sigstore `trusted_root.json` (default: the production root
-    /// embedded in palisade).
+    /// A Sigstore `trusted_root.json` (default: the Sigstore production
+    /// root embedded in palisade, newest key 2025-09-23).
     #[arg(long, value_name = "FILE")]
     pub trusted_root: Option<PathBuf>,
     /// For an attestation: its in-toto `predicateType`, exactly
