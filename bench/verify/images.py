@@ -156,9 +156,8 @@ def push_image(reg, repo, content):
     })
 
 
-def push_signature(reg, repo, digest, key):
-    body = payload(f"{reg.host}/{repo}", digest)
-    signature = sign(key, body)
+def push_signature_manifest(reg, repo, digest, body, annotations):
+    """The cosign signature manifest at sha256-<hex>.sig: one payload layer."""
     lay = reg.blob(repo, body)
     config = reg.blob(repo, compact({
         "architecture": "", "config": {}, "created": "0001-01-01T00:00:00Z",
@@ -169,9 +168,13 @@ def push_signature(reg, repo, digest, key):
         "schemaVersion": 2,
         "mediaType": OCI_MANIFEST,
         "config": {"mediaType": OCI_CONFIG, **config},
-        "layers": [{"mediaType": SIMPLE_SIGNING, **lay,
-                    "annotations": {SIGNATURE_ANNOTATION: signature}}],
+        "layers": [{"mediaType": SIMPLE_SIGNING, **lay, "annotations": annotations}],
     })
+
+
+def push_signature(reg, repo, digest, key):
+    body = payload(f"{reg.host}/{repo}", digest)
+    push_signature_manifest(reg, repo, digest, body, {SIGNATURE_ANNOTATION: sign(key, body)})
 
 
 class Keyless:
@@ -258,19 +261,7 @@ class Keyless:
 
 def push_keyless_signature(reg, repo, digest, world, subject):
     body = payload(f"{reg.host}/{repo}", digest)
-    lay = reg.blob(repo, body)
-    config = reg.blob(repo, compact({
-        "architecture": "", "config": {}, "created": "0001-01-01T00:00:00Z",
-        "history": [{"created": "0001-01-01T00:00:00Z"}], "os": "",
-        "rootfs": {"type": "layers", "diff_ids": [lay["digest"]]},
-    }))
-    reg.manifest(repo, digest.replace(":", "-", 1) + ".sig", {
-        "schemaVersion": 2,
-        "mediaType": OCI_MANIFEST,
-        "config": {"mediaType": OCI_CONFIG, **config},
-        "layers": [{"mediaType": SIMPLE_SIGNING, **lay,
-                    "annotations": world.annotations(body, subject)}],
-    })
+    push_signature_manifest(reg, repo, digest, body, world.annotations(body, subject))
 
 
 def main():

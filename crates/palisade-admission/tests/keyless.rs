@@ -120,6 +120,13 @@ fn denial(response: &Value) -> String {
     response["status"]["message"].as_str().unwrap().to_string()
 }
 
+/// The JSON Patch of a `/mutate` response, as text (empty when none).
+fn patch_text(body: &Value) -> String {
+    let patch = body["response"]["patch"].as_str().unwrap_or("");
+    let bytes = base64::Engine::decode(&base64::engine::general_purpose::STANDARD, patch).unwrap();
+    String::from_utf8(bytes).unwrap()
+}
+
 fn deployment_review(image: &str) -> Value {
     harness::review(
         ("apps", "v1", "Deployment"),
@@ -162,11 +169,7 @@ async fn keyless_signatures_and_provenance_decide_admission() {
     let body = s
         .post("/mutate", &deployment_review(&img.image("app")))
         .await;
-    let patch = body["response"]["patch"].as_str().unwrap_or("");
-    let patch = String::from_utf8(
-        base64::Engine::decode(&base64::engine::general_purpose::STANDARD, patch).unwrap(),
-    )
-    .unwrap();
+    let patch = patch_text(&body);
     assert!(
         patch.contains(&format!("{}@{}", img.image("app"), img.app_digest)),
         "{patch}"
@@ -174,11 +177,7 @@ async fn keyless_signatures_and_provenance_decide_admission() {
     let body = s
         .post("/mutate", &deployment_review(&img.image("stranger")))
         .await;
-    let patch = body["response"]["patch"].as_str().unwrap_or("");
-    let patch = String::from_utf8(
-        base64::Engine::decode(&base64::engine::general_purpose::STANDARD, patch).unwrap(),
-    )
-    .unwrap();
+    let patch = patch_text(&body);
     assert!(
         !patch.contains("@sha256:"),
         "an unverified tag is not pinned: {patch}"
