@@ -153,7 +153,12 @@ impl Client {
                 reason: "signatures are looked up by sha256 digest: expected sha256: followed by 64 hex digits".to_string(),
             });
         }
-        let cache_key = format!("keyless|{repository}|{digest}|{}", policy.id);
+        // The verdict depends on whether a signature is looked for (not
+        // when a keyed one already verified), so that is part of the key.
+        let cache_key = format!(
+            "keyless|{repository}|{digest}|{}|{}",
+            policy.id, policy.require_signature
+        );
         self.single_flight(&cache_key, || async {
             self.keyless_uncached(&image, &repository, &digest, policy)
                 .await
@@ -406,7 +411,7 @@ impl Client {
                 continue;
             }
             *budget -= 1;
-            let blob = match self.layer_blob(tag, layer).await? {
+            let blob = match self.layer_blob(tag, layer, MAX_LAYER_BYTES).await? {
                 Ok(blob) => blob,
                 Err(r) => {
                     found.reasons.push(format!("{name} layer {i}: {r}"));
@@ -436,17 +441,17 @@ impl Client {
         Ok(out)
     }
 
-    /// One layer's bytes within the limit: `Ok(Err(reason))` when the
+    /// One layer's bytes within `limit`: `Ok(Err(reason))` when the
     /// artifact is broken, `Err` when the registry fails.
     async fn layer_blob(
         &self,
         at: &Reference,
         layer: &OciDescriptor,
+        limit: u64,
     ) -> Result<Result<Vec<u8>, String>, OciError> {
         if !is_sha256_digest(&layer.digest) {
             return Ok(Err(format!("unsupported layer digest {:?}", layer.digest)));
         }
-        let limit = MAX_LAYER_BYTES.max(palisade_sigstore::MAX_BUNDLE_BYTES as u64);
         if u64::try_from(layer.size).map_or(true, |s| s > limit) {
             return Ok(Err(format!(
                 "layer of {} bytes is over the limit of {limit} bytes",
@@ -534,7 +539,10 @@ impl Client {
             };
             found.any = true;
             let blob = match layer {
-                Ok(layer) => self.layer_blob(&at, &layer).await?,
+                Ok(layer) => {
+                    self.layer_blob(&at, &layer, palisade_sigstore::MAX_BUNDLE_BYTES as u64)
+                        .await?
+                }
                 Err(r) => Err(r),
             };
             match blob.and_then(|b| {
