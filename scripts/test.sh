@@ -25,11 +25,17 @@ fi
 # (Debian's kubernetes-client when no kubectl is on PATH); the HTML report
 # is opened in Debian's chromium, headless; `palisade etcd` reads a real
 # etcd (Debian's etcd-server) that its tests start with TLS.
-packages=(docker-registry skopeo openssl apache2-utils umoci chromium etcd-server)
-binaries=(/usr/bin/docker-registry /usr/bin/skopeo /usr/bin/openssl /usr/bin/htpasswd /usr/bin/umoci /usr/bin/chromium /usr/bin/etcd)
+# The application-package tests build a Go program with Debian's Go
+# toolchain from its golang.org/x/text sources, compare Debian's Go binaries
+# with `go version -m`, read python3-yaml's metadata and commons-lang3's jar,
+# install npm packages with npm and check PyPA's YAML advisories with PyYAML.
+packages=(docker-registry skopeo openssl apache2-utils umoci chromium etcd-server
+          golang-go golang-golang-x-text-dev python3-yaml libcommons-lang3-java npm)
+binaries=(/usr/bin/docker-registry /usr/bin/skopeo /usr/bin/openssl /usr/bin/htpasswd /usr/bin/umoci /usr/bin/chromium /usr/bin/etcd
+          /usr/bin/go /usr/share/gocode/src/golang.org/x/text/go.mod /usr/lib/python3/dist-packages/yaml/__init__.py /usr/share/java/commons-lang3.jar /usr/bin/npm)
 missing=0
 for b in "${binaries[@]}"; do
-  [ -x "$b" ] || missing=1
+  [ -e "$b" ] || missing=1
 done
 if ! command -v kubectl >/dev/null; then
   packages+=(kubernetes-client)
@@ -62,6 +68,11 @@ if [ -z "${PRE_COMMIT:-}" ] && [ ! -x "$pre_commit_venv/bin/pre-commit" ]; then
     rm -rf "$pre_commit_venv"
     exit 1
   fi
+fi
+
+# `pip install --target` in the application-package tests: the same venv's pip.
+if [ -z "${PALISADE_TEST_PIP:-}" ] && [ -x "$pre_commit_venv/bin/pip" ]; then
+  export PALISADE_TEST_PIP="$PWD/$pre_commit_venv/bin/pip"
 fi
 
 echo "== cargo test --workspace --locked $*"

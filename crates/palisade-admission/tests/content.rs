@@ -144,6 +144,7 @@ impl Images {
             detector: palisade_secrets::detector_for(&palisade_core::Policy::default().secrets),
             db: Some(self.db.clone()),
             vulnerabilities: true,
+            applications: true,
         };
         let scan = scan_image(&Source::parse(&reference).unwrap(), &opts, None).unwrap();
         ResultCache::new(cache_dir().join("images"))

@@ -187,8 +187,8 @@ pub struct ImageFinding {
     pub remediation: &'static str,
 }
 
-/// Package database format.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize)]
+/// Package format: an OS package database, or an application ecosystem.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize)]
 #[serde(rename_all = "lowercase")]
 pub enum PackageKind {
     /// dpkg (`var/lib/dpkg/status`, distroless `var/lib/dpkg/status.d/*`).
@@ -197,9 +197,47 @@ pub enum PackageKind {
     Apk,
     /// rpm (`var/lib/rpm/rpmdb.sqlite`, `usr/lib/sysimage/rpm/rpmdb.sqlite`).
     Rpm,
+    /// A Go module compiled into a binary, or the Go toolchain that built it
+    /// (named `stdlib`, as the Go vulnerability database names it).
+    Go,
+    /// A Python distribution (`*.dist-info`, `*.egg-info`).
+    Python,
+    /// An npm package (`node_modules/**/package.json`, `package-lock.json`).
+    Npm,
+    /// A Java archive (`groupId:artifactId`).
+    Maven,
+    /// A Rust crate (`cargo auditable` binaries, `Cargo.lock`).
+    Cargo,
+    /// A PHP package (`vendor/composer/installed.json`).
+    Composer,
+    /// A Ruby gem (`specifications/*.gemspec`).
+    Gem,
 }
 
-/// One installed OS package.
+impl PackageKind {
+    /// The OSV ecosystem of an application package kind (`Go`, `PyPI`,
+    /// `npm`, `Maven`, `crates.io`, `Packagist`, `RubyGems`); `None` for OS
+    /// packages, whose ecosystem is the distribution's.
+    pub fn app_ecosystem(self) -> Option<&'static str> {
+        match self {
+            PackageKind::Deb | PackageKind::Apk | PackageKind::Rpm => None,
+            PackageKind::Go => Some("Go"),
+            PackageKind::Python => Some("PyPI"),
+            PackageKind::Npm => Some("npm"),
+            PackageKind::Maven => Some("Maven"),
+            PackageKind::Cargo => Some("crates.io"),
+            PackageKind::Composer => Some("Packagist"),
+            PackageKind::Gem => Some("RubyGems"),
+        }
+    }
+
+    /// Whether this is an OS package database's kind.
+    pub fn is_os(self) -> bool {
+        self.app_ecosystem().is_none()
+    }
+}
+
+/// One installed package: an OS package, or one the application brings.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
 pub struct Package {
     /// Database format.
@@ -216,6 +254,14 @@ pub struct Package {
     pub arch: Option<String>,
     /// Layer that wrote the database the package was read from.
     pub layer: usize,
+    /// For application packages, the file it was found in (the Go binary,
+    /// the `.dist-info` directory, the `package.json`, the jar; for a jar
+    /// inside a jar, `outer.war!/WEB-INF/lib/inner.jar`); `None` for OS
+    /// packages.
+    pub path: Option<String>,
+    /// The checksum the application's own metadata records for it (a Go
+    /// module's `h1:` sum from the build info), when there is one.
+    pub checksum: Option<String>,
 }
 
 /// The base the image is built on.

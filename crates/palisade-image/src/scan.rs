@@ -23,7 +23,7 @@ pub static VULNERABLE: RuleMeta = RuleMeta {
     title: "Installed package has a known vulnerability",
     severity: Severity::High,
     level: None,
-    rationale: "An OS package of the image is at a version an advisory lists as affected (OSV data from the distribution's security tracker: Debian, Ubuntu, Alpine, Red Hat). Advisories are matched on the package the distribution tracks (Debian, Ubuntu and Alpine track source packages; Red Hat binary packages), with the distribution's own version ordering (dpkg epochs and ~, apk suffixes, rpm vercmp). The finding's severity is the advisory's (critical, high, medium, low; unknown ratings are reported as medium).",
+    rationale: "A package of the image is at a version an advisory lists as affected. OS packages are matched against the distribution's security tracker (OSV data of Debian, Ubuntu, Alpine, Red Hat) on the package the distribution tracks (Debian, Ubuntu and Alpine track source packages; Red Hat binary packages), with the distribution's own version ordering (dpkg epochs and ~, apk suffixes, rpm vercmp). What the application brings is matched against its ecosystem's advisories with that ecosystem's version rules: Go modules compiled into binaries and the Go standard library they were built with (Go vulnerability database; semver with +incompatible and pseudo-versions), Python distributions (PyPA; PEP 440), npm packages (semver), Java archives (Maven ComparableVersion), Rust crates (RustSec; semver), Composer and RubyGems packages. The finding names the ecosystem and the file the package was found in. The finding's severity is the advisory's (critical, high, medium, low; unknown ratings are reported as medium).",
     remediation: "Rebuild the image on an updated base (docker build --pull), or upgrade the package to the fixed version the finding names; if no fix exists, judge whether the vulnerable code is reachable and use a minimal base that does not ship the package.",
     references: &[CHECKLIST_URL, "https://osv.dev/"],
 };
@@ -72,6 +72,9 @@ pub struct ScanOptions {
     pub db: Option<PathBuf>,
     /// Look packages up in the vulnerability database.
     pub vulnerabilities: bool,
+    /// Read application packages (Go and Rust binaries, Python, npm, Java,
+    /// Composer, RubyGems) besides the OS package databases.
+    pub applications: bool,
 }
 
 /// One vulnerability of one package.
@@ -118,7 +121,7 @@ pub fn scan_image(
     progress: Option<&dyn Fn(&Progress<'_>)>,
 ) -> Result<ImageScan, ImageError> {
     let mut image = source.open(&opts.open).map_err(ImageError::printable)?;
-    let mut analyzers = Analyzers::new(opts.detector.clone());
+    let mut analyzers = Analyzers::new(opts.detector.clone()).with_applications(opts.applications);
     let walked = {
         let mut visitors = analyzers.visitors();
         walk(&mut image, &opts.limits, &mut visitors, progress)?
@@ -128,8 +131,8 @@ pub fn scan_image(
     notes.extend(walked.warnings);
     let mut findings = analysis.findings;
     let vulnerabilities = if opts.vulnerabilities {
-        let (v, note) = vulnerabilities(&analysis.os, &analysis.packages, opts.db.as_ref());
-        notes.extend(note);
+        let (v, more) = vulnerabilities(&analysis.os, &analysis.packages, opts.db.as_ref());
+        notes.extend(more);
         findings.extend(v.iter().map(|v| finding(v, &analysis.packages[v.package])));
         v
     } else {
@@ -174,7 +177,12 @@ fn escape_names(scan: &mut ImageScan) {
     for p in &mut scan.packages {
         escape_in_place(&mut p.name);
         escape_in_place(&mut p.version);
-        for s in [&mut p.source_name, &mut p.source_version, &mut p.arch] {
+        for s in [
+            &mut p.source_name,
+            &mut p.source_version,
+            &mut p.arch,
+            &mut p.path,
+        ] {
             s.iter_mut().for_each(escape_in_place);
         }
     }
@@ -198,28 +206,47 @@ fn query_ecosystem(os: &OsInfo) -> Option<String> {
     Some(eco)
 }
 
-/// Looks every package up; the note says why nothing was looked up.
+/// The ecosystem and name a package is looked up by: an application
+/// package's own ecosystem (the same in every image), an OS package's
+/// distribution; `None` when the OS has no advisory source.
+fn query_of<'a>(p: &'a Package, os_ecosystem: Option<&'a str>) -> Option<(&'a str, &'a str)> {
+    match p.kind.app_ecosystem() {
+        Some(eco) => Some((eco, p.name.as_str())),
+        None => os_ecosystem.map(|eco| (eco, p.name.as_str())),
+    }
+}
+
+/// Whether an application package's version can be looked up at all: a
+/// Go main module built from a source tree is `(devel)`, an npm link or a
+/// jar without a version has none; no advisory names those.
+fn has_release_version(p: &Package) -> bool {
+    !p.version.is_empty() && p.version != "(devel)"
+}
+
+/// Looks every package up; the notes say what was not looked up and why.
 fn vulnerabilities(
     os: &OsInfo,
     packages: &[Package],
     db: Option<&PathBuf>,
-) -> (Vec<Vulnerability>, Option<String>) {
+) -> (Vec<Vulnerability>, Vec<String>) {
     if packages.is_empty() {
-        return (Vec::new(), None);
+        return (Vec::new(), Vec::new());
     }
-    let Some(ecosystem) = query_ecosystem(os) else {
-        return (
-            Vec::new(),
-            Some(format!(
-                "vulnerabilities not checked: the OS ({}) has no advisory source palisade knows",
-                if os.pretty_name.is_empty() {
-                    "unknown"
-                } else {
-                    &os.pretty_name
-                }
-            )),
-        );
-    };
+    let mut notes = Vec::new();
+    let os_ecosystem = query_ecosystem(os);
+    if os_ecosystem.is_none() && packages.iter().any(|p| p.kind.is_os()) {
+        notes.push(format!(
+            "vulnerabilities of OS packages not checked: the OS ({}) has no advisory source palisade knows",
+            if os.pretty_name.is_empty() {
+                "unknown"
+            } else {
+                &os.pretty_name
+            }
+        ));
+        if packages.iter().all(|p| p.kind.is_os()) {
+            return (Vec::new(), notes);
+        }
+    }
     let path = match db {
         Some(p) => p.clone(),
         None => match Db::default_path() {
@@ -227,7 +254,7 @@ fn vulnerabilities(
             Err(e) => {
                 return (
                     Vec::new(),
-                    Some(format!("vulnerabilities not checked: {e}")),
+                    vec![format!("vulnerabilities not checked: {e}")],
                 )
             }
         },
@@ -235,10 +262,10 @@ fn vulnerabilities(
     if !path.is_file() {
         return (
             Vec::new(),
-            Some(format!(
+            vec![format!(
                 "vulnerabilities not checked: no vulnerability database at {} (palisade db update, or palisade db import FILE)",
                 path.display()
-            )),
+            )],
         );
     }
     let db = match Db::open(&path) {
@@ -246,16 +273,22 @@ fn vulnerabilities(
         Err(e) => {
             return (
                 Vec::new(),
-                Some(format!("vulnerabilities not checked: {e}")),
+                vec![format!("vulnerabilities not checked: {e}")],
             )
         }
     };
     let mut out = Vec::new();
     let mut failed = Vec::new();
     for (i, p) in packages.iter().enumerate() {
+        let Some((ecosystem, name)) = query_of(p, os_ecosystem.as_deref()) else {
+            continue;
+        };
+        if !p.kind.is_os() && !has_release_version(p) {
+            continue;
+        }
         let q = PackageQuery {
-            ecosystem: &ecosystem,
-            name: &p.name,
+            ecosystem,
+            name,
             source_name: p.source_name.as_deref(),
             version: &p.version,
         };
@@ -264,17 +297,20 @@ fn vulnerabilities(
                 package: i,
                 advisory,
             })),
-            Err(e) => failed.push(format!("{} {}: {e}", p.name, p.version)),
+            Err(e) => failed.push(match &p.path {
+                Some(file) => format!("{} {} ({file}): {e}", p.name, p.version),
+                None => format!("{} {}: {e}", p.name, p.version),
+            }),
         }
     }
-    let note = (!failed.is_empty()).then(|| {
-        format!(
+    if !failed.is_empty() {
+        notes.push(format!(
             "vulnerabilities not checked for {} packages: {}",
             failed.len(),
-            failed.join("; ")
-        )
-    });
-    (out, note)
+            crate::analyze::capped_join(&failed, 20, "; ")
+        ));
+    }
+    (out, notes)
 }
 
 fn finding(v: &Vulnerability, p: &Package) -> ImageFinding {
@@ -294,8 +330,10 @@ fn finding(v: &Vulnerability, p: &Package) -> ImageFinding {
         Some(f) => format!("fixed in {f}"),
         None => "no fix yet".to_string(),
     };
-    let source = match &p.source_name {
-        Some(s) if s != &p.name => format!(" (source {s})"),
+    let source = match (&p.source_name, p.kind.app_ecosystem(), &p.path) {
+        (_, Some(eco), Some(file)) => format!(" ({eco}, in {file})"),
+        (_, Some(eco), None) => format!(" ({eco})"),
+        (Some(s), None, _) if s != &p.name => format!(" (source {s})"),
         _ => String::new(),
     };
     let summary = if a.summary.is_empty() {
@@ -311,7 +349,11 @@ fn finding(v: &Vulnerability, p: &Package) -> ImageFinding {
             p.name, p.version, a.id
         ),
         layer: Some(p.layer),
-        path: format!("package {}", p.name),
+        path: match (p.kind.app_ecosystem(), &p.path) {
+            (Some(eco), Some(file)) => format!("{file}: {eco} package {}", p.name),
+            (Some(eco), None) => format!("{eco} package {}", p.name),
+            (None, _) => format!("package {}", p.name),
+        },
         remediation: VULNERABLE.remediation,
     }
 }

@@ -1,7 +1,11 @@
 //! `palisade image --format cyclonedx`: the image's operating system and
 //! packages, with the vulnerabilities found in them, as a CycloneDX 1.5 JSON
 //! bill of materials. Packages are named by package URL (purl) as the purl
-//! specification writes them for deb, apk and rpm.
+//! specification writes each type
+//! (<https://github.com/package-url/purl-spec/blob/master/PURL-TYPES.rst>):
+//! deb, apk and rpm for OS packages; golang, pypi, npm, maven, cargo,
+//! composer and gem for what the application brings, with the file each
+//! was found in as the property `palisade:file`.
 //!
 //! The writer takes its own plain description of the image ([`Bom`],
 //! [`BomOs`], [`BomPackage`]), so that writing a report does not pull in
@@ -36,6 +40,21 @@ pub enum PackageKind {
     Apk,
     /// rpm.
     Rpm,
+    /// A Go module (`pkg:golang/<module path>@<version>`).
+    Golang,
+    /// A Python distribution (`pkg:pypi/<normalised name>@<version>`).
+    Pypi,
+    /// An npm package (`pkg:npm/%40scope/name@<version>`).
+    Npm,
+    /// A Maven artifact (`pkg:maven/<groupId>/<artifactId>@<version>`; the
+    /// name is `groupId:artifactId`).
+    Maven,
+    /// A Rust crate (`pkg:cargo/<name>@<version>`).
+    Cargo,
+    /// A Composer package (`pkg:composer/<vendor>/<name>@<version>`).
+    Composer,
+    /// A Ruby gem (`pkg:gem/<name>@<version>`).
+    Gem,
 }
 
 /// The operating system of the image.
@@ -64,6 +83,9 @@ pub struct BomPackage {
     pub arch: Option<String>,
     /// Layer that wrote the database it was read from.
     pub layer: usize,
+    /// The file an application package was found in (`None` for OS
+    /// packages).
+    pub path: Option<String>,
 }
 
 /// What the bill of materials describes.
@@ -119,14 +141,15 @@ pub fn cyclonedx(bom: &Bom<'_>) -> Value {
             "name": p.name,
             "version": p.version,
             "purl": purl.split('#').next().unwrap_or(purl),
-            "properties": [{"name": "palisade:layer", "value": p.layer.to_string()}],
         });
+        let mut properties = vec![json!({"name": "palisade:layer", "value": p.layer.to_string()})];
         if let Some(src) = &p.source_name {
-            c["properties"]
-                .as_array_mut()
-                .expect("properties is an array")
-                .push(json!({"name": "palisade:source-package", "value": src}));
+            properties.push(json!({"name": "palisade:source-package", "value": src}));
         }
+        if let Some(file) = &p.path {
+            properties.push(json!({"name": "palisade:file", "value": file}));
+        }
+        c["properties"] = Value::Array(properties);
         components.push(c);
     }
     let vulnerabilities: Vec<Value> = bom
@@ -180,12 +203,39 @@ pub fn cyclonedx(bom: &Bom<'_>) -> Value {
     })
 }
 
-/// The package URL of `p`: `pkg:deb/debian/libc6@2.36-9%2Bdeb12u4?arch=amd64&distro=debian-12`.
+/// The package URL of an application package: the name's `/`-separated
+/// parts are the namespace and name (a Go module path, `@scope/name`,
+/// `vendor/name`), Maven's `groupId:artifactId` likewise.
+fn app_purl(kind: &str, name: &str, version: &str) -> String {
+    let name = if kind == "maven" {
+        name.replacen(':', "/", 1)
+    } else {
+        name.to_string()
+    };
+    let path: Vec<String> = name.split('/').map(encode).collect();
+    format!("pkg:{kind}/{}@{}", path.join("/"), encode(version))
+}
+
+/// The package URL of `p`: `pkg:deb/debian/libc6@2.36-9%2Bdeb12u4?arch=amd64&distro=debian-12`,
+/// `pkg:golang/golang.org/x/text@v0.14.0`, `pkg:npm/%40babel/core@7.24.0`.
 pub fn purl(p: &BomPackage, os: &BomOs) -> String {
+    let app = match p.kind {
+        PackageKind::Deb | PackageKind::Apk | PackageKind::Rpm => None,
+        PackageKind::Golang => Some("golang"),
+        PackageKind::Pypi => Some("pypi"),
+        PackageKind::Npm => Some("npm"),
+        PackageKind::Maven => Some("maven"),
+        PackageKind::Cargo => Some("cargo"),
+        PackageKind::Composer => Some("composer"),
+        PackageKind::Gem => Some("gem"),
+    };
+    if let Some(kind) = app {
+        return app_purl(kind, &p.name, &p.version);
+    }
     let (kind, namespace) = match p.kind {
         PackageKind::Deb => ("deb", if os.id.is_empty() { "debian" } else { &os.id }),
         PackageKind::Apk => ("apk", "alpine"),
-        PackageKind::Rpm => ("rpm", if os.id.is_empty() { "redhat" } else { &os.id }),
+        _ => ("rpm", if os.id.is_empty() { "redhat" } else { &os.id }),
     };
     // An rpm epoch is a qualifier in purl, not part of the version.
     let (epoch, version) = match (p.kind, p.version.split_once(':')) {
@@ -293,7 +343,85 @@ mod tests {
             source_name: None,
             arch: Some(arch.into()),
             layer: 0,
+            path: None,
         }
+    }
+
+    fn app(kind: PackageKind, name: &str, version: &str) -> BomPackage {
+        BomPackage {
+            arch: None,
+            path: Some("app/bin/server".into()),
+            ..pkg(kind, name, version, "")
+        }
+    }
+
+    #[test]
+    fn application_purls_follow_each_type() {
+        // The purl-spec's own examples (PURL-TYPES.rst), one per type.
+        let none = os("", "");
+        let cases = [
+            (
+                PackageKind::Golang,
+                "github.com/gorilla/context",
+                "v1.1.2",
+                "pkg:golang/github.com/gorilla/context@v1.1.2",
+            ),
+            (
+                PackageKind::Pypi,
+                "django-allauth",
+                "12.23",
+                "pkg:pypi/django-allauth@12.23",
+            ),
+            (
+                PackageKind::Npm,
+                "@angular/animation",
+                "12.3.1",
+                "pkg:npm/%40angular/animation@12.3.1",
+            ),
+            (
+                PackageKind::Npm,
+                "foobar",
+                "12.3.1",
+                "pkg:npm/foobar@12.3.1",
+            ),
+            (
+                PackageKind::Maven,
+                "org.apache.xmlgraphics:batik-anim",
+                "1.9.1",
+                "pkg:maven/org.apache.xmlgraphics/batik-anim@1.9.1",
+            ),
+            (PackageKind::Cargo, "rand", "0.7.2", "pkg:cargo/rand@0.7.2"),
+            (
+                PackageKind::Composer,
+                "laravel/laravel",
+                "5.5.0",
+                "pkg:composer/laravel/laravel@5.5.0",
+            ),
+            (
+                PackageKind::Gem,
+                "ruby-advisory-db-check",
+                "0.12.4",
+                "pkg:gem/ruby-advisory-db-check@0.12.4",
+            ),
+        ];
+        for (kind, name, version, want) in cases {
+            assert_eq!(purl(&app(kind, name, version), &none), want);
+        }
+        let packages = [app(PackageKind::Golang, "golang.org/x/text", "v0.3.7")];
+        let doc = cyclonedx(&Bom {
+            reference: "app:1",
+            digest: "sha256:abc",
+            os: &none,
+            packages: &packages,
+            vulnerabilities: &[],
+            tool_version: "0.1.0",
+            now: 0,
+        });
+        let props = doc["components"][0]["properties"].as_array().unwrap();
+        assert!(
+            props.contains(&json!({"name": "palisade:file", "value": "app/bin/server"})),
+            "{props:?}"
+        );
     }
 
     #[test]

@@ -147,6 +147,7 @@ impl Supply {
             // policy, and one stored without the lookup would pass for an
             // image without vulnerabilities under a policy that gates them.
             vulnerabilities: true,
+            applications: true,
         };
         let gate = ContentGate::new(content, cache, scan, mode);
         let supply = Self::from_policy(policy, options, true)?.map(|mut s| {

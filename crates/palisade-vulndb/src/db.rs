@@ -48,7 +48,7 @@ mod matching;
 use import::{import_dir, import_zip, Writer};
 use matching::lowest;
 pub(crate) use matching::{
-    affected_by, default_path_from, ecosystem_key, ecosystem_matches, timestamp_key,
+    affected_by, default_path_from, ecosystem_key, ecosystem_matches, package_key, timestamp_key,
 };
 
 /// Largest single OSV record read from a file or archive entry. Real ones
@@ -56,7 +56,7 @@ pub(crate) use matching::{
 const MAX_RECORD_BYTES: u64 = 16 << 20;
 
 /// Bumped whenever the tables change; an older file is rebuilt empty.
-const SCHEMA_VERSION: i64 = 1;
+const SCHEMA_VERSION: i64 = 2;
 
 const SCHEMA: &str = "
 CREATE TABLE advisories (
@@ -75,7 +75,7 @@ CREATE TABLE affected (
     ecosystem TEXT NOT NULL,         -- as written: Debian:12, Red Hat:enterprise_linux:9::baseos
     ecosystem_key TEXT NOT NULL,     -- see ecosystem_key()
     package TEXT NOT NULL,
-    ranges TEXT NOT NULL,            -- JSON: [[{\"introduced\":\"0\"},{\"fixed\":\"1.2-3\"}], ...] (ECOSYSTEM ranges)
+    ranges TEXT NOT NULL,            -- JSON: [[{\"introduced\":\"0\"},{\"fixed\":\"1.2-3\"}], ...] (ECOSYSTEM ranges; SEMVER too for application ecosystems)
     versions TEXT NOT NULL,          -- JSON array of explicitly affected versions
     severity TEXT,                   -- this entry's own rating, if any
     severity_source TEXT
@@ -136,7 +136,7 @@ pub enum DbError {
     #[error("no cache directory for the vulnerability database: set PALISADE_CACHE_DIR, XDG_CACHE_HOME or HOME")]
     NoCacheDir,
     /// The query's ecosystem has no version ordering here.
-    #[error("ecosystem {0:?} is not supported (Debian, Ubuntu, Alpine and Red Hat are)")]
+    #[error("ecosystem {0:?} is not supported (Debian, Ubuntu, Alpine, Red Hat, Go, PyPI, npm, Maven, crates.io, RubyGems and Packagist are)")]
     UnsupportedEcosystem(String),
     /// The installed version is not one the ecosystem's package manager accepts.
     #[error("{package} {version:?}: not a valid {scheme} version")]
@@ -343,8 +343,9 @@ impl Db {
             .ok_or_else(|| DbError::UnsupportedEcosystem(q.ecosystem.to_string()))?;
         let package = match scheme {
             Scheme::Dpkg | Scheme::Apk => q.source_name.filter(|s| !s.is_empty()).unwrap_or(q.name),
-            Scheme::Rpm => q.name,
+            _ => q.name,
         };
+        let key = package_key(q.ecosystem, package);
         if !scheme.is_valid(q.version) {
             return Err(DbError::InvalidVersion {
                 package: package.to_string(),
@@ -362,7 +363,7 @@ impl Db {
             )
             .map_err(|e| self.sql(e))?;
         let rows = stmt
-            .query_map(params![ecosystem_key(q.ecosystem), package], |r| {
+            .query_map(params![ecosystem_key(q.ecosystem), key.as_ref()], |r| {
                 Ok(Row {
                     id: r.get(0)?,
                     aliases: r.get(1)?,
@@ -417,9 +418,58 @@ impl Db {
                 ecosystem: row.ecosystem,
             });
         }
+        let mut out = merge_aliases(scheme, out);
         out.sort_by(|a, b| a.id.cmp(&b.id));
         Ok(out)
     }
+}
+
+/// Folds matches that name one vulnerability into one: two records are the
+/// same when one's id or aliases meet the other's (a `GO-` record and the
+/// `GHSA-` record it aliases; a `PYSEC-` and a `GHSA-` record of one CVE).
+/// The merged match keeps the id that sorts first, every other id as an
+/// alias, the highest severity, and the highest of the fixes (the version
+/// that fixes every record's account of it; none when one record has none).
+pub(crate) fn merge_aliases(scheme: Scheme, matches: Vec<Match>) -> Vec<Match> {
+    let mut groups: Vec<Match> = Vec::with_capacity(matches.len());
+    for m in matches {
+        let names = |x: &Match| -> Vec<String> {
+            std::iter::once(x.id.clone())
+                .chain(x.aliases.iter().cloned())
+                .collect()
+        };
+        let mine = names(&m);
+        let Some(g) = groups
+            .iter_mut()
+            .find(|g| names(g).iter().any(|n| mine.contains(n)))
+        else {
+            groups.push(m);
+            continue;
+        };
+        let mut all: Vec<String> = names(g);
+        all.extend(mine);
+        all.sort();
+        all.dedup();
+        let (severity, source) = if m.severity > g.severity {
+            (m.severity, m.severity_source.clone())
+        } else {
+            (g.severity, g.severity_source.clone())
+        };
+        let fixed = match (g.fixed_version.take(), m.fixed_version.clone()) {
+            (Some(a), Some(b)) => Some(if scheme.compare(&a, &b).is_lt() { b } else { a }),
+            _ => None,
+        };
+        if m.id < g.id {
+            g.id = m.id.clone();
+            g.summary = m.summary.clone();
+        }
+        g.severity = severity;
+        g.severity_source = source;
+        g.fixed_version = fixed;
+        let id = g.id.clone();
+        g.aliases = all.into_iter().filter(|a| *a != id).collect();
+    }
+    groups
 }
 
 struct Row {

@@ -1,7 +1,8 @@
 //! The vulnerability database: [OSV](https://ossf.github.io/osv-schema/)
-//! advisories for OS packages (Debian, Ubuntu, Alpine, Red Hat) kept in
-//! SQLite, and the matching of installed packages against them with each
-//! package manager's exact version ordering.
+//! advisories for OS packages (Debian, Ubuntu, Alpine, Red Hat) and
+//! application packages (Go, PyPI, npm, Maven, crates.io, RubyGems,
+//! Packagist) kept in SQLite, and the matching of installed packages
+//! against them with each package manager's exact version ordering.
 //!
 //! Pure over its inputs except for the file (and, with the default
 //! `download` feature, the network in [`Db::update`]). It knows nothing of
@@ -12,6 +13,7 @@ mod db;
 mod fetch;
 mod osv;
 pub mod version;
+mod yaml;
 
 pub use db::{Db, DbError, ImportStats, Match, PackageQuery};
 #[cfg(feature = "download")]

@@ -552,8 +552,50 @@ fn invalid_installed_versions_and_unknown_ecosystems_are_errors() {
         .matches(&q("Alpine:v3.20", "x", None, "1.0-1"))
         .unwrap_err();
     assert!(err.to_string().contains("apk"), "{err}");
-    let err = db.matches(&q("npm", "x", None, "1.0.0")).unwrap_err();
+    let err = db.matches(&q("Hex", "x", None, "1.0.0")).unwrap_err();
     assert!(matches!(err, DbError::UnsupportedEcosystem(_)), "{err:?}");
+    let err = db
+        .matches(&q("PyPI", "x", None, "not a version"))
+        .unwrap_err();
+    assert!(err.to_string().contains("pep440"), "{err}");
+}
+
+#[test]
+fn records_of_one_vulnerability_are_one_match_and_yaml_imports() {
+    // A PyPA record in YAML (plain scalars that a YAML 1.1 loader would
+    // make numbers and dates), and the GitHub record of the same CVE with
+    // another fix and a higher severity: one match, both ids named.
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("osv");
+    fs::create_dir_all(&dir).unwrap();
+    fs::write(
+        dir.join("PYSEC-2099-1.yaml"),
+        "id: PYSEC-2099-1\nmodified: 2024-01-01T00:00:00Z\naliases:\n- CVE-2099-1\nsummary: one\naffected:\n- package:\n    ecosystem: PyPI\n    name: pyyaml\n  ranges:\n  - type: ECOSYSTEM\n    events:\n    - introduced: \"0\"\n    - fixed: 1.10\n  - type: GIT\n    repo: https://example.com/x\n    events:\n    - introduced: 0123abcd\n  versions:\n  - 1.9\n",
+    )
+    .unwrap();
+    let ghsa = json!({
+        "id": "GHSA-aaaa-bbbb-cccc", "modified": "2024-01-01T00:00:00Z", "aliases": ["CVE-2099-1"],
+        "summary": "two", "database_specific": {"severity": "CRITICAL"},
+        "affected": [{"package": {"ecosystem": "PyPI", "name": "PyYAML"},
+                      "ranges": [{"type": "ECOSYSTEM", "events": [{"introduced": "0"}, {"fixed": "1.10.1"}]}]}]
+    });
+    fs::write(dir.join("GHSA-aaaa-bbbb-cccc.json"), ghsa.to_string()).unwrap();
+    let mut db = Db::open_in_memory().unwrap();
+    assert_eq!(db.import(&dir).unwrap().records, 2);
+    let ms = db.matches(&q("PyPI", "pyYAML", None, "1.9.0")).unwrap();
+    assert_eq!(ms.len(), 1, "{ms:#?}");
+    let m = &ms[0];
+    assert_eq!(m.id, "GHSA-aaaa-bbbb-cccc");
+    assert_eq!(m.aliases, ["CVE-2099-1", "PYSEC-2099-1"]);
+    assert_eq!(m.severity, Severity::Critical);
+    // 1.10 (not 1.1: the YAML scalar stays text) fixes one record, 1.10.1 both.
+    assert_eq!(m.fixed_version.as_deref(), Some("1.10.1"));
+    let ms = db.matches(&q("PyPI", "pyyaml", None, "1.10")).unwrap();
+    assert_eq!(ms.len(), 1);
+    assert!(db
+        .matches(&q("PyPI", "pyyaml", None, "1.10.1"))
+        .unwrap()
+        .is_empty());
 }
 
 #[test]

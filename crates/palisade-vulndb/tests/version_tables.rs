@@ -281,7 +281,8 @@ fn ecosystems_pick_their_scheme() {
         Scheme::for_ecosystem("Red Hat:enterprise_linux:9::baseos"),
         Some(Scheme::Rpm)
     );
-    assert_eq!(Scheme::for_ecosystem("npm"), None);
+    assert_eq!(Scheme::for_ecosystem("npm"), Some(Scheme::Semver));
+    assert_eq!(Scheme::for_ecosystem("Hex"), None);
     // The same strings order differently per ecosystem.
     assert_eq!(
         palisade_vulndb::compare("Debian:12", "1.0~rc1", "1.0"),

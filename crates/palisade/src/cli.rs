@@ -81,6 +81,10 @@ pub struct ImageArgs {
     /// Do not look packages up in the vulnerability database.
     #[arg(long)]
     pub skip_vulnerabilities: bool,
+    /// Read only the OS package databases, not what the application brings
+    /// (Go and Rust binaries, Python, npm, Java, Composer and Ruby packages).
+    #[arg(long)]
+    pub skip_applications: bool,
     /// Do not store the result by digest for scan --images and serve.
     #[arg(long)]
     pub no_cache: bool,
@@ -116,8 +120,8 @@ pub enum DbCommand {
     /// Download the OSV archives of the given ecosystems and import them
     /// (base address from PALISADE_OSV_URL, else OSV's public bucket).
     Update {
-        /// OSV ecosystems.
-        #[arg(long = "ecosystem", default_values_t = ["Debian".to_string(), "Ubuntu".to_string(), "Alpine".to_string(), "Red Hat".to_string()])]
+        /// OSV ecosystems: the distributions' and the application ecosystems'.
+        #[arg(long = "ecosystem", default_values_t = ["Debian", "Ubuntu", "Alpine", "Red Hat", "Go", "PyPI", "npm", "Maven", "crates.io", "RubyGems", "Packagist"].map(String::from))]
         ecosystems: Vec<String>,
         /// The database (default: the user cache directory).
         #[arg(long, value_name = "FILE", env = "PALISADE_VULN_DB")]

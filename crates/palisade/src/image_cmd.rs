@@ -47,6 +47,7 @@ pub fn run(args: ImageArgs) -> Result<i32> {
         detector: detector_for(&policy.secrets),
         db: args.db.clone(),
         vulnerabilities: !args.skip_vulnerabilities,
+        applications: !args.skip_applications,
     };
     let bars = Bars::new(!args.quiet && io::stderr().is_terminal());
     let scan = scan_image(&source, &opts, Some(&|p: &Progress<'_>| bars.update(p)))
@@ -204,12 +205,20 @@ fn bom(scan: &ImageScan) -> serde_json::Value {
                 model::PackageKind::Deb => PackageKind::Deb,
                 model::PackageKind::Apk => PackageKind::Apk,
                 model::PackageKind::Rpm => PackageKind::Rpm,
+                model::PackageKind::Go => PackageKind::Golang,
+                model::PackageKind::Python => PackageKind::Pypi,
+                model::PackageKind::Npm => PackageKind::Npm,
+                model::PackageKind::Maven => PackageKind::Maven,
+                model::PackageKind::Cargo => PackageKind::Cargo,
+                model::PackageKind::Composer => PackageKind::Composer,
+                model::PackageKind::Gem => PackageKind::Gem,
             },
             name: p.name.clone(),
             version: p.version.clone(),
             source_name: p.source_name.clone(),
             arch: p.arch.clone(),
             layer: p.layer,
+            path: p.path.clone(),
         })
         .collect();
     cyclonedx(&Bom {

@@ -6,6 +6,9 @@
 
 #[path = "../../palisade-oci/tests/common/mod.rs"]
 mod common;
+mod umoci;
+
+use umoci::{tool, Bundle};
 
 use std::collections::BTreeSet;
 use std::io::Write as _;
@@ -15,8 +18,6 @@ use std::sync::atomic::{AtomicU64, Ordering};
 
 use serde_json::Value;
 use sha2::{Digest as _, Sha256};
-
-const UMOCI_HINT: &str = "install it with: apt-get install -y umoci skopeo gcc openssl";
 
 /// `palisade ARGS` run from `cwd` (no `.palisade.yaml` there), with results
 /// cached under `cache` and no setting taken from the environment.
@@ -54,20 +55,6 @@ fn text(o: &Output) -> String {
 
 fn json(o: &Output) -> Value {
     serde_json::from_slice(&o.stdout).unwrap_or_else(|e| panic!("not JSON ({e}): {}", text(o)))
-}
-
-/// Runs a helper tool to completion and returns its stdout; fails the test
-/// with its stderr when it fails.
-fn tool(command: &mut Command) -> String {
-    let out = command
-        .output()
-        .unwrap_or_else(|e| panic!("cannot run {command:?}: {e}; {UMOCI_HINT}"));
-    assert!(
-        out.status.success(),
-        "{command:?} failed: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8_lossy(&out.stdout).into_owned()
 }
 
 /// `dpkg-query -W -f=FORMAT [PACKAGE]` on this machine.
@@ -877,62 +864,6 @@ fn umoci_image(dir: &Path, files: impl FnOnce(&Path)) -> PathBuf {
     files(&bundle.rootfs());
     bundle.repack();
     bundle.layout
-}
-
-/// An umoci layout tagged `t` under construction: an empty image unpacked
-/// into a bundle whose root filesystem is edited, then repacked as a layer.
-struct Bundle {
-    layout: PathBuf,
-    bundle: PathBuf,
-    image: String,
-}
-
-impl Bundle {
-    /// `dir/layout` with an empty image, unpacked into `dir/bundle`.
-    fn new(dir: &Path) -> Bundle {
-        let layout = dir.join("layout");
-        let bundle = dir.join("bundle");
-        let image = format!("{}:t", layout.display());
-        tool(
-            Command::new("umoci")
-                .arg("init")
-                .arg("--layout")
-                .arg(&layout),
-        );
-        tool(Command::new("umoci").args(["new", "--image", &image]));
-        tool(
-            Command::new("umoci")
-                .args(["unpack", "--rootless", "--image", &image])
-                .arg(&bundle),
-        );
-        Bundle {
-            layout,
-            bundle,
-            image,
-        }
-    }
-
-    fn rootfs(&self) -> PathBuf {
-        self.bundle.join("rootfs")
-    }
-
-    /// Adds the bundle's changes since the last repack as a new layer.
-    fn repack(&self) {
-        tool(
-            Command::new("umoci")
-                .args(["repack", "--refresh-bundle", "--image", &self.image])
-                .arg(&self.bundle),
-        );
-    }
-
-    /// `umoci config` of the image with `args`.
-    fn config(&self, args: &[&str]) {
-        tool(
-            Command::new("umoci")
-                .args(["config", "--image", &self.image])
-                .args(args),
-        );
-    }
 }
 
 #[test]

@@ -8,8 +8,10 @@ use std::path::Path;
 use std::process::{Command, Output};
 
 use serde_json::Value;
+use umoci::Bundle;
 
-const UMOCI_HINT: &str = "install it with: apt-get install -y umoci";
+mod umoci;
+
 /// Sets the terminal title, beeps and clears the screen when printed.
 const EVIL: &str = "evil\x1b]0;pwned\x07\x1b[2J.txt";
 const EVIL_SHOWN: &str = "evil\\x1b]0;pwned\\x07\\x1b[2J.txt";
@@ -17,42 +19,13 @@ const EVIL_SHOWN: &str = "evil\\x1b]0;pwned\\x07\\x1b[2J.txt";
 const APP: &str = "app\r\u{9b}31m";
 const APP_SHOWN: &str = "app\\x0d\\u{9b}31m";
 
-fn tool(command: &mut Command) {
-    let out = command
-        .output()
-        .unwrap_or_else(|e| panic!("cannot run {command:?}: {e}; {UMOCI_HINT}"));
-    assert!(
-        out.status.success(),
-        "{command:?} failed: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-}
-
 /// An OCI layout tagged `t` at `dir/layout` whose one layer holds what
 /// `files` writes into its root filesystem.
 fn umoci_image(dir: &Path, files: impl FnOnce(&Path)) -> String {
-    let layout = dir.join("layout");
-    let bundle = dir.join("bundle");
-    let image = format!("{}:t", layout.display());
-    tool(
-        Command::new("umoci")
-            .arg("init")
-            .arg("--layout")
-            .arg(&layout),
-    );
-    tool(Command::new("umoci").args(["new", "--image", &image]));
-    tool(
-        Command::new("umoci")
-            .args(["unpack", "--rootless", "--image", &image])
-            .arg(&bundle),
-    );
-    files(&bundle.join("rootfs"));
-    tool(
-        Command::new("umoci")
-            .args(["repack", "--image", &image])
-            .arg(&bundle),
-    );
-    format!("oci:{image}")
+    let bundle = Bundle::new(dir);
+    files(&bundle.rootfs());
+    bundle.repack();
+    format!("oci:{}", bundle.image)
 }
 
 fn hostile_rootfs(root: &Path) {

@@ -9,6 +9,8 @@
 //!   minimal (shells, package managers, network tools, setuid and
 //!   world-writable files).
 //! - [`packages`]: installed OS packages from the dpkg, apk and rpm databases.
+//! - [`apps`]: what the application brings: Go modules and Rust crates in
+//!   binaries, Python, npm, Java, Composer and RubyGems packages.
 //!
 //! [`Analyzers`] owns one of each, hands them to the walker and turns what
 //! they found into one [`Analysis`]:
@@ -28,12 +30,14 @@ use crate::model::{
     Entry, FinalFs, ImageConfig, ImageFinding, LayerInfo, OsInfo, Package, Visitor,
 };
 
+pub mod apps;
 pub mod config;
 pub mod os;
 pub mod packages;
 pub mod rpm;
 pub mod secrets;
 
+pub use apps::AppAnalyzer;
 pub use config::{check_config, check_config_with, Passwd};
 pub use os::OsAnalyzer;
 pub use packages::PackageAnalyzer;
@@ -65,8 +69,8 @@ pub struct Analysis {
     /// Findings of every rule: config first, then layer contents, then the
     /// final filesystem.
     pub findings: Vec<ImageFinding>,
-    /// Installed OS packages (from the databases that survive in the final
-    /// filesystem).
+    /// Installed packages: the OS packages (from the databases that survive
+    /// in the final filesystem), then the application packages.
     pub packages: Vec<Package>,
     /// The base distribution.
     pub os: OsInfo,
@@ -83,6 +87,7 @@ pub struct Analyzers {
     secrets: SecretScanner,
     os: OsAnalyzer,
     packages: PackageAnalyzer,
+    apps: Option<AppAnalyzer>,
 }
 
 impl Default for Analyzers {
@@ -101,18 +106,30 @@ impl Analyzers {
             secrets: SecretScanner::new(detector.clone()),
             os: OsAnalyzer::default(),
             packages: PackageAnalyzer::default(),
+            apps: Some(AppAnalyzer::default()),
             detector,
         }
     }
 
+    /// The same analyzers without application package detection (`false`):
+    /// only the OS package databases are read.
+    pub fn with_applications(mut self, on: bool) -> Self {
+        self.apps = on.then(AppAnalyzer::default);
+        self
+    }
+
     /// The visitors to hand to the layer walker.
     pub fn visitors(&mut self) -> Vec<&mut dyn Visitor> {
-        vec![
+        let mut v: Vec<&mut dyn Visitor> = vec![
             &mut self.passwd,
             &mut self.secrets,
             &mut self.os,
             &mut self.packages,
-        ]
+        ];
+        if let Some(apps) = &mut self.apps {
+            v.push(apps);
+        }
+        v
     }
 
     /// Findings, packages and OS of the walked image; `config` is its image
@@ -124,9 +141,18 @@ impl Analyzers {
         findings.extend(self.os.findings(layers));
         let mut notes = self.packages.notes();
         notes.extend(self.secrets.notes());
+        let mut packages = self.packages.packages();
+        match &self.apps {
+            Some(apps) => {
+                packages.extend(apps.packages());
+                notes.extend(apps.notes());
+            }
+            None => notes
+                .push("application packages not read: skipped (--skip-applications)".to_string()),
+        }
         Analysis {
             findings,
-            packages: self.packages.packages(),
+            packages,
             os: self.os.os_info(),
             notes,
         }

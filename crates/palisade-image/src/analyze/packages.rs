@@ -120,9 +120,8 @@ impl Visitor for PackageAnalyzer {
         let mut seen: HashSet<(PackageKind, String, Option<String>)> = HashSet::new();
         self.packages
             .retain(|p| seen.insert((p.kind, p.name.clone(), p.arch.clone())));
-        self.packages.sort_by(|a, b| {
-            (a.kind as u8, &a.name, &a.arch).cmp(&(b.kind as u8, &b.name, &b.arch))
-        });
+        self.packages
+            .sort_by(|a, b| (a.kind, &a.name, &a.arch).cmp(&(b.kind, &b.name, &b.arch)));
     }
 }
 
@@ -211,6 +210,8 @@ pub fn parse_dpkg(text: &str, layer: usize, require_status: bool) -> Vec<Package
             source_version,
             arch: get("Architecture").map(str::to_string),
             layer,
+            path: None,
+            checksum: None,
         });
     }
     out
@@ -231,6 +232,8 @@ pub fn parse_apk(text: &str, layer: usize) -> Vec<Package> {
                 source_version: None,
                 arch: arch.map(str::to_string),
                 layer,
+                path: None,
+                checksum: None,
             });
         }
         *f = [None; 4];
@@ -275,6 +278,8 @@ fn rpm_package(h: &rpm::RpmHeader, layer: usize) -> Package {
         source_version,
         arch: h.arch.clone().filter(|a| !a.is_empty()),
         layer,
+        path: None,
+        checksum: None,
     }
 }
 

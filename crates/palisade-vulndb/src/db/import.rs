@@ -1,5 +1,6 @@
-//! Importing OSV records into the store: from a directory of JSON files or
-//! from a zip archive, each record bounded in size.
+//! Importing OSV records into the store: from a directory of JSON (or
+//! YAML, see [`crate::yaml`]) files or from a zip archive, each record
+//! bounded in size.
 
 use std::fs::File;
 use std::io::{BufReader, Read};
@@ -8,8 +9,9 @@ use std::path::Path;
 use rusqlite::{params, OptionalExtension, Transaction};
 use serde::Serialize;
 
-use super::{ecosystem_key, timestamp_key, DbError, ImportStats, MAX_RECORD_BYTES};
+use super::{ecosystem_key, package_key, timestamp_key, DbError, ImportStats, MAX_RECORD_BYTES};
 use crate::osv::{self, Event, Record};
+use crate::version::Scheme;
 
 pub(super) struct Writer<'a> {
     pub(super) tx: &'a Transaction<'a>,
@@ -35,7 +37,13 @@ impl Writer<'_> {
             file: file.to_string(),
             message,
         };
-        let r: Record = serde_json::from_slice(bytes).map_err(|e| parse(e.to_string()))?;
+        let r: Record = if is_yaml(file) {
+            let text = std::str::from_utf8(bytes).map_err(|_| parse("not UTF-8".into()))?;
+            let value = crate::yaml::to_json(text).map_err(parse)?;
+            serde_json::from_value(value).map_err(|e| parse(e.to_string()))?
+        } else {
+            serde_json::from_slice(bytes).map_err(|e| parse(e.to_string()))?
+        };
         if r.id.trim().is_empty() {
             return Err(parse("empty `id`".into()));
         }
@@ -112,7 +120,7 @@ impl Writer<'_> {
             let ranges: Vec<&Vec<Event>> = a
                 .ranges
                 .iter()
-                .filter(|x| x.kind == "ECOSYSTEM")
+                .filter(|x| keeps_range(&x.kind, &pkg.ecosystem))
                 .map(|x| &x.events)
                 .collect();
             if ranges.is_empty() && a.versions.is_empty() {
@@ -126,7 +134,7 @@ impl Writer<'_> {
                 r.id,
                 pkg.ecosystem,
                 ecosystem_key(&pkg.ecosystem),
-                pkg.name,
+                package_key(&pkg.ecosystem, &pkg.name),
                 to_json(&ranges),
                 to_json(&a.versions),
                 level,
@@ -135,6 +143,32 @@ impl Writer<'_> {
         }
         Ok(())
     }
+}
+
+/// Whether a range of type `kind` is evaluated for `ecosystem`: `ECOSYSTEM`
+/// ranges always; `SEMVER` ranges for the application ecosystems (Go and
+/// crates.io write only those; their versions are the ecosystem's own) but
+/// not for the distributions, whose package versions are not semver; `GIT`
+/// ranges (commit hashes) never: an installed package has no commit.
+fn keeps_range(kind: &str, ecosystem: &str) -> bool {
+    match kind {
+        "ECOSYSTEM" => true,
+        "SEMVER" => !matches!(
+            Scheme::for_ecosystem(ecosystem),
+            Some(Scheme::Dpkg | Scheme::Apk | Scheme::Rpm)
+        ),
+        _ => false,
+    }
+}
+
+/// Whether `file` holds an OSV record in YAML (by its name).
+fn is_yaml(file: &str) -> bool {
+    file.ends_with(".yaml") || file.ends_with(".yml")
+}
+
+/// Whether an archive or directory member is an OSV record.
+fn is_record(name: &str) -> bool {
+    name.ends_with(".json") || is_yaml(name)
 }
 
 fn to_json<T: Serialize + ?Sized>(v: &T) -> String {
@@ -156,7 +190,7 @@ pub(super) fn import_dir(
             }
         })?;
         let path = entry.path();
-        if !entry.file_type().is_file() || path.extension().is_none_or(|x| x != "json") {
+        if !entry.file_type().is_file() || !is_record(&path.to_string_lossy()) {
             continue;
         }
         let name = path.display().to_string();
@@ -200,7 +234,7 @@ pub(super) fn import_zip(
     for i in 0..archive.len() {
         let mut entry = archive.by_index(i).map_err(zip_err)?;
         let entry_name = entry.name().map_err(zip_err)?.into_owned();
-        if !entry.is_file() || !entry_name.ends_with(".json") {
+        if !entry.is_file() || !is_record(&entry_name) {
             continue;
         }
         let file = format!("{name}: entry {entry_name}");

@@ -50,6 +50,31 @@ pub(crate) fn ecosystem_key(eco: &str) -> &str {
     }
 }
 
+/// The indexed form of a package name: PyPI names normalised as PEP 503
+/// says (`PyYAML`, `pyyaml` and `py_yaml` name one project:
+/// <https://peps.python.org/pep-0503/#normalized-names>); other ecosystems'
+/// names as written (Go module paths, npm and crates.io names, Maven
+/// `groupId:artifactId`).
+pub(crate) fn package_key<'a>(eco: &str, name: &'a str) -> std::borrow::Cow<'a, str> {
+    if eco != "PyPI" {
+        return std::borrow::Cow::Borrowed(name);
+    }
+    let mut out = String::with_capacity(name.len());
+    let mut sep = false;
+    for c in name.trim().chars() {
+        if matches!(c, '-' | '_' | '.') {
+            sep = true;
+            continue;
+        }
+        if sep && !out.is_empty() {
+            out.push('-');
+        }
+        sep = false;
+        out.extend(c.to_lowercase());
+    }
+    std::borrow::Cow::Owned(out)
+}
+
 /// Whether a query's ecosystem matches an advisory's (same key assumed).
 pub(crate) fn ecosystem_matches(query: &str, advisory: &str) -> bool {
     if query.starts_with("Red Hat") {
@@ -103,9 +128,13 @@ pub(crate) fn affected_by(
     ranges: &[Vec<Event>],
     versions: &[String],
 ) -> Option<Option<String>> {
-    let mut affected = versions
-        .iter()
-        .any(|x| scheme.compare(x, v) == Ordering::Equal);
+    // The same text is the same version in every scheme: look for it
+    // first, and order-compare only when it is not there (PyPI lists run to
+    // hundreds of versions per advisory).
+    let mut affected = versions.iter().any(|x| x == v)
+        || versions
+            .iter()
+            .any(|x| scheme.compare(x, v) == Ordering::Equal);
     let mut fixed: Option<String> = None;
     for events in ranges {
         let limits: Vec<&str> = events

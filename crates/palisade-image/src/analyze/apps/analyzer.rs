@@ -1,0 +1,428 @@
+//! [`AppAnalyzer`]: the visitor that finds application packages during the
+//! layer walk. Each file is read where it passes (never extracted to disk)
+//! and reduced to the packages it names; at the end only the files that
+//! survive in the final filesystem count, so a package a later layer
+//! removed or replaced is not reported.
+//!
+//! What is read, and its limits (a file over its limit is a note naming
+//! it; the rest of the image is still scanned):
+//!
+//! | files | read as | limit |
+//! |---|---|---|
+//! | executables (any `x` bit) that are ELF | Go build info, `cargo auditable` `.dep-v0` | [`MAX_BINARY_BYTES`] |
+//! | `*.jar`, `*.war`, `*.ear`, `*.par` | `pom.properties`, `MANIFEST.MF`, nested archives one level deep | [`MAX_ARCHIVE_BYTES`], then [`java::JarLimits`] |
+//! | `site-packages`/`dist-packages` `*.dist-info/METADATA`, `*.egg-info/PKG-INFO`, `*.egg-info` | core metadata | the scan's file limit |
+//! | `node_modules/**/package.json` | `name`, `version` | the scan's file limit |
+//! | `package-lock.json`, `npm-shrinkwrap.json` (v1–v3) | locked packages, dev dependencies left out | [`MAX_LOCKFILE_BYTES`] |
+//! | `Cargo.lock` | locked crates | [`MAX_LOCKFILE_BYTES`] |
+//! | `vendor/composer/installed.json` | Composer packages | [`MAX_LOCKFILE_BYTES`] |
+//! | `specifications/*.gemspec` | gem name and version | the scan's file limit |
+//!
+//! Python distributions that an OS package installed (listed in a dpkg
+//! `var/lib/dpkg/info/*.list` file or an apk database's `F:` lines) are
+//! the OS package's, matched against the distribution's advisories: they
+//! are not reported twice. rpm file lists are not read, so on RHEL-family
+//! images a Python package installed by rpm is also listed as a PyPI one.
+
+use std::collections::{BTreeMap, HashSet};
+
+use super::{go, java, npm, php, python, ruby, rust};
+use crate::model::{Entry, EntryKind, FinalFs, Package, PackageKind, Visitor};
+
+/// The largest executable read for build information: Go binaries of
+/// large programs reach about 150 MiB. The walker buffers one file at a
+/// time, so this bounds the memory it takes.
+pub const MAX_BINARY_BYTES: u64 = 256 << 20;
+/// The largest Java archive read (a Spring Boot fat jar is 20–200 MiB).
+pub const MAX_ARCHIVE_BYTES: u64 = 256 << 20;
+/// The largest lockfile or `installed.json` read (a monorepo's
+/// `package-lock.json` reaches 20–40 MiB).
+pub const MAX_LOCKFILE_BYTES: u64 = 64 << 20;
+/// The smallest executable worth opening: anything shorter is a script or
+/// a stub, not a Go or Rust binary.
+const MIN_BINARY_BYTES: u64 = 1024;
+
+const DPKG_INFO: &str = "var/lib/dpkg/info/";
+const APK_INSTALLED: &str = "lib/apk/db/installed";
+
+/// What one file of a layer said: its packages and the warnings met
+/// reading it.
+#[derive(Debug, Clone, Default)]
+struct Found {
+    layer: usize,
+    packages: Vec<Package>,
+    warnings: Vec<String>,
+    /// Python distribution directories an OS package owns (from dpkg
+    /// `.list` files and the apk database).
+    owned: Vec<String>,
+}
+
+/// What kind of file an entry is, for this analyzer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Role {
+    Binary,
+    Archive,
+    PythonMetadata,
+    PackageJson,
+    NpmLock,
+    CargoLock,
+    Composer,
+    Gemspec,
+    DpkgList,
+    ApkDb,
+}
+
+fn role(entry: &Entry<'_>) -> Option<Role> {
+    if entry.kind != EntryKind::File {
+        return None;
+    }
+    let path = entry.path;
+    let name = path.rsplit('/').next().unwrap_or(path);
+    if python::is_metadata_path(path) {
+        return Some(Role::PythonMetadata);
+    }
+    if name == "package.json" {
+        return npm::package_dir(path).map(|_| Role::PackageJson);
+    }
+    if name == "package-lock.json" || name == "npm-shrinkwrap.json" {
+        // npm's hidden `node_modules/.package-lock.json` repeats what the
+        // package.json files under node_modules say.
+        return (!path.contains("node_modules/")).then_some(Role::NpmLock);
+    }
+    if name == "Cargo.lock" {
+        // Crate sources in a registry cache or a vendor directory carry
+        // their own lockfiles: not what the application links.
+        let vendored = path.contains(".cargo/registry/") || path.contains("/vendor/");
+        return (!vendored).then_some(Role::CargoLock);
+    }
+    if path.ends_with("vendor/composer/installed.json") {
+        return Some(Role::Composer);
+    }
+    if ruby::is_gemspec_path(path) {
+        return Some(Role::Gemspec);
+    }
+    if java::is_archive_path(path) {
+        return Some(Role::Archive);
+    }
+    if path == APK_INSTALLED {
+        return Some(Role::ApkDb);
+    }
+    if path.starts_with(DPKG_INFO) && name.ends_with(".list") {
+        return Some(Role::DpkgList);
+    }
+    if entry.mode & 0o111 != 0 && entry.size >= MIN_BINARY_BYTES {
+        return Some(Role::Binary);
+    }
+    None
+}
+
+/// Finds application packages; see the module documentation.
+#[derive(Debug, Default)]
+pub struct AppAnalyzer {
+    found: BTreeMap<String, Found>,
+    packages: Vec<Package>,
+    notes: Vec<String>,
+    jar_limits: java::JarLimits,
+}
+
+impl Visitor for AppAnalyzer {
+    fn wants(&mut self, entry: &Entry<'_>) -> bool {
+        role(entry).is_some()
+    }
+
+    fn content_limit(&self, entry: &Entry<'_>) -> Option<u64> {
+        match role(entry)? {
+            Role::Binary => Some(MAX_BINARY_BYTES),
+            Role::Archive => Some(MAX_ARCHIVE_BYTES),
+            Role::NpmLock | Role::CargoLock | Role::Composer => Some(MAX_LOCKFILE_BYTES),
+            _ => None,
+        }
+    }
+
+    fn entry(&mut self, entry: &Entry<'_>, content: Option<&[u8]>) {
+        let Some(role) = role(entry) else {
+            // A directory, link or device replacing a file we read: the
+            // final filesystem check at `finish` drops the file's record.
+            return;
+        };
+        let path = entry.path;
+        let mut found = Found {
+            layer: entry.layer,
+            ..Found::default()
+        };
+        let Some(bytes) = content else {
+            // Only executables too large to read go unnoted: most are not
+            // Go or Rust binaries, and a note for each would drown the rest.
+            if role != Role::Binary {
+                found.warnings.push(format!(
+                    "{path} ({} bytes) is over the content limit of the application package analyzer; its packages are not listed",
+                    entry.size
+                ));
+            } else if entry.size > MAX_BINARY_BYTES {
+                found.warnings.push(format!(
+                    "{path} ({} bytes) is over the {MAX_BINARY_BYTES}-byte limit for executables; a Go or Rust build info in it is not read",
+                    entry.size
+                ));
+            }
+            self.found.insert(path.to_string(), found);
+            return;
+        };
+        read(role, path, bytes, &self.jar_limits, &mut found);
+        if found.packages.is_empty() && found.warnings.is_empty() && found.owned.is_empty() {
+            // Nothing to remember, but an earlier write of the same path
+            // must not survive in its place.
+            self.found.remove(path);
+            return;
+        }
+        for p in &mut found.packages {
+            p.layer = entry.layer;
+        }
+        self.found.insert(path.to_string(), found);
+    }
+
+    fn finish(&mut self, fs: &FinalFs) {
+        self.packages.clear();
+        self.notes.clear();
+        let mut owned: HashSet<&str> = HashSet::new();
+        let mut live: Vec<&Found> = Vec::new();
+        for (path, found) in &self.found {
+            let regular = fs.get(path).is_some_and(|n| n.kind == EntryKind::File);
+            if !regular || !fs.survives(found.layer, path) {
+                continue;
+            }
+            owned.extend(found.owned.iter().map(String::as_str));
+            live.push(found);
+        }
+        let mut npm_installed: HashSet<(String, String, String)> = HashSet::new();
+        for found in &live {
+            self.notes.extend(found.warnings.iter().cloned());
+            for p in &found.packages {
+                if p.kind == PackageKind::Python
+                    && p.path.as_deref().is_some_and(|d| owned.contains(d))
+                {
+                    continue;
+                }
+                if p.kind == PackageKind::Npm && p.source_name.is_none() {
+                    if let Some(root) = p.path.as_deref().map(project_root) {
+                        npm_installed.insert((root.to_string(), p.name.clone(), p.version.clone()));
+                    }
+                }
+                self.packages.push(p.clone());
+            }
+        }
+        // A lockfile's package also installed under the project's
+        // node_modules is listed once, from node_modules. Lockfile entries
+        // carry the marker `source_name = "lockfile"` until here.
+        self.packages.retain(|p| {
+            if p.kind != PackageKind::Npm || p.source_name.is_none() {
+                return true;
+            }
+            let root = p.path.as_deref().map(project_root).unwrap_or_default();
+            !npm_installed.contains(&(root.to_string(), p.name.clone(), p.version.clone()))
+        });
+        for p in &mut self.packages {
+            if p.kind == PackageKind::Npm {
+                p.source_name = None;
+            }
+        }
+        self.packages.sort_by(|a, b| {
+            (a.kind, &a.path, &a.name, &a.version).cmp(&(b.kind, &b.path, &b.name, &b.version))
+        });
+        self.packages.dedup();
+    }
+}
+
+impl AppAnalyzer {
+    /// The application packages, once [`Visitor::finish`] has run, sorted
+    /// by kind, file and name.
+    pub fn packages(&self) -> Vec<Package> {
+        self.packages.clone()
+    }
+
+    /// Files that could not be read (over a limit, malformed), each named.
+    pub fn notes(&self) -> Vec<String> {
+        self.notes.clone()
+    }
+}
+
+/// The directory of the project a package of `path` belongs to: what is
+/// before the first `node_modules/`, or the lockfile's directory.
+fn project_root(path: &str) -> &str {
+    if let Some(i) = path.find("node_modules/") {
+        return path[..i].trim_end_matches('/');
+    }
+    match path.rfind('/') {
+        Some(i) => &path[..i],
+        None => "",
+    }
+}
+
+fn app(kind: PackageKind, name: String, version: String, path: &str) -> Package {
+    Package {
+        kind,
+        name,
+        version,
+        source_name: None,
+        source_version: None,
+        arch: None,
+        layer: 0,
+        path: Some(path.to_string()),
+        checksum: None,
+    }
+}
+
+/// Reads one file of `role` into `found`.
+fn read(role: Role, path: &str, bytes: &[u8], jar: &java::JarLimits, found: &mut Found) {
+    let out = &mut found.packages;
+    match role {
+        Role::Binary => read_binary(path, bytes, found),
+        Role::Archive => {
+            let (packages, warnings) = java::read_archive(bytes, path, jar);
+            for j in packages {
+                let file = match &j.inner {
+                    Some(inner) => format!("{path}!/{inner}"),
+                    None => path.to_string(),
+                };
+                out.push(app(
+                    PackageKind::Maven,
+                    format!("{}:{}", j.group, j.artifact),
+                    j.version,
+                    &file,
+                ));
+            }
+            found.warnings.extend(warnings);
+        }
+        Role::PythonMetadata => {
+            let dir = python::dist_dir(path).unwrap_or(path);
+            match python::parse_metadata(bytes) {
+                Some((name, version)) => {
+                    out.push(app(PackageKind::Python, name, version, dir));
+                }
+                None => found.warnings.push(format!(
+                    "{path}: no Name and Version in the metadata; the Python package is not listed"
+                )),
+            }
+        }
+        Role::PackageJson => {
+            let dir = npm::package_dir(path).unwrap_or(path);
+            // A package.json without name or version (a workspace root,
+            // a test fixture) names no installed package.
+            if let Some((name, version)) = npm::parse_package_json(bytes) {
+                out.push(app(PackageKind::Npm, name, version, dir));
+            }
+        }
+        Role::NpmLock => match npm::parse_package_lock(bytes) {
+            Ok(locked) => {
+                for l in locked.into_iter().filter(|l| !l.dev) {
+                    let mut p = app(PackageKind::Npm, l.name, l.version, path);
+                    p.source_name = Some("lockfile".into());
+                    out.push(p);
+                }
+            }
+            Err(e) => found
+                .warnings
+                .push(format!("{path}: {e}; its packages are not listed")),
+        },
+        Role::CargoLock => match std::str::from_utf8(bytes)
+            .map_err(|_| "not UTF-8".to_string())
+            .and_then(rust::parse_cargo_lock)
+        {
+            Ok(crates) => out.extend(
+                crates
+                    .into_iter()
+                    .filter(|c| !c.root && c.source.is_some())
+                    .map(|c| app(PackageKind::Cargo, c.name, c.version, path)),
+            ),
+            Err(e) => found
+                .warnings
+                .push(format!("{path}: {e}; its crates are not listed")),
+        },
+        Role::Composer => match php::parse_composer_installed(bytes) {
+            Ok(pkgs) => out.extend(
+                pkgs.into_iter()
+                    .map(|(n, v)| app(PackageKind::Composer, n, v, path)),
+            ),
+            Err(e) => found
+                .warnings
+                .push(format!("{path}: {e}; its packages are not listed")),
+        },
+        Role::Gemspec => {
+            if let Some((n, v)) = ruby::parse_gemspec(bytes, path) {
+                out.push(app(PackageKind::Gem, n, v, path));
+            }
+        }
+        Role::DpkgList => {
+            let text = String::from_utf8_lossy(bytes);
+            found
+                .owned
+                .extend(text.lines().filter_map(|l| owned_dist(l.trim())));
+        }
+        Role::ApkDb => {
+            let text = String::from_utf8_lossy(bytes);
+            found.owned.extend(
+                text.lines()
+                    .filter_map(|l| l.strip_prefix("F:"))
+                    .filter_map(|l| owned_dist(l.trim())),
+            );
+        }
+    }
+}
+
+/// The Python distribution directory a line of an OS package's file list
+/// names (`usr/lib/python3/dist-packages/PyYAML-6.0.dist-info`), if any.
+fn owned_dist(line: &str) -> Option<String> {
+    let l = line.trim_start_matches('/');
+    let is_dist = |p: String| python::dist_dir(&p) == Some(l);
+    (is_dist(format!("{l}/METADATA")) || is_dist(format!("{l}/PKG-INFO")) || is_dist(l.to_string()))
+        .then(|| l.to_string())
+}
+
+/// A Go binary's modules and toolchain, or a `cargo auditable` binary's
+/// crates.
+fn read_binary(path: &str, bytes: &[u8], found: &mut Found) {
+    if !go::is_elf(bytes) {
+        return;
+    }
+    match go::read_go_binary(bytes) {
+        Ok(Some(bin)) => {
+            if let Some(v) = palisade_vulndb::version::golang::toolchain_to_semver(&bin.go_version)
+            {
+                found
+                    .packages
+                    .push(app(PackageKind::Go, "stdlib".into(), v, path));
+            }
+            if let Some(m) = bin.main {
+                found.packages.push(module(m, path));
+            }
+            found
+                .packages
+                .extend(bin.deps.into_iter().map(|m| module(m, path)));
+            return;
+        }
+        Ok(None) => {}
+        Err(e) => {
+            found.warnings.push(format!(
+                "{path}: Go build info: {e}; its modules are not listed"
+            ));
+            return;
+        }
+    }
+    match rust::read_auditable(bytes) {
+        Ok(Some(crates)) => found.packages.extend(
+            crates
+                .into_iter()
+                .filter(|c| !c.root)
+                .map(|c| app(PackageKind::Cargo, c.name, c.version, path)),
+        ),
+        Ok(None) => {}
+        Err(e) => found.warnings.push(format!(
+            "{path}: cargo auditable data: {e}; its crates are not listed"
+        )),
+    }
+}
+
+fn module(m: go::Module, path: &str) -> Package {
+    let mut p = app(PackageKind::Go, m.path, m.version, path);
+    p.checksum = m.sum;
+    p
+}
