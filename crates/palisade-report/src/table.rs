@@ -154,6 +154,9 @@ struct ObjectGroup<'a> {
 
 /// Groups by file, then by object, each in order of first appearance;
 /// findings of one object are sorted by position, most severe first on a tie.
+/// Findings without a position (an image's, a live object's) are sorted by
+/// their path, so that an image's vulnerabilities are grouped by package
+/// (`layer 2 (…): app/bin/server: Go package golang.org/x/net`).
 fn group(findings: &[Finding]) -> Vec<(&str, Vec<ObjectGroup<'_>>)> {
     let mut files: Vec<(&str, Vec<ObjectGroup<'_>>)> = Vec::new();
     let mut file_index: HashMap<&str, usize> = HashMap::new();
@@ -185,11 +188,17 @@ fn group(findings: &[Finding]) -> Vec<(&str, Vec<ObjectGroup<'_>>)> {
     }
     for (_, objects) in &mut files {
         for o in objects {
-            o.findings
-                .sort_by_key(|f| (f.line, f.column, std::cmp::Reverse(f.severity)));
+            o.findings.sort_by(|a, b| sort_key(a).cmp(&sort_key(b)));
         }
     }
     files
+}
+
+/// Where a finding sorts among its object's: by position, then (without a
+/// position) by path, most severe first.
+fn sort_key(f: &Finding) -> (u32, u32, &str, std::cmp::Reverse<Severity>) {
+    let path = if f.line == 0 { f.path.as_str() } else { "" };
+    (f.line, f.column, path, std::cmp::Reverse(f.severity))
 }
 
 /// The widths of the first four columns, the same in every row, and of the

@@ -415,8 +415,36 @@ fn application_packages_are_found_and_matched_with_their_ecosystems_rules() {
         "{all}"
     );
 
-    // The inventory (CycloneDX): every package with its purl and file.
+    // The table groups the findings by package: the rows of one package
+    // (their path lines) are one run.
     let db = image.db.display().to_string();
+    let o = Command::new(env!("CARGO_BIN_EXE_palisade"))
+        .env_remove("PALISADE_VULN_DB")
+        .env("PALISADE_CACHE_DIR", image.tmp.path().join("cache"))
+        .env("COLUMNS", "400")
+        .args(["image", &image.source(), "--db", &db, "--no-cache"])
+        .output()
+        .unwrap();
+    let table = String::from_utf8_lossy(&o.stdout);
+    let keys: Vec<&str> = table
+        .lines()
+        .filter(|l| l.trim_start().starts_with("layer "))
+        .filter_map(|l| l.split_once("): ").map(|(_, p)| p.trim()))
+        .filter(|p| p.contains(" package "))
+        .collect();
+    assert!(keys.len() >= v.len(), "{table}");
+    let mut runs: Vec<&str> = keys.clone();
+    runs.dedup();
+    let mut distinct = runs.clone();
+    distinct.sort_unstable();
+    distinct.dedup();
+    assert_eq!(
+        runs.len(),
+        distinct.len(),
+        "a package's rows are split: {keys:#?}"
+    );
+
+    // The inventory (CycloneDX): every package with its purl and file.
     let o = palisade(
         image.tmp.path(),
         &[

@@ -426,3 +426,201 @@ fn module(m: go::Module, path: &str) -> Package {
     p.checksum = m.sum;
     p
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::analyze::testutil::{drive, file};
+
+    fn names(a: &AppAnalyzer) -> Vec<String> {
+        a.packages()
+            .iter()
+            .map(|p| {
+                format!(
+                    "{:?} {} {} {}",
+                    p.kind,
+                    p.name,
+                    p.version,
+                    p.path.as_deref().unwrap_or("")
+                )
+            })
+            .collect()
+    }
+
+    const SITE: &str = "usr/local/lib/python3.11/site-packages";
+
+    #[test]
+    fn removed_and_rewritten_files_count_as_the_final_filesystem_has_them() {
+        let mut a = AppAnalyzer::default();
+        let meta = format!("{SITE}/six-1.16.0.dist-info/METADATA");
+        let old = format!("{SITE}/requests-2.0.0.dist-info/METADATA");
+        drive(
+            &mut a,
+            &[
+                file(0, &meta, "Name: six\nVersion: 1.16.0\n"),
+                file(0, &old, "Name: requests\nVersion: 2.0.0\n"),
+                file(
+                    0,
+                    "app/node_modules/ms/package.json",
+                    r#"{"name":"ms","version":"2.0.0"}"#,
+                ),
+                file(
+                    1,
+                    "app/node_modules/ms/package.json",
+                    r#"{"name":"ms","version":"2.1.3"}"#,
+                ),
+            ],
+            &[(2, &format!("{SITE}/six-1.16.0.dist-info"))],
+        );
+        assert_eq!(
+            names(&a),
+            [
+                format!("Python requests 2.0.0 {SITE}/requests-2.0.0.dist-info"),
+                "Npm ms 2.1.3 app/node_modules/ms".to_string(),
+            ]
+        );
+    }
+
+    #[test]
+    fn python_distributions_an_os_package_owns_are_left_to_it() {
+        let mut a = AppAnalyzer::default();
+        let deb = "usr/lib/python3/dist-packages/PyYAML-6.0.dist-info";
+        let apk = "usr/lib/python3.12/site-packages/certifi-2024.2.2.dist-info";
+        drive(
+            &mut a,
+            &[
+                file(
+                    0,
+                    &format!("{deb}/METADATA"),
+                    "Name: PyYAML\nVersion: 6.0\n",
+                ),
+                file(
+                    0,
+                    &format!("{apk}/METADATA"),
+                    "Name: certifi\nVersion: 2024.2.2\n",
+                ),
+                file(
+                    0,
+                    &format!("{SITE}/Jinja2-2.10.dist-info/METADATA"),
+                    "Name: Jinja2\nVersion: 2.10\n",
+                ),
+                file(
+                    0,
+                    "var/lib/dpkg/info/python3-yaml.list",
+                    format!("/.\n/usr\n/{deb}\n/{deb}/METADATA\n"),
+                ),
+                file(
+                    0,
+                    "lib/apk/db/installed",
+                    format!("P:py3-certifi\nV:2024.2.2-r0\nF:{apk}\nR:METADATA\n\n"),
+                ),
+            ],
+            &[],
+        );
+        assert_eq!(
+            names(&a),
+            [format!("Python jinja2 2.10 {SITE}/Jinja2-2.10.dist-info")]
+        );
+    }
+
+    #[test]
+    fn lockfile_packages_installed_under_node_modules_are_listed_once_and_dev_ones_not_at_all() {
+        let lock = r#"{"name":"web","lockfileVersion":3,"packages":{
+            "":{"name":"web","version":"1.0.0"},
+            "node_modules/ms":{"version":"2.1.3"},
+            "node_modules/minimist":{"version":"1.2.5"},
+            "node_modules/jest":{"version":"29.0.0","dev":true}}}"#;
+        let mut a = AppAnalyzer::default();
+        drive(
+            &mut a,
+            &[
+                file(0, "app/package-lock.json", lock),
+                file(
+                    0,
+                    "app/node_modules/ms/package.json",
+                    r#"{"name":"ms","version":"2.1.3"}"#,
+                ),
+                file(0, "app/node_modules/.package-lock.json", lock),
+            ],
+            &[],
+        );
+        assert_eq!(
+            names(&a),
+            [
+                "Npm ms 2.1.3 app/node_modules/ms",
+                "Npm minimist 1.2.5 app/package-lock.json"
+            ]
+        );
+        assert!(a.packages().iter().all(|p| p.source_name.is_none()));
+    }
+
+    #[test]
+    fn unreadable_files_are_notes_naming_them_and_the_rest_is_read() {
+        let umoci =
+            std::fs::read("/usr/bin/umoci").expect("Debian's umoci (apt-get install umoci)");
+        let truncated = umoci[..umoci.len() / 2].to_vec();
+        let mut a = AppAnalyzer::default();
+        drive(
+            &mut a,
+            &[
+                file(0, "usr/bin/umoci", &umoci).mode(0o755),
+                file(0, "usr/bin/cut-short", &truncated).mode(0o755),
+                file(
+                    0,
+                    "app/package-lock.json",
+                    "{\"lockfileVersion\": 3, \"packages\": [nope",
+                ),
+                file(0, "app/Cargo.lock", "[[package]]\nname = 1\n"),
+                file(
+                    0,
+                    &format!("{SITE}/bad-1.0.dist-info/METADATA"),
+                    b"Name: b\xffd\nVersion: 1.0\n",
+                ),
+                file(0, "usr/bin/script", "#!/bin/sh\n".repeat(200)).mode(0o755),
+            ],
+            &[],
+        );
+        let notes = a.notes().join("\n");
+        assert!(
+            notes.contains("usr/bin/cut-short: Go build info"),
+            "{notes}"
+        );
+        assert!(notes.contains("app/package-lock.json:"), "{notes}");
+        assert!(notes.contains("app/Cargo.lock:"), "{notes}");
+        assert_eq!(a.notes().len(), 3, "{notes}");
+        let found = names(&a).join("\n");
+        assert!(found.contains("Go stdlib 1.19.8 usr/bin/umoci"), "{found}");
+        assert!(found.contains("Python b\u{fffd}d 1.0"), "{found}");
+
+        // Over the content limit: the walker hands no content; the file is named.
+        let mut a = AppAnalyzer::default();
+        let e = Entry {
+            layer: 0,
+            path: "app/package-lock.json",
+            kind: EntryKind::File,
+            mode: 0o644,
+            uid: 0,
+            gid: 0,
+            size: 100 << 20,
+        };
+        assert_eq!(a.content_limit(&e), Some(MAX_LOCKFILE_BYTES));
+        a.entry(&e, None);
+        let mut fs = FinalFs::default();
+        let node = crate::model::FsNode {
+            layer: 0,
+            kind: EntryKind::File,
+            mode: 0o644,
+            uid: 0,
+            gid: 0,
+            size: 100 << 20,
+        };
+        fs.insert(e.path, node).unwrap();
+        a.finish(&fs);
+        assert!(
+            a.notes()[0]
+                .contains("app/package-lock.json (104857600 bytes) is over the content limit"),
+            "{:?}",
+            a.notes()
+        );
+    }
+}
