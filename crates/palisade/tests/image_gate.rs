@@ -490,3 +490,83 @@ fn offline_and_images_are_rejected_together() {
     );
     assert!(out.stdout.is_empty());
 }
+
+#[test]
+fn application_package_vulnerabilities_gate_workloads_like_os_ones() {
+    // An image whose application brings Jinja2 2.10 (its dist-info in
+    // site-packages), a PyPI advisory for it, and scan --images: the
+    // finding at the image field counts it next to dash's.
+    let registry = Registry::start();
+    let dir = tempfile::tempdir().unwrap();
+    let layout = dir.path().join("layout");
+    run(Command::new("umoci")
+        .arg("init")
+        .arg("--layout")
+        .arg(&layout));
+    build_image(
+        &layout,
+        "app",
+        &[(
+            "app/site-packages/Jinja2-2.10.dist-info/METADATA",
+            "Metadata-Version: 2.1\nName: Jinja2\nVersion: 2.10\n",
+        )],
+    );
+    registry.push(&layout, "app", "content/app:v1");
+    let osv = dir.path().join("osv");
+    write_advisory(&osv, &dash_version());
+    let pypi = serde_json::json!({
+        "id": "GHSA-462w-v97r-4m45", "modified": "2024-01-01T00:00:00Z",
+        "aliases": ["CVE-2019-10906"], "summary": "Jinja2 sandbox escape",
+        "database_specific": {"severity": "HIGH"},
+        "affected": [{"package": {"ecosystem": "PyPI", "name": "jinja2"},
+                      "ranges": [{"type": "ECOSYSTEM", "events": [{"introduced": "0"}, {"fixed": "2.10.1"}]}]}]
+    });
+    std::fs::write(osv.join("GHSA-462w-v97r-4m45.json"), pypi.to_string()).unwrap();
+    let cache = dir.path().join("cache");
+    let out = palisade(dir.path(), &cache)
+        .args(["db", "import"])
+        .arg(&osv)
+        .arg("--db")
+        .arg(dir.path().join("vuln.db"))
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", stderr(&out));
+    std::fs::write(
+        dir.path().join("palisade.yaml"),
+        "apiVersion: palisade.dev/v1alpha1\nkind: Policy\nspec:\n  images:\n    content: {vulnerabilities: high, database: vuln.db}\n",
+    )
+    .unwrap();
+    let manifest = dir.path().join("pod.yaml");
+    std::fs::write(
+        &manifest,
+        format!(
+            "apiVersion: v1\nkind: Pod\nmetadata: {{name: app}}\nspec:\n  containers:\n  - name: app\n    image: {}/content/app:v1\n",
+            registry.host
+        ),
+    )
+    .unwrap();
+    let out = palisade(dir.path(), &cache)
+        .arg("scan")
+        .arg("--config")
+        .arg(dir.path().join("palisade.yaml"))
+        .args(["--format", "json", "--registry-timeout", "10", "--images"])
+        .args(["--insecure-registry", &registry.host])
+        .arg(&manifest)
+        .output()
+        .unwrap();
+    let r = report(&out);
+    assert_eq!(out.status.code(), Some(1), "{r}\n{}", stderr(&out));
+    let vulnerable = of_rule(&r, "image/vulnerable");
+    assert_eq!(vulnerable.len(), 1, "{vulnerable:#?}");
+    let m = &vulnerable[0].message;
+    assert!(
+        m.contains("has 2 known vulnerabilities at or above high"),
+        "{m}"
+    );
+    assert!(
+        m.contains(
+            "jinja2 2.10 (PyPI, in app/site-packages/Jinja2-2.10.dist-info): GHSA-462w-v97r-4m45"
+        ),
+        "{m}"
+    );
+}

@@ -31,7 +31,9 @@ pub fn build_image(layout: &Path, tag: &str, files: &[(&str, &str)]) {
     std::fs::copy("/var/lib/dpkg/status", root.join("var/lib/dpkg/status")).unwrap();
     std::fs::copy("/etc/os-release", root.join("etc/os-release")).unwrap();
     for (path, content) in files {
-        std::fs::write(root.join(path), content).unwrap();
+        let path = root.join(path);
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        std::fs::write(path, content).unwrap();
     }
     run(Command::new("umoci")
         .args(["repack", "--image", &image])
