@@ -15,7 +15,7 @@ mod osv;
 pub mod version;
 mod yaml;
 
-pub use db::{Db, DbError, ImportStats, Match, PackageQuery};
+pub use db::{Db, DbError, ImportStats, Match, PackageQuery, CACHE_KIB};
 #[cfg(feature = "download")]
 pub use fetch::{archive_url, http_client, DEFAULT_OSV_URL, OSV_URL_ENV};
 pub use osv::Severity;

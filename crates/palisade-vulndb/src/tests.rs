@@ -189,3 +189,54 @@ fn severity_texts_and_cvss() {
     );
     assert_eq!(Severity::from_cvss("garbage"), Severity::Unknown);
 }
+
+#[test]
+fn a_prepared_version_compares_as_the_scheme_does() {
+    use crate::version::Prepared;
+    let samples: &[(Scheme, &[&str])] = &[
+        (
+            Scheme::Pep440,
+            &[
+                "1.0",
+                "1.0.0",
+                "1.0rc1",
+                "1.0.post1",
+                "v1.0",
+                "2004d",
+                "",
+                "1!0.1",
+                "1.0+local",
+            ],
+        ),
+        (
+            Scheme::Go,
+            &[
+                "v1.2.3",
+                "1.2.3",
+                "v1.2.3+incompatible",
+                "v0.0.0-20170915032832-14c0d48ead0c",
+                "x",
+            ],
+        ),
+        (
+            Scheme::Semver,
+            &["1.2.3", "1.2.3-alpha", "1.2.3+build", "01.2.3", "1.2"],
+        ),
+        (
+            Scheme::Dpkg,
+            &["1:1.0-1", "1.0-1", "1.0~rc1-1", "1.0", "a b"],
+        ),
+        (
+            Scheme::Maven,
+            &["1.0", "1", "1.0-SNAPSHOT", "1.0.RELEASE", "1-ga"],
+        ),
+    ];
+    for (scheme, versions) in samples {
+        for a in *versions {
+            let p = Prepared::new(*scheme, a);
+            for b in *versions {
+                assert_eq!(p.cmp_to(b), scheme.compare(a, b), "{scheme:?} {a:?} {b:?}");
+            }
+        }
+    }
+}

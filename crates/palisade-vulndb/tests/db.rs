@@ -637,3 +637,42 @@ fn archive_urls_follow_the_osv_bucket_layout() {
     assert_eq!(url.as_str(), "https://mirror.example/osv/Red%20Hat/all.zip");
     assert!(palisade_vulndb::archive_url("not a url", "Debian").is_err());
 }
+
+#[test]
+fn listed_versions_a_range_covers_are_not_stored_and_still_match() {
+    // PyPI records enumerate their ranges in `versions`; the import keeps
+    // only the listed versions no range holds. The matches are the same:
+    // in the range (with its fix), listed outside it (no fix), equal to a
+    // listed version by PEP 440 (3.0.0 is 3.0), and nothing else.
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("osv");
+    fs::create_dir_all(&dir).unwrap();
+    let rec = json!({
+        "id": "PYSEC-2099-7", "modified": "2024-01-01T00:00:00Z",
+        "affected": [{"package": {"ecosystem": "PyPI", "name": "Some_Pkg"},
+                      "ranges": range(json!([{"introduced": "1.0"}, {"fixed": "2.0"}])),
+                      "versions": ["1.0", "1.5", "1.9.post1", "3.0", "not-pep440"]}]
+    });
+    fs::write(dir.join("PYSEC-2099-7.json"), rec.to_string()).unwrap();
+    let file = tmp.path().join("vuln.db");
+    let mut db = Db::open(&file).unwrap();
+    db.import(&dir).unwrap();
+    let stored: String = rusqlite::Connection::open(&file)
+        .unwrap()
+        .query_row("SELECT versions FROM affected", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(stored, r#"["3.0","not-pep440"]"#);
+    let fix = |v: &str| -> Option<Option<String>> {
+        let ms = db.matches(&q("PyPI", "some-pkg", None, v)).unwrap();
+        assert!(ms.len() <= 1);
+        ms.into_iter().next().map(|m| m.fixed_version)
+    };
+    assert_eq!(fix("1.5"), Some(Some("2.0".into())));
+    assert_eq!(fix("1.9.post1"), Some(Some("2.0".into())));
+    assert_eq!(fix("1.0.0"), Some(Some("2.0".into())));
+    assert_eq!(fix("3.0"), Some(None));
+    assert_eq!(fix("3.0.0"), Some(None));
+    assert_eq!(fix("2.0"), None);
+    assert_eq!(fix("0.9"), None);
+    assert_eq!(fix("3.0.1"), None);
+}

@@ -9,6 +9,7 @@ use std::path::Path;
 use rusqlite::{params, OptionalExtension, Transaction};
 use serde::Serialize;
 
+use super::matching::affected_by;
 use super::{ecosystem_key, package_key, timestamp_key, DbError, ImportStats, MAX_RECORD_BYTES};
 use crate::osv::{self, Event, Record};
 use crate::version::Scheme;
@@ -126,6 +127,23 @@ impl Writer<'_> {
             if ranges.is_empty() && a.versions.is_empty() {
                 continue;
             }
+            // A version is affected when it is listed or in a range, and its
+            // fix comes from the ranges: listed versions that a range
+            // already covers add nothing, and are left out so that look-ups
+            // compare fewer (PyPI lists enumerate their ranges, hundreds of
+            // versions per advisory).
+            let versions: Vec<&String> = match Scheme::for_ecosystem(&pkg.ecosystem) {
+                Some(scheme) if !ranges.is_empty() => {
+                    let owned: Vec<Vec<Event>> = ranges.iter().map(|r| r.to_vec()).collect();
+                    a.versions
+                        .iter()
+                        .filter(|v| {
+                            !scheme.is_valid(v) || affected_by(scheme, v, &owned, &[]).is_none()
+                        })
+                        .collect()
+                }
+                _ => a.versions.iter().collect(),
+            };
             let (level, source) = match osv::rate_affected(a) {
                 Some((l, s)) => (Some(l.as_str()), s),
                 None => (None, None),
@@ -136,7 +154,7 @@ impl Writer<'_> {
                 ecosystem_key(&pkg.ecosystem),
                 package_key(&pkg.ecosystem, &pkg.name),
                 to_json(&ranges),
-                to_json(&a.versions),
+                to_json(&versions),
                 level,
                 source,
             ])?;

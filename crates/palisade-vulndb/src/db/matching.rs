@@ -7,7 +7,7 @@ use std::path::PathBuf;
 
 use super::DbError;
 use crate::osv::Event;
-use crate::version::Scheme;
+use crate::version::{Prepared, Scheme};
 
 pub(super) fn lowest(scheme: Scheme, a: Option<String>, b: Option<String>) -> Option<String> {
     match (a, b) {
@@ -128,33 +128,23 @@ pub(crate) fn affected_by(
     ranges: &[Vec<Event>],
     versions: &[String],
 ) -> Option<Option<String>> {
-    // The same text is the same version in every scheme: look for it
-    // first, and order-compare only when it is not there (PyPI lists run to
-    // hundreds of versions per advisory).
-    let mut affected = versions.iter().any(|x| x == v)
-        || versions
-            .iter()
-            .any(|x| scheme.compare(x, v) == Ordering::Equal);
+    // `v` is on one side of every comparison: parsed once.
+    let pv = Prepared::new(scheme, v);
+    let mut affected = false;
     let mut fixed: Option<String> = None;
     for events in ranges {
-        let limits: Vec<&str> = events
-            .iter()
-            .filter_map(|e| match e {
-                Event::Limit(l) => Some(l.as_str()),
-                _ => None,
-            })
-            .collect();
-        if !limits.is_empty()
-            && !limits
-                .iter()
-                .any(|&l| l == "*" || scheme.compare(v, l) == Ordering::Less)
-        {
+        let mut limits = events.iter().filter_map(|e| match e {
+            Event::Limit(l) => Some(l.as_str()),
+            _ => None,
+        });
+        let limited = events.iter().any(|e| matches!(e, Event::Limit(_)));
+        if limited && !limits.any(|l| l == "*" || pv.cmp_to(l) == Ordering::Less) {
             continue;
         }
         let holds = |e: &Event| match e {
-            Event::Introduced(i) => i == "0" || scheme.compare(v, i) != Ordering::Less,
-            Event::Fixed(f) => scheme.compare(v, f) != Ordering::Less,
-            Event::LastAffected(l) => scheme.compare(v, l) == Ordering::Greater,
+            Event::Introduced(i) => i == "0" || pv.cmp_to(i) != Ordering::Less,
+            Event::Fixed(f) => pv.cmp_to(f) != Ordering::Less,
+            Event::LastAffected(l) => pv.cmp_to(l) == Ordering::Greater,
             Event::Limit(_) => false,
         };
         let mut last: Option<&Event> = None;
@@ -170,12 +160,18 @@ pub(crate) fn affected_by(
         let next_fix = events
             .iter()
             .filter_map(|e| match e {
-                Event::Fixed(f) if scheme.compare(f, v) == Ordering::Greater => Some(f.clone()),
+                Event::Fixed(f) if pv.cmp_to(f) == Ordering::Less => Some(f.clone()),
                 _ => None,
             })
             .fold(None, |acc, f| lowest(scheme, acc, Some(f)));
         fixed = lowest(scheme, fixed, next_fix);
     }
+    // The explicit versions only when no range holds `v` (they cannot add
+    // a fix). The same text is the same version in every scheme: look for
+    // it first, and order-compare only when it is not there.
+    affected = affected
+        || versions.iter().any(|x| x == v)
+        || versions.iter().any(|x| pv.cmp_to(x) == Ordering::Equal);
     affected.then_some(fixed)
 }
 

@@ -116,6 +116,52 @@ impl Scheme {
     }
 }
 
+/// One version compared with many (an installed version against an
+/// advisory's events): parsed once where parsing is what costs (PEP 440).
+/// `Prepared::new(s, v).cmp_to(x)` is `s.compare(v, x)`.
+#[derive(Debug, Clone)]
+pub struct Prepared<'a> {
+    scheme: Scheme,
+    text: &'a str,
+    pep440: Option<pep440::Version>,
+}
+
+impl<'a> Prepared<'a> {
+    /// `v` prepared for comparisons in `scheme`.
+    pub fn new(scheme: Scheme, v: &'a str) -> Prepared<'a> {
+        let pep440 = match scheme {
+            Scheme::Pep440 => pep440::parse(v),
+            _ => None,
+        };
+        Prepared {
+            scheme,
+            text: v,
+            pep440,
+        }
+    }
+
+    /// The version as given.
+    pub fn as_str(&self) -> &'a str {
+        self.text
+    }
+
+    /// The scheme's order of the prepared version against `other`.
+    pub fn cmp_to(&self, other: &str) -> Ordering {
+        if self.text == other {
+            return Ordering::Equal;
+        }
+        match self.scheme {
+            Scheme::Pep440 => match (&self.pep440, pep440::parse(other)) {
+                (Some(x), Some(y)) => x.cmp(&y),
+                (None, Some(_)) => Ordering::Less,
+                (Some(_), None) => Ordering::Greater,
+                (None, None) => self.text.as_bytes().cmp(other.as_bytes()),
+            },
+            s => s.compare(self.text, other),
+        }
+    }
+}
+
 /// Compares two versions of a package of `ecosystem` with that ecosystem's
 /// own ordering (see [`Scheme::for_ecosystem`]). Ecosystems without a known
 /// scheme fall back to plain byte order, which is total but means little:
