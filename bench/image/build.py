@@ -10,7 +10,9 @@ each tagged `t`:
                                        (/etc, dpkg status, /usr/bin, shared
                                        libraries), documentation and locales
                                        (/usr/share), language runtimes, an
-                                       application tree, and a small
+                                       application tree (with Go binaries,
+                                       a site-packages and a node_modules
+                                       tree: APPLICATIONS), and a small
                                        configuration layer that deletes a
                                        credential file of the layer before it
     text-gzip/       text-zstd/        about --text-mb MiB of generated source
@@ -81,6 +83,20 @@ REALISTIC = [
 ]
 
 
+# The application layer's own packages, copied whole before the layer's
+# share is filled (so they count towards it): Go binaries with their build
+# information, a site-packages tree and a node_modules tree, from this
+# system where they exist (source, path in the image).
+APPLICATIONS = [
+    ("/usr/bin/skopeo", "opt/app/bin/skopeo"),
+    ("/usr/bin/docker-registry", "opt/app/bin/docker-registry"),
+    ("/usr/bin/umoci", "opt/app/bin/umoci"),
+    ("/usr/lib/python3/dist-packages", "usr/local/lib/python3.11/site-packages"),
+    ("/usr/lib/node_modules/npm/node_modules", "opt/app/node_modules"),
+    ("/usr/share/nodejs", "opt/app/node_modules"),
+]
+
+
 # ------------------------------------------------------------------ credentials
 class Creds:
     """Credentials of the kinds palisade detects, made from random characters."""
@@ -125,6 +141,7 @@ class Layer:
         self.bytes = 0  # regular file content
         self.entries = 0
         self.dirs: set[str] = set()
+        self.apps = 0  # of which application packages (APPLICATIONS)
 
     def parents(self, arc: str) -> None:
         parts = arc.split("/")[:-1]
@@ -236,6 +253,13 @@ def realistic(out: str, mb: int, r: random.Random, creds: Creds, planted: list) 
             planted.append(("realistic", i, "opt/app/settings.py", "github"))
             layer.add_bytes("opt/app/certs/server.key", creds.pem().encode(), 0o600)
             planted.append(("realistic", i, "opt/app/certs/server.key", "private key"))
+            for src, arc in APPLICATIONS:
+                if os.path.isdir(src):
+                    copy_root(layer, src, arc, 1 << 62, taken)
+                elif os.path.isfile(src):
+                    layer.add_path(src, arc, os.stat(src))
+                    taken.add(arc)
+            layer.apps = layer.bytes
         copy_tree(layer, roots, int(share * budget), taken)
         if i == 4:
             layer.add_bytes("root/.aws/.wh.credentials", b"")
@@ -246,7 +270,8 @@ def realistic(out: str, mb: int, r: random.Random, creds: Creds, planted: list) 
             passwd = b"root:x:0:0:root:/root:/bin/bash\napp:x:1000:1000::/home/app:/bin/sh\n"
             layer.add_bytes("etc/passwd", passwd)
         layer.close()
-        layers.append({"tar": path, "history": history, "bytes": layer.bytes, "entries": layer.entries})
+        layers.append({"tar": path, "history": history, "bytes": layer.bytes, "entries": layer.entries,
+                       "app_bytes": layer.apps})
     return layers
 
 
@@ -451,6 +476,7 @@ def main() -> int:
                 "uncompressed_bytes": sum(l["tar_bytes"] for l in layers),
                 "file_bytes": sum(l["bytes"] for l in layers),
                 "entries": sum(l["entries"] for l in layers),
+                "app_bytes": sum(l.get("app_bytes", 0) for l in layers),
                 "compressed_bytes": sum(sz for _, sz in compressed),
                 "layers": [{"blob": os.path.join(d, "blobs", "sha256", dg), "compressed_bytes": sz,
                             "uncompressed_bytes": l["tar_bytes"], "entries": l["entries"],

@@ -61,6 +61,15 @@ pub trait Visitor {
     fn content_limit(&self, _entry: &Entry<'_>) -> Option<u64> {
         None
     }
+    /// For a file this visitor wants but that is over its content limit:
+    /// up to what size it wants the file as a stream of pieces instead
+    /// (`piece`, in order, before `entry` with no content), read as the
+    /// walker goes and never held whole. Default: `None`, not streamed.
+    fn stream_limit(&self, _entry: &Entry<'_>) -> Option<u64> {
+        None
+    }
+    /// The piece of a streamed file that starts at `offset`.
+    fn piece(&mut self, _entry: &Entry<'_>, _offset: u64, _bytes: &[u8]) {}
     /// Every entry of every layer, in order (also files that a later layer
     /// deletes or overwrites). `content` is `Some` when `wants` said yes and
     /// the file is within the content limit.

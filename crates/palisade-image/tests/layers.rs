@@ -509,6 +509,64 @@ fn a_visitor_content_limit_raises_the_limit_for_it_only() {
     assert_eq!(small.got, Some(5000));
 }
 
+/// Wants `big` streamed: records the pieces' offsets and bytes.
+#[derive(Default)]
+struct Streamer {
+    offsets: Vec<u64>,
+    bytes: Vec<u8>,
+    content: Option<Option<usize>>,
+}
+
+impl Visitor for Streamer {
+    fn wants(&mut self, entry: &Entry<'_>) -> bool {
+        entry.path == "big"
+    }
+    fn stream_limit(&self, _entry: &Entry<'_>) -> Option<u64> {
+        Some(3 << 20)
+    }
+    fn piece(&mut self, _entry: &Entry<'_>, offset: u64, bytes: &[u8]) {
+        assert_eq!(offset, self.bytes.len() as u64, "pieces in order");
+        self.offsets.push(offset);
+        self.bytes.extend_from_slice(bytes);
+    }
+    fn entry(&mut self, entry: &Entry<'_>, content: Option<&[u8]>) {
+        if entry.path == "big" {
+            self.content = Some(content.map(<[u8]>::len));
+        }
+    }
+    fn finish(&mut self, _fs: &FinalFs) {}
+}
+
+#[test]
+fn files_over_the_content_limit_are_streamed_to_visitors_that_ask() {
+    let data: Vec<u8> = (0..2_500_000u32).map(|i| (i % 251) as u8).collect();
+    let layer = Layer::new().file("big", &data).file("after", b"x").gzip();
+    let mut image = Image::from_blobs("test", ImageConfig::default(), vec![layer]);
+    let mut s = Streamer::default();
+    let mut rec = Recorder::default();
+    walk(
+        &mut image,
+        &Limits::default(),
+        &mut [&mut s, &mut rec],
+        None,
+    )
+    .unwrap();
+    // Every byte, in pieces of at most 1 MiB, then the entry without content.
+    assert!(s.bytes == data, "streamed bytes differ");
+    assert!(s.offsets.len() >= 3, "{:?}", s.offsets);
+    assert_eq!(s.content, Some(None));
+    // The walk goes on with the next entry.
+    assert!(rec.entries.iter().any(|e| e.1 == "after"));
+    // Over the stream limit: no pieces.
+    let big: Vec<u8> = vec![1u8; (3 << 20) + 1];
+    let layer = Layer::new().file("big", &big).gzip();
+    let mut image = Image::from_blobs("test", ImageConfig::default(), vec![layer]);
+    let mut s = Streamer::default();
+    walk(&mut image, &Limits::default(), &mut [&mut s], None).unwrap();
+    assert!(s.offsets.is_empty());
+    assert_eq!(s.content, Some(None));
+}
+
 #[test]
 fn compression_is_sniffed_and_layer_sizes_counted() {
     let make = || {

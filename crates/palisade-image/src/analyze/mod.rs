@@ -354,6 +354,11 @@ pub(crate) mod testutil {
             let wanted = e.kind == EntryKind::File && v.wants(&e);
             let limit = (1u64 << 20).max(v.content_limit(&e).unwrap_or(0));
             let content = (wanted && size <= limit).then_some(w.content.as_slice());
+            if wanted && content.is_none() && v.stream_limit(&e).is_some_and(|l| size <= l) {
+                for (i, piece) in w.content.chunks(64 << 10).enumerate() {
+                    v.piece(&e, (i as u64) << 16, piece);
+                }
+            }
             v.entry(&e, content);
             let node = FsNode {
                 layer: w.layer,

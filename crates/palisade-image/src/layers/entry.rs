@@ -221,7 +221,13 @@ impl WalkState {
         }
         let have_content = read_limit.is_some_and(|limit| size <= limit);
         if have_content {
+            // A large file's buffer is not kept for the small ones after it.
+            if self.content.capacity() as u64 > 2 * self.limits.max_file_bytes.max(size) {
+                self.content = Vec::new();
+            }
             self.content.clear();
+            self.content
+                .reserve_exact(usize::try_from(size).unwrap_or(0));
             entry
                 .take(size)
                 .read_to_end(&mut self.content)
@@ -237,6 +243,38 @@ impl WalkState {
                 });
             }
         }
+        // The visitors that want it and got no content, as a stream.
+        let streamed = |want: &Option<u64>, v: &&mut dyn Visitor| {
+            want.is_some_and(|limit| !(have_content && size <= limit))
+                && v.stream_limit(e).is_some_and(|l| size <= l)
+        };
+        if self
+            .wanted
+            .iter()
+            .zip(visitors.iter())
+            .any(|(w, v)| streamed(w, v))
+        {
+            let mut piece = vec![0u8; PIECE_BYTES];
+            let mut offset = 0u64;
+            let mut rest = entry.take(size);
+            while offset < size {
+                let n = rest
+                    .read(&mut piece)
+                    .map_err(|err| ImageError::from_io(err, digest))?;
+                if n == 0 {
+                    return Err(ImageError::Layer {
+                        layer: digest.to_string(),
+                        reason: format!("{}: truncated: {offset} of {size} bytes", e.path),
+                    });
+                }
+                for (want, v) in self.wanted.iter().zip(visitors.iter_mut()) {
+                    if streamed(want, v) {
+                        v.piece(e, offset, &piece[..n]);
+                    }
+                }
+                offset += n as u64;
+            }
+        }
         for (want, v) in self.wanted.iter().zip(visitors.iter_mut()) {
             let fits = have_content && want.is_some_and(|limit| size <= limit);
             v.entry(e, fits.then_some(self.content.as_slice()));
@@ -250,6 +288,9 @@ impl WalkState {
             .push(crate::printable::escape_controls(&warning).into_owned());
     }
 }
+
+/// The size of the pieces a streamed file is handed over in.
+const PIECE_BYTES: usize = 1 << 20;
 
 /// The error for a write the final filesystem's limits refuse.
 fn table_full(full: TableFull, digest: &str, path: &str) -> ImageError {

@@ -30,9 +30,15 @@ use super::{go, java, npm, php, python, ruby, rust};
 use crate::model::{Entry, EntryKind, FinalFs, Package, PackageKind, Visitor};
 
 /// The largest executable read for build information: Go binaries of
-/// large programs reach about 150 MiB. The walker buffers one file at a
-/// time, so this bounds the memory it takes.
+/// large programs reach about 150 MiB. Those over
+/// [`MAX_WHOLE_BINARY_BYTES`] are read as a stream, keeping only Go's
+/// build information blob.
 pub const MAX_BINARY_BYTES: u64 = 256 << 20;
+/// The largest executable held whole while it is read (the walker buffers
+/// one file at a time): up to it, Go build information of every format and
+/// Rust's `cargo auditable` section are read; above it, only Go's (Go 1.18
+/// and later), from the stream.
+pub const MAX_WHOLE_BINARY_BYTES: u64 = 16 << 20;
 /// The largest Java archive read (a Spring Boot fat jar is 20–200 MiB).
 pub const MAX_ARCHIVE_BYTES: u64 = 256 << 20;
 /// The largest lockfile or `installed.json` read (a monorepo's
@@ -123,6 +129,8 @@ pub struct AppAnalyzer {
     packages: Vec<Package>,
     notes: Vec<String>,
     jar_limits: java::JarLimits,
+    /// The executable being streamed, by path.
+    stream: Option<(String, go::GoStream)>,
 }
 
 impl Visitor for AppAnalyzer {
@@ -132,10 +140,25 @@ impl Visitor for AppAnalyzer {
 
     fn content_limit(&self, entry: &Entry<'_>) -> Option<u64> {
         match role(entry)? {
-            Role::Binary => Some(MAX_BINARY_BYTES),
+            Role::Binary => Some(MAX_WHOLE_BINARY_BYTES),
             Role::Archive => Some(MAX_ARCHIVE_BYTES),
-            Role::NpmLock | Role::CargoLock | Role::Composer => Some(MAX_LOCKFILE_BYTES),
+            Role::NpmLock | Role::CargoLock | Role::Composer | Role::DpkgList | Role::ApkDb => {
+                Some(MAX_LOCKFILE_BYTES)
+            }
             _ => None,
+        }
+    }
+
+    fn stream_limit(&self, entry: &Entry<'_>) -> Option<u64> {
+        (role(entry)? == Role::Binary).then_some(MAX_BINARY_BYTES)
+    }
+
+    fn piece(&mut self, entry: &Entry<'_>, offset: u64, bytes: &[u8]) {
+        if offset == 0 {
+            self.stream = Some((entry.path.to_string(), go::GoStream::default()));
+        }
+        if let Some((_, s)) = self.stream.as_mut() {
+            s.push(bytes);
         }
     }
 
@@ -150,24 +173,35 @@ impl Visitor for AppAnalyzer {
             layer: entry.layer,
             ..Found::default()
         };
-        let Some(bytes) = content else {
-            // Only executables too large to read go unnoted: most are not
-            // Go or Rust binaries, and a note for each would drown the rest.
-            if role != Role::Binary {
-                found.warnings.push(format!(
-                    "{path} ({} bytes) is over the content limit of the application package analyzer; its packages are not listed",
-                    entry.size
-                ));
-            } else if entry.size > MAX_BINARY_BYTES {
-                found.warnings.push(format!(
-                    "{path} ({} bytes) is over the {MAX_BINARY_BYTES}-byte limit for executables; a Go or Rust build info in it is not read",
-                    entry.size
-                ));
+        let streamed = self
+            .stream
+            .take()
+            .filter(|(p, _)| p == path)
+            .map(|(_, s)| s);
+        match (content, streamed) {
+            (Some(bytes), _) => read(role, path, bytes, &self.jar_limits, &mut found),
+            (None, Some(stream)) => {
+                read_go(path, stream.finish(), &mut found);
             }
-            self.found.insert(path.to_string(), found);
-            return;
-        };
-        read(role, path, bytes, &self.jar_limits, &mut found);
+            (None, None) => {
+                // Only executables too large to read go unnoted: most are
+                // not Go or Rust binaries, and a note for each would drown
+                // the rest.
+                if role != Role::Binary {
+                    found.warnings.push(format!(
+                        "{path} ({} bytes) is over the content limit of the application package analyzer; its packages are not listed",
+                        entry.size
+                    ));
+                } else if entry.size > MAX_BINARY_BYTES {
+                    found.warnings.push(format!(
+                        "{path} ({} bytes) is over the {MAX_BINARY_BYTES}-byte limit for executables; a Go or Rust build info in it is not read",
+                        entry.size
+                    ));
+                }
+                self.found.insert(path.to_string(), found);
+                return;
+            }
+        }
         if found.packages.is_empty() && found.warnings.is_empty() && found.owned.is_empty() {
             // Nothing to remember, but an earlier write of the same path
             // must not survive in its place.
@@ -383,7 +417,27 @@ fn read_binary(path: &str, bytes: &[u8], found: &mut Found) {
     if !go::is_elf(bytes) {
         return;
     }
-    match go::read_go_binary(bytes) {
+    if read_go(path, go::read_go_binary(bytes), found) {
+        return;
+    }
+    match rust::read_auditable(bytes) {
+        Ok(Some(crates)) => found.packages.extend(
+            crates
+                .into_iter()
+                .filter(|c| !c.root)
+                .map(|c| app(PackageKind::Cargo, c.name, c.version, path)),
+        ),
+        Ok(None) => {}
+        Err(e) => found.warnings.push(format!(
+            "{path}: cargo auditable data: {e}; its crates are not listed"
+        )),
+    }
+}
+
+/// The Go toolchain and modules of a binary's build information; whether
+/// it had any (or a malformed one, warned about).
+fn read_go(path: &str, info: Result<Option<go::GoBinary>, String>, found: &mut Found) -> bool {
+    match info {
         Ok(Some(bin)) => {
             if let Some(v) = palisade_vulndb::version::golang::toolchain_to_semver(&bin.go_version)
             {
@@ -397,27 +451,15 @@ fn read_binary(path: &str, bytes: &[u8], found: &mut Found) {
             found
                 .packages
                 .extend(bin.deps.into_iter().map(|m| module(m, path)));
-            return;
+            true
         }
-        Ok(None) => {}
+        Ok(None) => false,
         Err(e) => {
             found.warnings.push(format!(
                 "{path}: Go build info: {e}; its modules are not listed"
             ));
-            return;
+            true
         }
-    }
-    match rust::read_auditable(bytes) {
-        Ok(Some(crates)) => found.packages.extend(
-            crates
-                .into_iter()
-                .filter(|c| !c.root)
-                .map(|c| app(PackageKind::Cargo, c.name, c.version, path)),
-        ),
-        Ok(None) => {}
-        Err(e) => found.warnings.push(format!(
-            "{path}: cargo auditable data: {e}; its crates are not listed"
-        )),
     }
 }
 
@@ -552,6 +594,52 @@ mod tests {
             ]
         );
         assert!(a.packages().iter().all(|p| p.source_name.is_none()));
+    }
+
+    #[test]
+    fn executables_over_the_whole_file_limit_are_streamed_for_go_build_info() {
+        let whole =
+            std::fs::read("/usr/bin/skopeo").expect("Debian's skopeo (apt-get install skopeo)");
+        let mut read_whole = AppAnalyzer::default();
+        drive(
+            &mut read_whole,
+            &[file(0, "usr/bin/big", &whole).mode(0o755)],
+            &[],
+        );
+        let mut big = whole.clone();
+        big.resize(whole.len().max(MAX_WHOLE_BINARY_BYTES as usize) + 1, 0);
+        let mut a = AppAnalyzer::default();
+        let e = Entry {
+            layer: 0,
+            path: "usr/bin/big",
+            kind: EntryKind::File,
+            mode: 0o755,
+            uid: 0,
+            gid: 0,
+            size: big.len() as u64,
+        };
+        assert_eq!(a.content_limit(&e), Some(MAX_WHOLE_BINARY_BYTES));
+        assert_eq!(a.stream_limit(&e), Some(MAX_BINARY_BYTES));
+        drive(
+            &mut a,
+            &[
+                file(0, "usr/bin/big", &big).mode(0o755),
+                file(0, "usr/bin/small", "x".repeat(2048)).mode(0o755),
+            ],
+            &[],
+        );
+        // The same packages as when the file is read whole (Debian builds
+        // its Go programs outside module mode: the toolchain only).
+        let found = names(&a);
+        assert!(!found.is_empty(), "{found:#?}");
+        assert_eq!(found, names(&read_whole));
+        assert!(
+            found
+                .iter()
+                .any(|p| p.starts_with("Go stdlib 1.19.8 usr/bin/big")),
+            "{found:#?}"
+        );
+        assert!(a.notes().is_empty(), "{:?}", a.notes());
     }
 
     #[test]
