@@ -48,4 +48,4 @@ pub use policy_set::{ConstraintInfo, Ignored, Outcome, PolicySet, Violation};
 pub use review::Review;
 pub use template::EnginePreference;
 pub use vap::is_vap_object;
-pub use verify::{verify, verify_with, VerifyReport};
+pub use verify::{verify, verify_filtered, verify_with, Filter, VerifyReport};

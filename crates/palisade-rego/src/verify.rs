@@ -217,6 +217,71 @@ fn suite_files(path: &Path) -> Result<Vec<PathBuf>, LoadError> {
     Ok(files)
 }
 
+/// Which tests and cases run, as gator's `--run REGEX` selects them:
+/// `TEST//CASE` runs the cases whose name matches `CASE` in the tests whose
+/// name matches `TEST` (either side may be empty: `TEST//` every case of
+/// the matching tests, `//CASE` the matching cases of every test); a
+/// regex without `//` runs the cases whose own name or whose test's name
+/// matches it. Regexes match anywhere in the name unless anchored. The
+/// default runs everything.
+#[derive(Debug, Clone, Default)]
+pub struct Filter {
+    test: Option<regex::Regex>,
+    case: Option<regex::Regex>,
+    /// One regex for either name (no `//`).
+    either: Option<regex::Regex>,
+}
+
+impl Filter {
+    /// Parses a `--run` value; an error names the regex that does not compile.
+    pub fn new(run: &str) -> Result<Filter, String> {
+        let compile = |r: &str| -> Result<Option<regex::Regex>, String> {
+            if r.is_empty() {
+                return Ok(None);
+            }
+            regex::Regex::new(r)
+                .map(Some)
+                .map_err(|e| format!("--run {r:?} is not a valid regular expression: {e}"))
+        };
+        Ok(match run.split_once("//") {
+            Some((t, c)) => Filter {
+                test: compile(t)?,
+                case: compile(c)?,
+                either: None,
+            },
+            None => Filter {
+                either: compile(run)?,
+                ..Filter::default()
+            },
+        })
+    }
+
+    /// Whether the filter selects everything.
+    pub fn is_all(&self) -> bool {
+        self.test.is_none() && self.case.is_none() && self.either.is_none()
+    }
+
+    /// Whether a test runs, given its name and its cases' names.
+    pub fn matches_test(&self, test: &str, cases: &[String]) -> bool {
+        if let Some(r) = &self.either {
+            return r.is_match(test) || cases.iter().any(|c| r.is_match(c));
+        }
+        match (&self.test, &self.case) {
+            (Some(t), _) => t.is_match(test),
+            (None, Some(c)) => cases.iter().any(|n| c.is_match(n)),
+            (None, None) => true,
+        }
+    }
+
+    /// Whether a case of a selected test runs.
+    pub fn matches_case(&self, test: &str, case: &str) -> bool {
+        if let Some(r) = &self.either {
+            return r.is_match(test) || r.is_match(case);
+        }
+        self.case.as_ref().is_none_or(|c| c.is_match(case))
+    }
+}
+
 /// Runs every gator Suite selected by `path` (a suite file, a directory,
 /// or `DIR/...` for a directory tree). Fails only when `path` cannot be
 /// read or selects no suite; everything else is in the report.
@@ -227,6 +292,17 @@ pub fn verify(path: &Path) -> Result<VerifyReport, LoadError> {
 /// [`verify`], running templates that have both Rego and CEL code on the
 /// engine `engine` selects.
 pub fn verify_with(path: &Path, engine: EnginePreference) -> Result<VerifyReport, LoadError> {
+    verify_filtered(path, engine, &Filter::default())
+}
+
+/// [`verify_with`], running only the tests and cases `filter` selects (the
+/// others are left out of the report, as gator leaves them out; a suite
+/// with no selected test is left out too).
+pub fn verify_filtered(
+    path: &Path,
+    engine: EnginePreference,
+    filter: &Filter,
+) -> Result<VerifyReport, LoadError> {
     let files = suite_files(path)?;
     let mut report = VerifyReport::default();
     let explicit_file = files.len() == 1 && files[0] == path;
@@ -256,10 +332,13 @@ pub fn verify_with(path: &Path, engine: EnginePreference) -> Result<VerifyReport
             continue;
         }
         for suite in suites {
-            report.suites.push(run_suite(&f, suite, engine));
+            let result = run_suite(&f, suite, engine, filter);
+            if filter.is_all() || !result.tests.is_empty() {
+                report.suites.push(result);
+            }
         }
     }
-    if report.suites.is_empty() {
+    if report.suites.is_empty() && filter.is_all() {
         return Err(LoadError::file(&display(path), "no gator Suite found"));
     }
     Ok(report)
@@ -284,7 +363,12 @@ fn flag(node: &Node, key: &str) -> bool {
     node.get(key).and_then(Node::as_bool).unwrap_or(false)
 }
 
-fn run_suite(file: &Path, suite: &Object, engine: EnginePreference) -> SuiteResult {
+fn run_suite(
+    file: &Path,
+    suite: &Object,
+    engine: EnginePreference,
+    filter: &Filter,
+) -> SuiteResult {
     let start = Instant::now();
     let dir = file.parent().unwrap_or(Path::new("."));
     let mut result = SuiteResult {
@@ -296,7 +380,16 @@ fn run_suite(file: &Path, suite: &Object, engine: EnginePreference) -> SuiteResu
     };
     if !result.skipped {
         for t in suite.root.get("tests").map(Node::items).unwrap_or_default() {
-            result.tests.push(run_test(dir, t, engine));
+            let cases: Vec<String> = t
+                .get("cases")
+                .map(Node::items)
+                .unwrap_or_default()
+                .iter()
+                .map(|c| scalar(c.get("name")))
+                .collect();
+            if filter.matches_test(&scalar(t.get("name")), &cases) {
+                result.tests.push(run_test(dir, t, engine, filter));
+            }
         }
     }
     result.duration = start.elapsed();
@@ -351,7 +444,7 @@ fn errors_text(errors: Vec<LoadError>) -> String {
         .join("\n")
 }
 
-fn run_test(dir: &Path, test: &Node, engine: EnginePreference) -> TestResult {
+fn run_test(dir: &Path, test: &Node, engine: EnginePreference, filter: &Filter) -> TestResult {
     let start = Instant::now();
     let mut result = TestResult {
         name: scalar(test.get("name")),
@@ -368,7 +461,9 @@ fn run_test(dir: &Path, test: &Node, engine: EnginePreference) -> TestResult {
         Ok(None) => {}
         Ok(Some(set)) => {
             for case in test.get("cases").map(Node::items).unwrap_or_default() {
-                result.cases.push(run_case(dir, &set, case));
+                if filter.matches_case(&result.name, &scalar(case.get("name"))) {
+                    result.cases.push(run_case(dir, &set, case));
+                }
             }
         }
     }
@@ -532,7 +627,12 @@ fn check_assertion(a: &Node, messages: &[String]) -> Result<(), String> {
 #[cfg(test)]
 fn suite_from_text(dir: &Path, text: &str) -> SuiteResult {
     let (objects, _) = crate::source::read_bytes("suite.yaml", text.as_bytes());
-    run_suite(&dir.join("suite.yaml"), &objects[0], EnginePreference::Auto)
+    run_suite(
+        &dir.join("suite.yaml"),
+        &objects[0],
+        EnginePreference::Auto,
+        &Filter::default(),
+    )
 }
 
 #[cfg(test)]

@@ -161,3 +161,75 @@ fn the_example_suite_passes_through_rego_and_cel() {
         assert_eq!(report.counts().passed, 2, "{engine:?}");
     }
 }
+
+/// (test, case) names a filtered run of the fixture suite reports.
+fn selected(run: &str) -> Vec<(String, String)> {
+    let filter = palisade_rego::Filter::new(run).unwrap();
+    let report = palisade_rego::verify_filtered(
+        &fixtures("suites/suite.yaml"),
+        palisade_rego::EnginePreference::Auto,
+        &filter,
+    )
+    .unwrap();
+    let mut out = Vec::new();
+    for s in &report.suites {
+        for t in &s.tests {
+            if t.cases.is_empty() {
+                out.push((t.name.clone(), String::new()));
+            }
+            for c in &t.cases {
+                out.push((t.name.clone(), c.name.clone()));
+            }
+        }
+    }
+    out
+}
+
+fn pairs(p: &[(&str, &str)]) -> Vec<(String, String)> {
+    p.iter()
+        .map(|(a, b)| (a.to_string(), b.to_string()))
+        .collect()
+}
+
+#[test]
+fn run_selects_tests_and_cases_as_gator_does() {
+    // TEST//CASE: the cases matching CASE in the tests matching TEST; a
+    // matching test without cases (`invalid: true`) still runs, as in gator.
+    assert_eq!(
+        selected("repos//bad"),
+        pairs(&[
+            ("allowed-repos", "two-bad-images"),
+            ("allowed-repos-must-be-a-list", "")
+        ])
+    );
+    // TEST//: every case of the matching tests (anchored: not the
+    // -must-be-a-list test).
+    assert_eq!(
+        selected("^allowed-repos$//"),
+        pairs(&[("allowed-repos", "two-bad-images")])
+    );
+    // //CASE: the matching cases of every test.
+    assert_eq!(
+        selected("//^no-|^unprivileged$"),
+        pairs(&[
+            ("privileged-containers", "unprivileged"),
+            ("unique-ingress-host", "no-inventory"),
+        ])
+    );
+    // One regex: a case runs when its name or its test's name matches.
+    assert_eq!(
+        selected("owner"),
+        pairs(&[
+            ("immutable-owner", "update-changes-owner"),
+            ("immutable-owner", "delete-is-not-an-update"),
+        ])
+    );
+    assert_eq!(
+        selected("exempt"),
+        pairs(&[("privileged-containers", "exempt-image")])
+    );
+    // Nothing selected: an empty report, not an error of the library.
+    assert!(selected("no-such-name").is_empty());
+    assert!(palisade_rego::Filter::new("(").is_err());
+    assert!(palisade_rego::Filter::new("").unwrap().is_all());
+}

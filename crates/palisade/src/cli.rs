@@ -190,6 +190,11 @@ pub struct VerifyArgs {
     /// The engine of templates that carry both Rego and CEL code.
     #[arg(long, value_enum, default_value = "auto")]
     pub engine: EngineArg,
+    /// Run only the tests and cases REGEX selects, as gator does:
+    /// `TEST//CASE` (either side may be empty), or one regex matching a
+    /// case's name or its test's name.
+    #[arg(long, short = 'r', value_name = "REGEX")]
+    pub run: Option<String>,
 }
 
 /// `palisade rbac`. Each reads the same inputs as `scan` (files,

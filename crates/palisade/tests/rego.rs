@@ -120,6 +120,46 @@ fn verify_runs_gator_suites_and_fails_on_a_failing_case() {
 }
 
 #[test]
+fn verify_run_selects_cases_and_selecting_none_is_an_error() {
+    let o = run(&[
+        "verify",
+        "--run",
+        "//^unlabelled$",
+        "examples/gatekeeper/suite.yaml",
+    ]);
+    let out = String::from_utf8_lossy(&o.stdout);
+    assert_eq!(o.status.code(), Some(0), "{out}");
+    assert!(out.contains("1 passed, 0 failed"), "{out}");
+    assert!(
+        out.contains("unlabelled") && !out.contains(" labelled ("),
+        "{out}"
+    );
+    // A failing suite passes when --run leaves its failing cases out.
+    let failing = "crates/palisade-rego/tests/fixtures/suites-failing/suite.yaml";
+    let all = run(&["verify", failing]);
+    assert_eq!(all.status.code(), Some(1));
+    let o = run(&["verify", "--run", "wrong-expectations//^passes$", failing]);
+    let out = String::from_utf8_lossy(&o.stdout);
+    assert_eq!(o.status.code(), Some(0), "{out}");
+    assert!(out.contains("1 passed, 0 failed, 0 skipped"), "{out}");
+    // The failing case names what it expected and what it got.
+    let o = run(&["verify", "--run", "//expects-none", failing]);
+    let out = String::from_utf8_lossy(&o.stdout);
+    assert_eq!(o.status.code(), Some(1), "{out}");
+    assert!(out.contains("FAIL  expects-none"), "{out}");
+    assert!(out.contains("got 1 violations but want none"), "{out}");
+    for (run_arg, code) in [("no-such-test", 2), ("(", 2)] {
+        let o = run(&["verify", "-r", run_arg, failing]);
+        assert_eq!(o.status.code(), Some(code), "--run {run_arg}");
+        assert!(
+            String::from_utf8_lossy(&o.stderr).contains("--run"),
+            "{}",
+            String::from_utf8_lossy(&o.stderr)
+        );
+    }
+}
+
+#[test]
 fn scan_with_a_validating_admission_policy_reports_its_denials() {
     let o = run(&[
         "scan",
