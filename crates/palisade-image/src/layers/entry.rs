@@ -244,16 +244,16 @@ impl WalkState {
             }
         }
         // The visitors that want it and got no content, as a stream.
-        let streamed = |want: &Option<u64>, v: &&mut dyn Visitor| {
-            want.is_some_and(|limit| !(have_content && size <= limit))
-                && v.stream_limit(e).is_some_and(|l| size <= l)
-        };
-        if self
+        let streamed: Vec<bool> = self
             .wanted
             .iter()
             .zip(visitors.iter())
-            .any(|(w, v)| streamed(w, v))
-        {
+            .map(|(want, v)| {
+                want.is_some_and(|limit| !(have_content && size <= limit))
+                    && v.stream_limit(e).is_some_and(|l| size <= l)
+            })
+            .collect();
+        if streamed.contains(&true) {
             let mut piece = vec![0u8; PIECE_BYTES];
             let mut offset = 0u64;
             let mut rest = entry.take(size);
@@ -267,10 +267,12 @@ impl WalkState {
                         reason: format!("{}: truncated: {offset} of {size} bytes", e.path),
                     });
                 }
-                for (want, v) in self.wanted.iter().zip(visitors.iter_mut()) {
-                    if streamed(want, v) {
-                        v.piece(e, offset, &piece[..n]);
-                    }
+                for (_, v) in streamed
+                    .iter()
+                    .zip(visitors.iter_mut())
+                    .filter(|(s, _)| **s)
+                {
+                    v.piece(e, offset, &piece[..n]);
                 }
                 offset += n as u64;
             }
