@@ -4,12 +4,13 @@
 //! `eval/*` (criterion) reviews one object against a set holding one
 //! constraint: the review's conversion to a Rego value, the match block and
 //! the evaluation. After criterion, with `--bench`, plain `Instant` loops
-//! print a summary: µs per evaluation per template (conversion amortised
-//! over ten constraints of the template, as a scan with several constraints
-//! pays it) and its ratio to the 5 µs/evaluation anchor (regorus on a
-//! simple template, docs/dependencies.md); the cost of cloning the prepared
-//! engine against reusing one; and objects/s of a single-threaded scan with
-//! built-in rules only and with 20 constraints added.
+//! print a summary: µs per evaluation per template with ten constraints of
+//! it loaded, each with its own parameters (the conversion amortised over
+//! them, as a scan with several constraints pays it), on regorus's VM and
+//! on its interpreter, and the ratio to the 5 µs/evaluation target; then
+//! objects/s of a scan with built-in rules only and with 20 constraints
+//! added (interpreter and VM on one thread, the VM on every core).
+//! `REGO_PROFILE=<case>` (or `scan`) only runs that work in a loop, for perf.
 //!
 //! The scan corpus is `$REGO_CORPUS` (a multi-document YAML file, as
 //! `bench/rego/run.sh` generates with bench/gen_corpus.py), else a
@@ -26,6 +27,7 @@ use palisade_core::loader::{load_str, Limits};
 use palisade_core::object::{objects_of, Content};
 use palisade_core::{Context, Engine, Object, PssLevel, PssVersion};
 use palisade_rego::{Inventory, PolicySet, Review};
+use rayon::prelude::*;
 use serde_json::{json, Value};
 
 // As in the palisade binary (crates/palisade/src/main.rs): regorus
@@ -122,9 +124,23 @@ struct Case {
 }
 
 fn cases() -> Vec<Case> {
+    // Each constraint with its own parameters (a `variant` the template
+    // does not read, kept as gator keeps unknown fields), so no two see the
+    // same input and each is evaluated.
     let many = |kind: &str, spec: &str, n: usize| -> Vec<String> {
         (0..n)
-            .map(|i| constraint(kind, &format!("c{i}"), spec))
+            .map(|i| {
+                let spec = if spec.contains("  parameters:\n") {
+                    spec.replacen(
+                        "  parameters:\n",
+                        &format!("  parameters:\n    variant: {i}\n"),
+                        1,
+                    )
+                } else {
+                    format!("{spec}  parameters:\n    variant: {i}\n")
+                };
+                constraint(kind, &format!("c{i}"), &spec)
+            })
             .collect()
     };
     let privileged =
@@ -385,28 +401,45 @@ fn scan_comparison() {
         n as f64 / secs(builtin),
         report.findings.len(),
     );
-    for referential in [false, true] {
-        let set = twenty_constraints(referential);
-        // The Rego part a scan adds, on objects already parsed: the
-        // inventory (once per scan), then every object as JSON, reviewed as
-        // a CREATE.
+    // The Rego part a scan adds, on objects already parsed: the inventory
+    // (once per scan, when a template reads it), then every object as JSON,
+    // reviewed as a CREATE; on the interpreter (before) and the VM.
+    let rego_pass = |set: &PolicySet, threads: bool| -> (Duration, Duration, usize, usize) {
         let start = Instant::now();
         let mut inv = Inventory::new();
-        for o in &objs {
-            let _ = inv.add(&o.root.to_json());
+        // As the scan does: Namespaces always, the rest when a template
+        // reads `data.inventory`.
+        let whole = set.uses_inventory();
+        for o in objs.iter().filter(|o| whole || o.id.kind == "Namespace") {
+            let json = o.root.to_json();
+            if whole || palisade_rego::is_namespace(&json) {
+                let _ = inv.add(&json);
+            }
         }
         let inventory_time = start.elapsed();
         let start = Instant::now();
-        let (mut violations, mut errors) = (0usize, 0usize);
-        for o in &objs {
+        let review = |o: &Object| {
             let out = set.review_all(&Review::create(&o.root.to_json()), &inv);
-            violations += out.violations.len();
-            errors += out.errors.len();
+            (out.violations.len(), out.errors.len())
+        };
+        let counts: Vec<(usize, usize)> = if threads {
+            objs.par_iter().map(review).collect()
+        } else {
+            objs.iter().map(review).collect()
+        };
+        let violations = counts.iter().map(|c| c.0).sum();
+        let errors = counts.iter().map(|c| c.1).sum();
+        (inventory_time, start.elapsed(), violations, errors)
+    };
+    for (engine_name, referential) in [("interpreter", false), ("VM", false), ("VM", true)] {
+        let mut set = twenty_constraints(referential);
+        if engine_name == "interpreter" {
+            set.use_interpreter();
         }
-        let rego = start.elapsed();
+        let (inventory_time, rego, violations, errors) = rego_pass(&set, false);
         let with_rego = builtin + inventory_time + rego;
         println!(
-            "  + 20 constraints{}: {:.0} objects/s ({violations} violations, {errors} errors; \
+            "  + 20 constraints{}, {engine_name}: {:.0} objects/s ({violations} violations, {errors} errors; \
              inventory {:.0} ms, rego {:.1} µs/object); throughput with/without = {:.2}",
             if referential {
                 " (one referential)"
@@ -419,78 +452,30 @@ fn scan_comparison() {
             secs(builtin) / secs(with_rego),
         );
     }
-}
-
-/// Cloning the prepared engine per evaluation against reusing one engine,
-/// and the time-limit check, measured on regorus directly.
-fn engine_strategies() {
-    let text = fixture("privileged.yaml");
-    let rego = match text
-        .split("      rego: |\n")
-        .nth(1)
-        .and_then(|r| r.split("      libs:").next())
-    {
-        Some(r) => r
-            .lines()
-            .map(|l| l.strip_prefix("        ").unwrap_or(l))
-            .collect::<Vec<_>>()
-            .join("\n"),
-        None => die("privileged.yaml has no rego block"),
-    };
-    let mut engine = regorus::Engine::new();
-    engine.set_rego_v0(true);
-    if let Err(e) = engine.add_policy("privileged.rego".into(), rego) {
-        die(&e.to_string());
-    }
-    let lib = match text.split("        - |\n").nth(1) {
-        Some(r) => r
-            .lines()
-            .map(|l| l.strip_prefix("          ").unwrap_or(l))
-            .collect::<Vec<_>>()
-            .join("\n"),
-        None => die("privileged.yaml has no lib"),
-    };
-    if let Err(e) = engine.add_policy("lib.rego".into(), lib) {
-        die(&e.to_string());
-    }
-    let rule = "data.k8spspprivileged.violation".to_string();
-    if let Err(e) = engine.compile_with_entrypoint(&rule.as_str().into()) {
-        die(&e.to_string());
-    }
-    let input = regorus::Value::from(json!({"review": {"object": pod()},
-        "parameters": {"exemptImages": ["registry.k8s.io/pause*"]}}));
-    let t = Duration::from_millis(700);
-    let proto = engine.clone();
-    let clone_eval = per_call(t, || {
-        let mut e = proto.clone();
-        e.set_input(input.clone());
-        black_box(e.eval_rule(rule.clone()).ok());
-    });
-    let mut reused = proto.clone();
-    let reuse_eval = per_call(t, || {
-        reused.set_input(input.clone());
-        black_box(reused.eval_rule(rule.clone()).ok());
-    });
-    let clone_only = per_call(t, || {
-        black_box(proto.clone());
-    });
-    let mut timed = proto.clone();
-    timed.set_execution_timer_config(regorus::utils::limits::ExecutionTimerConfig {
-        limit: Duration::from_secs(10),
-        check_interval: std::num::NonZeroU32::MIN.saturating_add(63),
-    });
-    let timed_eval = per_call(t, || {
-        let mut e = timed.clone();
-        e.set_input(input.clone());
-        black_box(e.eval_rule(rule.clone()).ok());
-    });
-    let us = |d: Duration| d.as_secs_f64() * 1e6;
+    // Every core: the built-in rules with the engine's parallelism, and the
+    // 20 constraints (none referential) reviewed on rayon's pool.
+    let cores = rayon::current_num_threads();
+    let parallel = Engine::new(
+        palisade_rules::all_rules(),
+        Context::new(PssLevel::Baseline, PssVersion::Latest),
+        Limits::default(),
+    );
+    let start = Instant::now();
+    black_box(parallel.scan_bytes(&name, text.as_bytes()));
+    let builtin_all = start.elapsed();
+    let set = twenty_constraints(false);
+    let (inventory_time, rego, _, _) = rego_pass(&set, true);
+    let with_rego = builtin_all + inventory_time + rego;
     println!(
-        "engine per evaluation (privileged template): clone+eval {:.2} µs, reused engine {:.2} µs, clone alone {:.2} µs, clone+eval with time limit {:.2} µs",
-        us(clone_eval),
-        us(reuse_eval),
-        us(clone_only),
-        us(timed_eval)
+        "  {cores} threads: built-in rules only {:.0} objects/s; + 20 constraints (none referential), VM: {:.0} objects/s \
+         (rego {:.1} µs/object, {:.2}x the single-thread rego rate)",
+        n as f64 / secs(builtin_all),
+        n as f64 / secs(with_rego),
+        secs(rego) * 1e6 / n as f64,
+        {
+            let (_, single, _, _) = rego_pass(&set, false);
+            secs(single) / secs(rego)
+        },
     );
 }
 
@@ -507,6 +492,34 @@ fn main() {
             )),
             Err(e) => die(&format!("{}: {e}", c.name)),
         }
+    }
+    // `REGO_PROFILE=<case>`: only review that case's ten-constraint set in
+    // a loop for five seconds (for perf; nothing is printed).
+    if let Ok(name) = std::env::var("REGO_PROFILE") {
+        if name == "scan" {
+            // The 20 constraints over the corpus, once, on one thread.
+            let text = match std::env::var("REGO_CORPUS") {
+                Ok(p) => std::fs::read_to_string(&p).unwrap_or_else(|e| die(&format!("{p}: {e}"))),
+                Err(_) => generated_corpus(20_000),
+            };
+            let objs = objects("corpus", &text);
+            let set = twenty_constraints(false);
+            let inv = Inventory::new();
+            for _ in 0..5 {
+                for o in &objs {
+                    black_box(set.review_all(&Review::create(&o.root.to_json()), &inv));
+                }
+            }
+            return;
+        }
+        let Some(c) = cases.iter().find(|c| c.name == name) else {
+            die(&format!("REGO_PROFILE: no case {name}"));
+        };
+        let start = Instant::now();
+        while start.elapsed() < Duration::from_secs(5) {
+            black_box(c.ten.review_all(&c.review, &c.inventory));
+        }
+        return;
     }
     let measuring = std::env::args().any(|a| a == "--bench");
 
@@ -528,8 +541,8 @@ fn main() {
 
     println!("\n== rego evaluation, µs per object per constraint (anchor {ANCHOR_US} µs/eval)");
     println!(
-        "{:<36} {:>10} {:>14} {:>8}",
-        "template", "1 constr.", "10 constr./10", "ratio"
+        "{:<36} {:>10} {:>14} {:>16} {:>8}",
+        "template", "1 constr.", "10 constr./10", "interpreter /10", "ratio"
     );
     let t = Duration::from_millis(1500);
     for c in &cases {
@@ -539,15 +552,20 @@ fn main() {
         let ten = per_call(t, || {
             black_box(c.ten.review_all(&c.review, &c.inventory));
         }) / 10;
+        let mut interpreted = c.ten.clone();
+        interpreted.use_interpreter();
+        let before = per_call(t, || {
+            black_box(interpreted.review_all(&c.review, &c.inventory));
+        }) / 10;
         let us = ten.as_secs_f64() * 1e6;
         println!(
-            "{:<36} {:>8.2}µs {:>12.2}µs {:>7.2}x",
+            "{:<36} {:>8.2}µs {:>12.2}µs {:>14.2}µs {:>7.2}x",
             c.name,
             one.as_secs_f64() * 1e6,
             us,
+            before.as_secs_f64() * 1e6,
             us / ANCHOR_US
         );
     }
-    engine_strategies();
     scan_comparison();
 }

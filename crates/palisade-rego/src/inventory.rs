@@ -112,6 +112,13 @@ fn contains_path(v: &regorus::Value, path: &[&str]) -> bool {
     true
 }
 
+/// Whether `object` is a core v1 Namespace (which the inventory keeps for
+/// `namespaceSelector` as well as for `data.inventory`).
+pub fn is_namespace(object: &Json) -> bool {
+    object.get("kind").and_then(Json::as_str) == Some("Namespace")
+        && object.get("apiVersion").and_then(Json::as_str) == Some("v1")
+}
+
 impl Inventory {
     /// An empty inventory.
     pub fn new() -> Self {

@@ -43,7 +43,7 @@ pub mod verify;
 
 pub use constraint::EnforcementAction;
 pub use error::{join_errors, EvalError, EvalErrorKind, LoadError};
-pub use inventory::Inventory;
+pub use inventory::{is_namespace, Inventory};
 pub use policy_set::{ConstraintInfo, Ignored, Outcome, PolicySet, Violation};
 pub use review::Review;
 pub use template::EnginePreference;

@@ -17,7 +17,7 @@ use crate::inventory::Inventory;
 use crate::matcher::{labels_of, Labels, NamespaceInfo};
 use crate::review::{to_rego, Review};
 use crate::source::{object_pos, read_paths};
-use crate::template::{self, Code, EnginePreference, Template, INVENTORY_KEY};
+use crate::template::{self, Code, EnginePreference, RawViolation, Template, INVENTORY_KEY};
 use crate::vap::{self, Decision, VapSet};
 
 /// One violation of one constraint by one object.
@@ -327,6 +327,30 @@ impl PolicySet {
         &self.ignored
     }
 
+    /// Evaluates every Rego template on regorus's interpreter rather than
+    /// its VM (RVM), as templates the VM cannot compile always are: for
+    /// comparing the two (the results must be equal).
+    pub fn use_interpreter(&mut self) {
+        for t in &mut self.templates {
+            t.without_vm();
+        }
+    }
+
+    /// Whether a template with a constraint reads `data.inventory` (an
+    /// inventory need not be built otherwise).
+    pub fn uses_inventory(&self) -> bool {
+        self.constraints.iter().any(|c| {
+            self.templates
+                .get(c.template)
+                .is_some_and(|t| t.uses_inventory)
+        })
+    }
+
+    /// How many Rego templates run on the VM.
+    pub fn templates_on_vm(&self) -> usize {
+        self.templates.iter().filter(|t| t.runs_on_vm()).count()
+    }
+
     /// Sets the time limit of one evaluation of one constraint (default 10 s);
     /// a template over it fails with an [`EvalError`].
     pub fn set_eval_timeout(&mut self, limit: Duration) {
@@ -384,6 +408,10 @@ impl PolicySet {
         };
         let mut review_value: Option<regorus::Value> = None;
         let mut inventory_value: Option<regorus::Value> = None;
+        // Constraints of one template with equal parameters see the same
+        // input (the review, the parameters, the inventory), so the
+        // template's result is reused: (template, parameters, result).
+        let mut evaluated: Vec<(usize, &regorus::Value, Evaluation)> = Vec::new();
         let mut activation: Option<palisade_cel::Activation> = None;
         for c in &self.constraints {
             let fail = |kind: EvalErrorKind, message: String| EvalError {
@@ -424,23 +452,35 @@ impl PolicySet {
                 }
                 continue;
             }
-            let rv = review_value
-                .get_or_insert_with(|| review.to_value(ns_value))
-                .clone();
-            let mut input = regorus::value::Object::new();
-            input.insert("review".into(), rv);
-            input.insert("parameters".into(), c.parameters.clone());
-            if t.uses_inventory {
-                let inv = inventory_value.get_or_insert_with(|| {
-                    if review.operation == "CREATE" {
-                        inventory.value_without(&review.object)
-                    } else {
-                        inventory.value()
+            let known = evaluated
+                .iter()
+                .find(|(tix, params, _)| *tix == c.template && **params == c.parameters)
+                .map(|(_, _, result)| result.clone());
+            let result = match known {
+                Some(result) => result,
+                None => {
+                    let rv = review_value
+                        .get_or_insert_with(|| review.to_value(ns_value))
+                        .clone();
+                    let mut input = regorus::value::Object::new();
+                    input.insert("review".into(), rv);
+                    input.insert("parameters".into(), c.parameters.clone());
+                    if t.uses_inventory {
+                        let inv = inventory_value.get_or_insert_with(|| {
+                            if review.operation == "CREATE" {
+                                inventory.value_without(&review.object)
+                            } else {
+                                inventory.value()
+                            }
+                        });
+                        input.insert(INVENTORY_KEY.into(), inv.clone());
                     }
-                });
-                input.insert(INVENTORY_KEY.into(), inv.clone());
-            }
-            match t.evaluate(input.into()) {
+                    let result = t.evaluate(input.into());
+                    evaluated.push((c.template, &c.parameters, result.clone()));
+                    result
+                }
+            };
+            match result {
                 Ok(vs) => out
                     .violations
                     .extend(vs.into_iter().map(|v| violation(v.msg, v.details))),
@@ -480,6 +520,9 @@ impl PolicySet {
         out
     }
 }
+
+/// A template's result on one input.
+type Evaluation = Result<Vec<RawViolation>, (EvalErrorKind, String)>;
 
 /// Orders errors by file, line and column (a stable sort: errors at one
 /// position keep the order they were found in).

@@ -25,6 +25,7 @@ use crate::error::{EvalErrorKind, LoadError};
 use crate::native::{self, NativeCode};
 
 mod rego;
+mod vm;
 
 use crate::source::{field_pos, group_of, object_pos};
 use rego::{check_calls, compile_entrypoint, load_modules, new_engine, rego_source};
@@ -107,14 +108,19 @@ pub(crate) enum Code {
 /// A template's compiled Rego.
 #[derive(Debug, Clone)]
 pub(crate) struct RegoCode {
-    /// The prepared engine. Each evaluation works on a clone: measured
-    /// (benches/rego.rs), reusing pooled copies saved nothing on the
-    /// fixture templates, and a clone shares nothing mutable between threads.
+    /// The prepared interpreter, for templates the VM cannot compile. Each
+    /// evaluation works on a clone (cheap, and nothing mutable is shared
+    /// between threads).
     engine: Engine,
     /// `data.<package>.violation`.
     rule: String,
     /// Where each Rego source came from.
     sources: Vec<SourceMap>,
+    /// The template compiled for regorus's VM (RVM), which evaluates it;
+    /// `None` when the VM cannot compile it, and the engine evaluates it.
+    vm: Option<vm::VmProgram>,
+    /// The time limit of one evaluation.
+    timeout: Duration,
 }
 
 /// Which engine runs a template that has code for both.
@@ -204,7 +210,7 @@ impl Template {
         };
         check_calls(&mut engine, &sources, &file, &name, src.node.pos)?;
         let rule = format!("{pkg}.violation");
-        compile_entrypoint(
+        let compiled = compile_entrypoint(
             &mut engine,
             &sources,
             &file,
@@ -218,13 +224,28 @@ impl Template {
             schema,
             uses_inventory: loaded.uses_inventory,
             code: Code::Rego(Box::new(RegoCode {
+                vm: vm::VmProgram::compile(&compiled, &rule),
                 engine,
                 rule,
                 sources,
+                timeout: DEFAULT_TIMEOUT,
             })),
         };
         t.set_timeout(DEFAULT_TIMEOUT);
         Ok(t)
+    }
+
+    /// Evaluates on the interpreter from now on (the VM program is
+    /// dropped): for comparing the two.
+    pub fn without_vm(&mut self) {
+        if let Code::Rego(r) = &mut self.code {
+            r.vm = None;
+        }
+    }
+
+    /// Whether the template runs on the VM.
+    pub fn runs_on_vm(&self) -> bool {
+        matches!(&self.code, Code::Rego(r) if r.vm.is_some())
     }
 
     /// The engine that runs the template: `Rego` or `K8sNativeValidation`.
@@ -240,6 +261,7 @@ impl Template {
         let Code::Rego(r) = &mut self.code else {
             return;
         };
+        r.timeout = limit;
         r.engine.set_execution_timer_config(ExecutionTimerConfig {
             limit,
             check_interval: NonZeroU32::new(64).unwrap_or(NonZeroU32::MIN),
@@ -270,11 +292,27 @@ impl Template {
         let Some(code) = self.rego() else {
             return Err((EvalErrorKind::Rego, "the template has no Rego".into()));
         };
-        let mut engine = code.engine.clone();
-        engine.set_input(input);
-        let value = engine
-            .eval_rule(code.rule.clone())
-            .map_err(|e| (EvalErrorKind::Rego, self.describe(&e.to_string())))?;
+        let interpret = |input: Value| {
+            let mut engine = code.engine.clone();
+            engine.set_input(input);
+            engine
+                .eval_rule(code.rule.clone())
+                .map_err(|e| e.to_string())
+        };
+        let value = match &code.vm {
+            // The VM's errors carry no source position: the interpreter
+            // evaluates again for its located message (errors are rare).
+            // Should it not fail, the VM's error stands: an error is never
+            // dropped.
+            Some(program) => program
+                .run(input.clone(), code.timeout)
+                .map_err(|vm_error| match interpret(input) {
+                    Err(e) => e,
+                    Ok(_) => vm_error,
+                }),
+            None => interpret(input),
+        }
+        .map_err(|e| (EvalErrorKind::Rego, self.describe(&e)))?;
         let items: Vec<&Value> = match &value {
             Value::Undefined => return Ok(Vec::new()),
             Value::Set(s) => s.iter().collect(),

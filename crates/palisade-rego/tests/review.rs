@@ -352,7 +352,7 @@ spec:
 
         violation[{"msg": msg}] {
           name := input.review.object.metadata.name
-          msg := sprintf("%v is %v", [name])
+          msg := sprintf("%v is %v", [name, to_number(name)])
         }
 ---
 apiVersion: constraints.gatekeeper.sh/v1beta1
@@ -362,6 +362,7 @@ metadata:
 "#,
     );
     let set = PolicySet::load(std::slice::from_ref(&f)).unwrap_or_else(|e| panic!("{e:?}"));
+    assert_eq!(set.templates_on_vm(), 1);
     let err = match set.review(&Review::create(&pod("a", json!([]))), &Inventory::new()) {
         Err(e) => e,
         Ok(v) => panic!("no error: {v:?}"),
@@ -370,7 +371,11 @@ metadata:
     assert_eq!(err.rule_id(), "rego/K8sBroken/broken");
     let expected = format!("{}:17:", f.display());
     assert!(err.message.starts_with(&expected), "{}", err.message);
-    assert!(err.message.contains("format verb"), "{}", err.message);
+    assert!(
+        err.message.contains("could not parse string as number"),
+        "{}",
+        err.message
+    );
 }
 
 const NS_SELECTOR_POLICY: &str = r#"apiVersion: templates.gatekeeper.sh/v1

@@ -239,9 +239,10 @@ pub(super) fn compile_entrypoint(
     rule: &str,
     pkg: &str,
     at: Pos,
-) -> Result<(), Vec<LoadError>> {
-    let Err(e) = engine.compile_with_entrypoint(&rule.into()) else {
-        return Ok(());
+) -> Result<regorus::CompiledPolicy, Vec<LoadError>> {
+    let e = match engine.compile_with_entrypoint(&rule.into()) {
+        Ok(compiled) => return Ok(compiled),
+        Err(e) => e,
     };
     let text = e.to_string();
     if text.contains("not a valid rule path") {

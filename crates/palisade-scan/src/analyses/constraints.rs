@@ -101,9 +101,14 @@ impl Analysis for Constraints {
         };
         let docs: Vec<serde_json::Value> = run.objects.iter().map(|o| o.root.to_json()).collect();
         let mut inventory = self.inventory.clone();
+        // Namespaces always (namespaceSelector reads their labels); the rest
+        // only when a template reads `data.inventory`.
+        let whole = set.uses_inventory();
         for d in &docs {
-            // Objects without a name (generateName) cannot be inventory entries.
-            let _ = inventory.add(d);
+            if whole || palisade_rego::is_namespace(d) {
+                // Objects without a name (generateName) cannot be inventory entries.
+                let _ = inventory.add(d);
+            }
         }
         let outcomes: Vec<_> = run
             .objects
